@@ -1,0 +1,288 @@
+//! The decoder: walks received control data without trusting any length in it.
+//!
+//! Rules, for any bytes and any `msg_controllen`:
+//! - a header is read only when all of it lies in the buffer, with `read_unaligned`;
+//! - a `cmsg_len` below the header size ends the walk (the next header cannot be found);
+//! - a `cmsg_len` past the end of the buffer is clamped to it (macOS reports the untruncated
+//!   length after `MSG_CTRUNC`; Linux shrinks it but may cut the padding);
+//! - the next header starts at `CMSG_ALIGN(cmsg_len)`, and a trailing partial header ends the walk.
+//!
+//! This is libc's `CMSG_FIRSTHDR`/`CMSG_NXTHDR` walk with two documented differences: a message
+//! whose length runs past the end is yielded clamped (glibc's `CMSG_NXTHDR` drops it, its
+//! `CMSG_FIRSTHDR` hands it over unchecked), and a first header with `cmsg_len` below the header
+//! size yields nothing (glibc hands it over and stops after it).
+
+use std::ops::Range;
+
+use super::creds::Credentials;
+use super::rights::Rights;
+use super::{Layout, DATA_OFFSET, HEADER_LEN};
+
+/// One control message as bytes, not interpreted: what [`RawIter`] yields, and what
+/// [`ControlMessages`] yields for messages it has no type for.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawCmsg<'a> {
+    /// `cmsg_level`: `SOL_SOCKET`, `IPPROTO_IP`, ...
+    pub level: libc::c_int,
+    /// `cmsg_type`: `SCM_RIGHTS`, `IP_TOS`, ...
+    pub ty: libc::c_int,
+    /// The data, clamped to the buffer.
+    pub data: &'a [u8],
+    /// The offset of the header in the buffer.
+    pub offset: usize,
+    /// `cmsg_len` as the header states it (may exceed what the buffer holds).
+    pub cmsg_len: usize,
+}
+
+impl RawCmsg<'_> {
+    /// Whether the header claims more data than the buffer holds (a truncated message).
+    pub fn is_truncated(&self) -> bool {
+        self.cmsg_len > DATA_OFFSET + self.data.len()
+    }
+}
+
+/// A header found at some offset, with ranges relative to the buffer walked.
+#[derive(Debug, Clone)]
+struct Found {
+    level: libc::c_int,
+    ty: libc::c_int,
+    cmsg_len: usize,
+    data: Range<usize>,
+    /// Offset of the next header; may lie past the end.
+    next: usize,
+}
+
+/// Reads the header at `off` in `buf`, if a whole valid one lies there.
+fn find(buf: &[u8], off: usize) -> Option<Found> {
+    let rest = buf.get(off..)?;
+    if rest.len() < HEADER_LEN {
+        return None;
+    }
+    // SAFETY: rest holds at least size_of::<cmsghdr>() initialized bytes; read_unaligned
+    // copies them out without alignment requirement; cmsghdr is plain integers, valid for any
+    // bit pattern.
+    let hdr = unsafe { std::ptr::read_unaligned(rest.as_ptr().cast::<libc::cmsghdr>()) };
+    #[allow(clippy::useless_conversion)]
+    let cmsg_len = usize::try_from(hdr.cmsg_len).ok()?;
+    if cmsg_len < HEADER_LEN {
+        return None;
+    }
+    let end = cmsg_len.min(rest.len());
+    let start = DATA_OFFSET.min(end);
+    let next = Layout::NATIVE
+        .checked_align(cmsg_len)
+        .and_then(|a| off.checked_add(a))
+        .unwrap_or(usize::MAX);
+    Some(Found {
+        level: hdr.cmsg_level,
+        ty: hdr.cmsg_type,
+        cmsg_len,
+        data: off + start..off + end,
+        next,
+    })
+}
+
+/// A non-owning walk over control data: yields every message as [`RawCmsg`].
+///
+/// It never closes, duplicates or otherwise touches a descriptor whose number it sees, so it
+/// may be run over any bytes: for tools, tests and fuzzing. It never panics and never reads
+/// outside `buf`.
+///
+/// ```
+/// use ancillary::cmsg::{CmsgBuffer, RawIter};
+/// let mut st = CmsgBuffer::<64>::new();
+/// let mut enc = st.encoder();
+/// enc.push_raw(libc::IPPROTO_IP, libc::IP_TOS, &[0x02])?;
+/// let m = RawIter::new(enc.as_bytes()).next().unwrap();
+/// assert_eq!((m.level, m.ty, m.data), (libc::IPPROTO_IP, libc::IP_TOS, &[0x02][..]));
+/// # Ok::<(), ancillary::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RawIter<'a> {
+    buf: &'a [u8],
+    off: usize,
+}
+
+impl<'a> RawIter<'a> {
+    /// Walks `buf`, which holds exactly the control data (`msg_controllen` bytes).
+    pub fn new(buf: &'a [u8]) -> Self {
+        RawIter { buf, off: 0 }
+    }
+
+    /// Walks the first `controllen` bytes of `buf` (all of it if `controllen` is larger): for a
+    /// `msg_controllen` that nothing has checked yet.
+    pub fn with_controllen(buf: &'a [u8], controllen: usize) -> Self {
+        RawIter::new(&buf[..controllen.min(buf.len())])
+    }
+}
+
+impl<'a> Iterator for RawIter<'a> {
+    type Item = RawCmsg<'a>;
+
+    fn next(&mut self) -> Option<RawCmsg<'a>> {
+        let f = find(self.buf, self.off)?;
+        let item = RawCmsg {
+            level: f.level,
+            ty: f.ty,
+            data: &self.buf[f.data],
+            offset: self.off,
+            cmsg_len: f.cmsg_len,
+        };
+        self.off = f.next;
+        Some(item)
+    }
+}
+
+impl std::iter::FusedIterator for RawIter<'_> {}
+
+/// A received control message, typed where the crate knows the type.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum ControlMessage<'a> {
+    /// `SCM_RIGHTS`: received descriptors, owned; those not taken are closed on drop.
+    #[doc(alias = "SCM_RIGHTS")]
+    Rights(Rights<'a>),
+    /// `SCM_CREDENTIALS`: the sender's credentials.
+    #[doc(alias = "SCM_CREDENTIALS")]
+    Credentials(Credentials),
+    /// Any other message (or a known one too short for its type), as bytes.
+    Raw(RawCmsg<'a>),
+}
+
+/// The owning walk over control data that `recvmsg(2)` received: descriptors come out as
+/// [`OwnedFd`](std::os::fd::OwnedFd) and every one not taken is closed.
+///
+/// Taking a descriptor marks its slot in the buffer as taken (-1), so a descriptor is handed out
+/// or closed exactly once, however many walks run over the same buffer.
+#[derive(Debug)]
+pub struct ControlMessages<'a> {
+    rest: &'a mut [u8],
+    off: usize,
+}
+
+impl<'a> ControlMessages<'a> {
+    /// The owning walk over `buf`, the `msg_controllen` bytes of control data a `recvmsg` call
+    /// returned.
+    ///
+    /// # Safety
+    /// Every non-negative number in an `SCM_RIGHTS` message of `buf` must be a descriptor that the
+    /// kernel installed for this process and that nothing else owns: the walk closes those it
+    /// does not hand out. Bytes written by `recvmsg` and not walked by an owning walk before
+    /// qualify; arbitrary bytes do not (use [`RawIter`]).
+    pub unsafe fn from_kernel(buf: &'a mut [u8]) -> Self {
+        ControlMessages { rest: buf, off: 0 }
+    }
+}
+
+impl<'a> Iterator for ControlMessages<'a> {
+    type Item = ControlMessage<'a>;
+
+    fn next(&mut self) -> Option<ControlMessage<'a>> {
+        let f = find(self.rest, 0)?;
+        let rest = std::mem::take(&mut self.rest);
+        let split = f.next.min(rest.len());
+        let (this, after) = rest.split_at_mut(split);
+        self.rest = after;
+        let offset = self.off;
+        self.off += split;
+        let data = &mut this[f.data];
+        Some(match (f.level, f.ty) {
+            (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
+                let whole = data.len() / std::mem::size_of::<libc::c_int>() * 4;
+                // SAFETY: from_kernel's contract: the numbers in this SCM_RIGHTS message are
+                // descriptors the kernel gave us and nothing else owns; taken ones are -1.
+                ControlMessage::Rights(unsafe { Rights::from_kernel(&mut data[..whole]) })
+            }
+            (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) if Credentials::from_bytes(data).is_some() => {
+                ControlMessage::Credentials(Credentials::from_bytes(data).expect("checked"))
+            }
+            (level, ty) => ControlMessage::Raw(RawCmsg {
+                level,
+                ty,
+                data,
+                offset,
+                cmsg_len: f.cmsg_len,
+            }),
+        })
+    }
+}
+
+impl std::iter::FusedIterator for ControlMessages<'_> {}
+
+/// Closes every descriptor still in the `SCM_RIGHTS` messages of `buf`.
+///
+/// # Safety
+/// As [`ControlMessages::from_kernel`].
+pub(crate) unsafe fn close_untaken(buf: &mut [u8]) {
+    // SAFETY: forwarded to the caller.
+    for m in unsafe { ControlMessages::from_kernel(buf) } {
+        drop(m); // a Rights closes what it still holds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmsg::{space, CmsgBuffer};
+
+    fn header(buf: &mut [u8], off: usize, cmsg_len: usize, level: i32, ty: i32) {
+        buf[off..off + 8].copy_from_slice(&cmsg_len.to_ne_bytes());
+        buf[off + 8..off + 12].copy_from_slice(&level.to_ne_bytes());
+        buf[off + 12..off + 16].copy_from_slice(&ty.to_ne_bytes());
+    }
+
+    #[test]
+    fn walks_encoded_messages() {
+        let mut st = CmsgBuffer::<256>::new();
+        let mut enc = st.encoder();
+        enc.push_raw(1, 2, b"abc").unwrap();
+        enc.push_raw(3, 4, b"").unwrap();
+        enc.push_raw(5, 6, &[9; 17]).unwrap();
+        let v: Vec<_> = RawIter::new(enc.as_bytes()).collect();
+        assert_eq!(v.len(), 3);
+        assert_eq!((v[0].level, v[0].ty, v[0].data), (1, 2, &b"abc"[..]));
+        assert_eq!((v[1].offset, v[1].data.len()), (space(3), 0));
+        assert_eq!((v[2].offset, v[2].data), (space(3) + space(0), &[9; 17][..]));
+        assert!(v.iter().all(|m| !m.is_truncated()));
+    }
+
+    #[test]
+    fn clamps_lengths_and_stops_on_garbage() {
+        let mut b = [0u8; 64];
+        // A header claiming 1000 bytes: yielded clamped, then the walk ends.
+        header(&mut b, 0, 1000, 1, 1);
+        let v: Vec<_> = RawIter::new(&b).collect();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].data.len(), 64 - 16);
+        assert!(v[0].is_truncated());
+        // cmsg_len below the header size ends the walk at once.
+        header(&mut b, 0, 15, 1, 1);
+        assert_eq!(RawIter::new(&b).count(), 0);
+        // usize::MAX does not overflow.
+        header(&mut b, 0, usize::MAX, 1, 1);
+        assert_eq!(RawIter::new(&b).count(), 1);
+        // A trailing partial header is ignored.
+        header(&mut b, 0, 16, 1, 1);
+        assert_eq!(RawIter::new(&b[..16 + 15]).count(), 1);
+        assert_eq!(RawIter::with_controllen(&b, 10).count(), 0);
+        assert_eq!(RawIter::with_controllen(&b, 1 << 40).count(), 1);
+        assert_eq!(RawIter::new(&[]).count(), 0);
+    }
+
+    #[test]
+    fn odd_rights_bytes_count_whole_fds_only_and_negative_numbers_are_skipped() {
+        let mut b = [0u8; 64];
+        header(&mut b, 0, 16 + 4 + 3, libc::SOL_SOCKET, libc::SCM_RIGHTS);
+        b[16..20].copy_from_slice(&(-1i32).to_ne_bytes());
+        // SAFETY: the only fd slot holds -1, which the walk neither hands out nor closes.
+        let mut it = unsafe { ControlMessages::from_kernel(&mut b) };
+        match it.next() {
+            Some(ControlMessage::Rights(mut r)) => {
+                assert_eq!(r.remaining(), 0);
+                assert!(r.next().is_none());
+            }
+            other => panic!("{other:?}"),
+        };
+    }
+}

@@ -1,0 +1,288 @@
+//! The encoder: appends control messages to aligned storage.
+
+use std::marker::PhantomData;
+use std::mem::size_of;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use super::creds::{Credentials, UCRED_LEN};
+use super::{aligned_mut, Layout, DATA_OFFSET, HEADER_LEN};
+use crate::error::{Error, Result};
+
+const FD_LEN: usize = size_of::<libc::c_int>();
+
+/// Appends control messages to caller storage, ready for `sendmsg(2)`.
+///
+/// Each push writes a complete message (header, data, zeroed padding) or nothing: when the
+/// storage is too small the push fails with [`Error::Capacity`] and the encoder is unchanged.
+/// The `'fd` lifetime keeps every descriptor pushed with [`push_rights`](Self::push_rights) open
+/// for as long as the encoder (and a [`SendMsg`](crate::SendMsg) that uses it) lives.
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use ancillary::cmsg::{space_for_fds, CmsgBuffer, Credentials, CREDENTIALS_SPACE};
+///
+/// let file = std::fs::File::open("/dev/null")?;
+/// let mut storage = CmsgBuffer::<{ space_for_fds(1) + CREDENTIALS_SPACE }>::new();
+/// let mut control = storage.encoder();
+/// control.push_rights(&[file.as_fd()])?;
+/// control.push_credentials(Credentials::current())?;
+/// assert_eq!(control.len(), storage_len());
+/// assert_eq!(control.fd_count(), 1);
+/// # fn storage_len() -> usize { space_for_fds(1) + CREDENTIALS_SPACE }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Encoder<'b, 'fd> {
+    buf: &'b mut [u8],
+    len: usize,
+    fds: usize,
+    _fds: PhantomData<BorrowedFd<'fd>>,
+}
+
+impl<'b, 'fd> Encoder<'b, 'fd> {
+    /// An encoder over `buf`, which it first aligns forward for `cmsghdr` (a [`CmsgBuffer`]
+    /// is already aligned; a byte slice from a `Vec` may lose up to 7 bytes).
+    ///
+    /// [`CmsgBuffer`]: super::CmsgBuffer
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        Encoder {
+            buf: aligned_mut(buf),
+            len: 0,
+            fds: 0,
+            _fds: PhantomData,
+        }
+    }
+
+    /// `SCM_RIGHTS`: pass these descriptors. The receiver gets new descriptors for the same
+    /// open files.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] if the storage is too small. The kernel's limit of 253 fds per
+    /// message is checked when sending, over all `SCM_RIGHTS` messages together.
+    #[doc(alias = "SCM_RIGHTS")]
+    pub fn push_rights(&mut self, fds: &[BorrowedFd<'fd>]) -> Result<&mut Self> {
+        let data_len = fds
+            .len()
+            .checked_mul(FD_LEN)
+            .ok_or(self.too_big(usize::MAX))?;
+        let data = self.reserve(libc::SOL_SOCKET, libc::SCM_RIGHTS, data_len)?;
+        for (slot, fd) in data.chunks_exact_mut(FD_LEN).zip(fds) {
+            slot.copy_from_slice(&fd.as_raw_fd().to_ne_bytes());
+        }
+        self.fds += fds.len();
+        Ok(self)
+    }
+
+    /// `SCM_CREDENTIALS`: claim these credentials (see [`Credentials`] for what the kernel
+    /// accepts). The receiver needs `SO_PASSCRED`.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] if the storage is too small.
+    #[doc(alias = "SCM_CREDENTIALS")]
+    pub fn push_credentials(&mut self, creds: Credentials) -> Result<&mut Self> {
+        let data = self.reserve(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, UCRED_LEN)?;
+        data.copy_from_slice(&creds.to_bytes());
+        Ok(self)
+    }
+
+    /// Any control message, given as level, type and data bytes, written as they are.
+    ///
+    /// A raw `SOL_SOCKET`/`SCM_RIGHTS` message counts its whole 4-byte words as fds towards the
+    /// per-message limit; unlike [`push_rights`](Self::push_rights) nothing keeps those numbers
+    /// open.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] if the storage is too small.
+    pub fn push_raw(&mut self, level: libc::c_int, ty: libc::c_int, data: &[u8]) -> Result<&mut Self> {
+        let dst = self.reserve(level, ty, data.len())?;
+        dst.copy_from_slice(data);
+        if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
+            self.fds += data.len() / FD_LEN;
+        }
+        Ok(self)
+    }
+
+    /// The encoded bytes: what goes into `msg_control`, `msg_controllen` long.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Bytes encoded so far (the sum of `CMSG_SPACE` of the messages).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes of (aligned) storage.
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes still free.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.len
+    }
+
+    /// Descriptors over all `SCM_RIGHTS` messages pushed.
+    pub fn fd_count(&self) -> usize {
+        self.fds
+    }
+
+    /// Forgets every message, keeping the storage.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.fds = 0;
+    }
+
+    fn too_big(&self, needed: usize) -> Error {
+        Error::Capacity {
+            needed,
+            available: self.buf.len(),
+        }
+    }
+
+    /// Writes a header for `data_len` bytes of data, zeroes the whole message space (padding
+    /// included) and returns the data bytes to fill in.
+    fn reserve(&mut self, level: libc::c_int, ty: libc::c_int, data_len: usize) -> Result<&mut [u8]> {
+        let space = Layout::NATIVE
+            .checked_space(data_len)
+            .ok_or(self.too_big(usize::MAX))?;
+        let end = self.len.checked_add(space).ok_or(self.too_big(usize::MAX))?;
+        if end > self.buf.len() {
+            return Err(self.too_big(end));
+        }
+        let cmsg_len = DATA_OFFSET + data_len; // cannot overflow: <= space
+        let msg = &mut self.buf[self.len..end];
+        msg.fill(0);
+        write_header(&mut msg[..HEADER_LEN], cmsg_len, level, ty)?;
+        self.len = end;
+        Ok(&mut msg[DATA_OFFSET..DATA_OFFSET + data_len])
+    }
+}
+
+/// Writes a `cmsghdr` into `dst` (exactly `HEADER_LEN` bytes).
+fn write_header(dst: &mut [u8], cmsg_len: usize, level: libc::c_int, ty: libc::c_int) -> Result<()> {
+    assert_eq!(dst.len(), HEADER_LEN);
+    // SAFETY: cmsghdr is plain integers (and, on some targets, explicit integer padding); the
+    // all-zero value is valid.
+    let mut hdr: libc::cmsghdr = unsafe { std::mem::zeroed() };
+    #[allow(clippy::useless_conversion)]
+    {
+        hdr.cmsg_len = cmsg_len.try_into().map_err(|_| Error::Capacity {
+            needed: cmsg_len,
+            available: dst.len(),
+        })?;
+    }
+    hdr.cmsg_level = level;
+    hdr.cmsg_type = ty;
+    // SAFETY: dst is HEADER_LEN = size_of::<cmsghdr>() writable bytes (asserted above);
+    // write_unaligned has no alignment requirement; cmsghdr has no implicit padding, so every
+    // byte written is initialized.
+    unsafe { std::ptr::write_unaligned(dst.as_mut_ptr().cast::<libc::cmsghdr>(), hdr) };
+    Ok(())
+}
+
+impl std::fmt::Debug for Encoder<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("len", &self.len)
+            .field("capacity", &self.buf.len())
+            .field("fds", &self.fds)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmsg::{space, space_for_fds, CmsgBuffer, RawIter};
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn encodes_like_libc_macros() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let g = std::fs::File::open("/dev/null").unwrap();
+        let mut ours = CmsgBuffer::<128>::new();
+        let mut enc = ours.encoder();
+        enc.push_rights(&[f.as_fd(), g.as_fd()]).unwrap();
+        enc.push_raw(libc::SOL_IP, libc::IP_TOS, &[1, 2, 3]).unwrap();
+        let n = enc.len();
+        assert_eq!(n, space_for_fds(2) + space(3));
+
+        // The same with CMSG_FIRSTHDR / CMSG_NXTHDR / CMSG_DATA into 0xAA-filled storage.
+        let mut theirs = CmsgBuffer::<128>::new();
+        theirs.fill(0xAA);
+        // SAFETY: msghdr is plain data; zero is valid.
+        let mut mh: libc::msghdr = unsafe { std::mem::zeroed() };
+        mh.msg_control = theirs.as_mut_ptr().cast();
+        mh.msg_controllen = n as _;
+        // SAFETY: the buffer is 128 bytes, aligned, and msg_controllen covers both messages.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&mh);
+            std::ptr::write_bytes(c.cast::<u8>(), 0, space(8));
+            (*c).cmsg_len = libc::CMSG_LEN(8) as _;
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_RIGHTS;
+            let d = libc::CMSG_DATA(c).cast::<libc::c_int>();
+            d.write_unaligned(f.as_raw_fd());
+            d.add(1).write_unaligned(g.as_raw_fd());
+            let c = libc::CMSG_NXTHDR(&mh, c);
+            std::ptr::write_bytes(c.cast::<u8>(), 0, space(3));
+            (*c).cmsg_len = libc::CMSG_LEN(3) as _;
+            (*c).cmsg_level = libc::SOL_IP;
+            (*c).cmsg_type = libc::IP_TOS;
+            std::ptr::copy_nonoverlapping([1u8, 2, 3].as_ptr(), libc::CMSG_DATA(c), 3);
+        }
+        assert_eq!(ours[..n], theirs[..n]);
+    }
+
+    #[test]
+    fn full_storage_is_an_error_and_changes_nothing() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let mut st = CmsgBuffer::<{ space_for_fds(1) }>::new();
+        let mut enc = st.encoder();
+        enc.push_rights(&[f.as_fd()]).unwrap();
+        let before = enc.as_bytes().to_vec();
+        let err = enc.push_rights(&[f.as_fd()]).unwrap_err();
+        assert_eq!(
+            err,
+            Error::Capacity {
+                needed: 2 * space_for_fds(1),
+                available: space_for_fds(1)
+            }
+        );
+        assert_eq!(enc.as_bytes(), &before[..]);
+        assert_eq!(enc.fd_count(), 1);
+        let err = enc.push_raw(1, 2, &[0; 1000]).unwrap_err();
+        assert!(matches!(err, Error::Capacity { needed, .. } if needed == space_for_fds(1) + space(1000)));
+    }
+
+    #[test]
+    fn padding_is_zeroed_even_over_dirty_storage() {
+        let mut st = CmsgBuffer::<64>::new();
+        st.fill(0xFF);
+        let mut enc = st.encoder();
+        enc.push_raw(7, 9, &[0xAB]).unwrap();
+        let b = enc.as_bytes();
+        assert_eq!(b.len(), space(1));
+        assert_eq!(b[DATA_OFFSET], 0xAB);
+        assert!(b[DATA_OFFSET + 1..].iter().all(|&x| x == 0));
+        let m = RawIter::new(b).next().unwrap();
+        assert_eq!((m.level, m.ty, m.data), (7, 9, &[0xAB][..]));
+    }
+
+    #[test]
+    fn raw_rights_count_and_unaligned_storage() {
+        let mut v = vec![0u8; 100];
+        let mut enc = Encoder::new(&mut v[1..]);
+        assert!(enc.capacity() >= 92);
+        enc.push_raw(libc::SOL_SOCKET, libc::SCM_RIGHTS, &[0; 12]).unwrap();
+        assert_eq!(enc.fd_count(), 3);
+        enc.clear();
+        assert!(enc.is_empty());
+        assert_eq!(enc.fd_count(), 0);
+    }
+}

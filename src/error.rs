@@ -1,0 +1,330 @@
+//! The one error type of the crate.
+//!
+//! Every failure says what happened, with the numbers involved, and what to do about it. Limits the
+//! crate checks before a syscall and the kernel errors that mean the same thing are reported as the
+//! same [`Error::Limit`] variant; `kernel` tells which of the two found it.
+
+use std::fmt;
+use std::io;
+
+/// A kernel limit on what one `sendmsg(2)` may carry.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// `SCM_MAX_FD`: at most 253 file descriptors in one message, summed over all its
+    /// `SCM_RIGHTS` control messages. The kernel answers `EINVAL` beyond it.
+    #[doc(alias = "SCM_MAX_FD")]
+    Fds,
+    /// `net.core.optmem_max`: the control buffer (`msg_controllen`) must stay below this sysctl.
+    /// The kernel answers `ENOBUFS` when it does not.
+    #[doc(alias = "optmem_max")]
+    ControlBuffer,
+    /// `UIO_MAXIOV` (`IOV_MAX`): at most 1024 iovecs in one message. The kernel answers
+    /// `EMSGSIZE` beyond it.
+    #[doc(alias = "UIO_MAXIOV")]
+    #[doc(alias = "IOV_MAX")]
+    Iovecs,
+}
+
+impl Limit {
+    /// The name the kernel and its manual pages give this limit.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Limit::Fds => "SCM_MAX_FD",
+            Limit::ControlBuffer => "net.core.optmem_max",
+            Limit::Iovecs => "UIO_MAXIOV",
+        }
+    }
+
+    fn advice(self) -> &'static str {
+        match self {
+            Limit::Fds => "send the descriptors in several messages of at most 253 each",
+            Limit::ControlBuffer => {
+                "send fewer or smaller control messages per call, or raise the sysctl \
+                 net.core.optmem_max"
+            }
+            Limit::Iovecs => "join buffers or send them in several calls of at most 1024 iovecs",
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What went wrong in a `sendmsg`/`recvmsg` or while building or parsing control data.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A message exceeds a kernel limit. When `kernel` is `None` the crate found it before the
+    /// syscall and nothing was sent; when it is `Some(errno)` the kernel refused the message with
+    /// that error (for example because other option memory of the socket was in use).
+    Limit {
+        /// Which limit.
+        limit: Limit,
+        /// What the message needs: fds, control bytes or iovecs.
+        needed: usize,
+        /// The limit's value. For [`Limit::ControlBuffer`] the kernel accepts lengths strictly
+        /// below it; for the others `needed` may equal it.
+        max: usize,
+        /// The errno the kernel answered with, if the kernel found it.
+        kernel: Option<i32>,
+    },
+    /// Control storage is too small for the message being added: nothing was written.
+    Capacity {
+        /// Bytes the storage needs to hold everything pushed so far plus this message.
+        needed: usize,
+        /// Bytes the storage has.
+        available: usize,
+    },
+    /// Control data with no payload byte on a stream socket: the kernel would send neither.
+    ControlWithoutData,
+    /// The kernel truncated the control data (`MSG_CTRUNC`): the control buffer was too small.
+    /// File descriptors that did not fit were closed by the kernel and are lost.
+    #[doc(alias = "MSG_CTRUNC")]
+    ControlTruncated {
+        /// Bytes of control data that were delivered.
+        delivered: usize,
+        /// Size of the control buffer that was offered.
+        capacity: usize,
+    },
+    /// The kernel truncated a datagram (`MSG_TRUNC`): the data buffers were too small.
+    #[doc(alias = "MSG_TRUNC")]
+    DataTruncated {
+        /// Bytes that fitted in the buffers.
+        received: usize,
+    },
+    /// A system call failed.
+    Os {
+        /// The call: `"sendmsg"`, `"recvmsg"`, ...
+        call: &'static str,
+        /// The errno.
+        errno: i32,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn os(call: &'static str, errno: i32) -> Self {
+        Error::Os { call, errno }
+    }
+
+    /// The OS error code, if this error came from the kernel.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match *self {
+            Error::Os { errno, .. } => Some(errno),
+            Error::Limit { kernel, .. } => kernel,
+            _ => None,
+        }
+    }
+
+    /// The [`io::ErrorKind`] that [`io::Error::from`] gives this error.
+    pub fn kind(&self) -> io::ErrorKind {
+        match self.raw_os_error() {
+            Some(errno) => io::Error::from_raw_os_error(errno).kind(),
+            None => match self {
+                Error::Capacity { .. } => io::ErrorKind::StorageFull,
+                Error::ControlTruncated { .. } | Error::DataTruncated { .. } => {
+                    io::ErrorKind::InvalidData
+                }
+                _ => io::ErrorKind::InvalidInput,
+            },
+        }
+    }
+
+    /// Whether the call would have blocked (`EAGAIN`/`EWOULDBLOCK`): try again when the socket
+    /// is ready.
+    pub fn is_would_block(&self) -> bool {
+        matches!(self.raw_os_error(), Some(e) if e == libc::EAGAIN || e == libc::EWOULDBLOCK)
+    }
+}
+
+/// The symbolic name and a hint of what to do for the errors sendmsg(2) and recvmsg(2) document.
+fn errno_hint(errno: i32) -> (&'static str, &'static str) {
+    match errno {
+        libc::EAGAIN => (
+            "EAGAIN",
+            "the socket is non-blocking and the call would block; wait until it is ready \
+             (poll) and call again",
+        ),
+        libc::EMSGSIZE => (
+            "EMSGSIZE",
+            "the message is too long to pass atomically on this socket (datagram size or \
+             buffer); send less per message",
+        ),
+        libc::ENOBUFS => (
+            "ENOBUFS",
+            "the kernel had no buffer space: the control data may exceed net.core.optmem_max, \
+             or the output queue is full; send smaller control data or retry later",
+        ),
+        libc::EPIPE => (
+            "EPIPE",
+            "the connection is shut down or the peer closed it; stop sending or reconnect",
+        ),
+        libc::ECONNRESET => (
+            "ECONNRESET",
+            "the peer reset the connection; reconnect",
+        ),
+        libc::EISCONN => (
+            "EISCONN",
+            "the socket is connected and a destination was given; send without a destination",
+        ),
+        libc::ENOTCONN => (
+            "ENOTCONN",
+            "the socket is not connected and no destination was given; connect it or name a \
+             destination",
+        ),
+        libc::EDESTADDRREQ => (
+            "EDESTADDRREQ",
+            "the socket is not connected and has no peer address; name a destination",
+        ),
+        libc::ETOOMANYREFS => (
+            "ETOOMANYREFS",
+            "too many file descriptors are in flight for this user (limit RLIMIT_NOFILE); \
+             let the receiver read them first or raise the limit",
+        ),
+        libc::EPERM => (
+            "EPERM",
+            "the kernel refused the credentials: a process may only claim its own pid and one \
+             of its real, effective or saved uids and gids",
+        ),
+        libc::EINVAL => (
+            "EINVAL",
+            "the kernel refused an argument: more than 253 fds, a malformed control message, \
+             invalid flags or an invalid length",
+        ),
+        libc::EBADF => (
+            "EBADF",
+            "a descriptor is not open: the socket or an fd being passed",
+        ),
+        libc::ENOTSOCK => ("ENOTSOCK", "the descriptor is not a socket"),
+        libc::EOPNOTSUPP => (
+            "EOPNOTSUPP",
+            "a flag does not fit this socket type (for example MSG_OOB on a datagram socket); \
+             drop the flag",
+        ),
+        libc::EACCES => (
+            "EACCES",
+            "permission denied on the destination (socket file or broadcast address)",
+        ),
+        libc::EFAULT => ("EFAULT", "a buffer address is invalid"),
+        libc::EINTR => ("EINTR", "interrupted by a signal before any data was sent; retry"),
+        libc::ENOMEM => ("ENOMEM", "the kernel is out of memory; retry later"),
+        libc::ECONNREFUSED => (
+            "ECONNREFUSED",
+            "the peer refused: nothing listens at the destination (an ICMP error of an earlier \
+             datagram)",
+        ),
+        libc::EIO => ("EIO", "an I/O error, for example a missing offload in the device"),
+        _ => ("errno", "see the manual page of the call"),
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::Limit {
+                limit,
+                needed,
+                max,
+                kernel,
+            } => {
+                let what = match limit {
+                    Limit::Fds => "file descriptors",
+                    Limit::ControlBuffer => "bytes of control data",
+                    Limit::Iovecs => "iovecs",
+                };
+                match limit {
+                    Limit::ControlBuffer => write!(
+                        f,
+                        "{needed} {what} reach {limit} ({max}): the kernel takes less than {max}"
+                    )?,
+                    _ => write!(f, "{needed} {what} exceed {limit} ({max})")?,
+                }
+                if let Some(errno) = kernel {
+                    let (name, _) = errno_hint(errno);
+                    write!(f, " (the kernel answered {name})")?;
+                } else {
+                    f.write_str(", nothing was sent")?;
+                }
+                write!(f, "; {}", limit.advice())
+            }
+            Error::Capacity { needed, available } => write!(
+                f,
+                "control storage too small: {needed} bytes needed, {available} available; \
+                 size it with ancillary::cmsg::space (for example CmsgBuffer::<{{ space_for_fds(8) }}>)"
+            ),
+            Error::ControlWithoutData => f.write_str(
+                "control data needs at least one byte of payload on a stream socket; \
+                 add a data byte",
+            ),
+            Error::ControlTruncated {
+                delivered,
+                capacity,
+            } => write!(
+                f,
+                "control data truncated (MSG_CTRUNC): {delivered} of a {capacity}-byte buffer \
+                 delivered, the rest was lost and any fds in it were closed by the kernel; \
+                 give recvmsg a larger control buffer"
+            ),
+            Error::DataTruncated { received } => write!(
+                f,
+                "datagram truncated (MSG_TRUNC): only {received} bytes fitted in the buffers; \
+                 give recvmsg larger buffers"
+            ),
+            Error::Os { call, errno } => {
+                let (name, hint) = errno_hint(errno);
+                let os = io::Error::from_raw_os_error(errno);
+                write!(f, "{call} failed with {name}: {hint} ({os})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        io::Error::new(e.kind(), e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_message_names_limit_and_numbers() {
+        let e = Error::Limit {
+            limit: Limit::ControlBuffer,
+            needed: 140_000,
+            max: 131_072,
+            kernel: None,
+        };
+        let s = e.to_string();
+        assert!(s.contains("140000") && s.contains("131072") && s.contains("optmem_max"));
+        assert!(s.contains("nothing was sent"));
+        assert_eq!(io::Error::from(e).kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn os_error_keeps_kind_and_code() {
+        let e = Error::os("sendmsg", libc::EAGAIN);
+        assert!(e.is_would_block());
+        assert_eq!(e.raw_os_error(), Some(libc::EAGAIN));
+        assert_eq!(io::Error::from(e.clone()).kind(), io::ErrorKind::WouldBlock);
+        assert!(e.to_string().contains("EAGAIN"));
+        let k = Error::Limit {
+            limit: Limit::Fds,
+            needed: 300,
+            max: 253,
+            kernel: Some(libc::EINVAL),
+        };
+        assert!(k.to_string().contains("kernel answered EINVAL"));
+        assert_eq!(k.raw_os_error(), Some(libc::EINVAL));
+    }
+}

@@ -1,0 +1,235 @@
+//! Scatter/gather lists (`struct iovec`), pure: nothing here makes a system call.
+//!
+//! [`IoVecs`] gathers `&[u8]`, [`bytes::Bytes`] and any [`bytes::Buf`] for sending;
+//! [`IoVecsMut`] scatters a receive into `&mut [u8]` buffers. Both keep up to
+//! [`INLINE`] entries inline, without heap allocation.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::ops::{Deref, DerefMut};
+
+use bytes::Buf;
+use smallvec::SmallVec;
+
+/// Entries kept inline, without heap allocation.
+pub const INLINE: usize = 8;
+
+/// A gather list for sending: `IoSlice`s over the caller's buffers.
+///
+/// ```
+/// use ancillary::IoVecs;
+/// let body = bytes::Bytes::from_static(b" world");
+/// let mut iov = IoVecs::new();
+/// iov.push(b"hello").push_bytes(&body);
+/// assert_eq!((iov.len(), iov.total_len()), (2, 11));
+/// iov.advance(7);
+/// assert_eq!(&*iov[0], b"orld");
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct IoVecs<'a> {
+    v: SmallVec<[IoSlice<'a>; INLINE]>,
+}
+
+impl<'a> IoVecs<'a> {
+    /// An empty list.
+    pub fn new() -> Self {
+        IoVecs { v: SmallVec::new() }
+    }
+
+    /// A list of these slices, in order.
+    pub fn from_slices(bufs: &[&'a [u8]]) -> Self {
+        let mut v = IoVecs::new();
+        for b in bufs {
+            v.push(b);
+        }
+        v
+    }
+
+    /// Appends a slice.
+    pub fn push(&mut self, buf: &'a [u8]) -> &mut Self {
+        self.v.push(IoSlice::new(buf));
+        self
+    }
+
+    /// Appends the bytes of a [`bytes::Bytes`] (no copy, no reference count change).
+    pub fn push_bytes(&mut self, buf: &'a bytes::Bytes) -> &mut Self {
+        self.push(buf)
+    }
+
+    /// Appends the chunks of any [`Buf`] as its `chunks_vectored` gives them, up to
+    /// [`MAX_IOVECS`](crate::limits::MAX_IOVECS) entries in the list; returns the bytes
+    /// appended, which is less than `buf.remaining()` when the buffer has more chunks than that
+    /// or does not expose them all (a `Buf` that does not override `chunks_vectored` shows only
+    /// its first chunk).
+    pub fn push_buf<B: Buf + ?Sized>(&mut self, buf: &'a B) -> usize {
+        let start = self.v.len();
+        let mut room = (self.v.inline_size().max(start + 1) - start).max(1);
+        loop {
+            let limit = crate::limits::MAX_IOVECS.saturating_sub(start);
+            room = room.min(limit);
+            if room == 0 {
+                return 0;
+            }
+            self.v.resize(start + room, IoSlice::new(&[]));
+            let n = buf.chunks_vectored(&mut self.v[start..]);
+            let added: usize = self.v[start..start + n].iter().map(|s| s.len()).sum();
+            if n < room || added >= buf.remaining() || room == limit {
+                self.v.truncate(start + n);
+                return added;
+            }
+            room *= 2;
+        }
+    }
+
+    /// Entries in the list.
+    pub fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    /// Whether the list has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.v.is_empty()
+    }
+
+    /// Bytes over all entries.
+    pub fn total_len(&self) -> usize {
+        self.v.iter().map(|s| s.len()).sum()
+    }
+
+    /// The `IoSlice`s, ready for `sendmsg`.
+    pub fn as_slice(&self) -> &[IoSlice<'a>] {
+        &self.v
+    }
+
+    /// Removes every entry, keeping the storage.
+    pub fn clear(&mut self) {
+        self.v.clear();
+    }
+
+    /// Drops the first `n` bytes (after a partial write): whole entries go, the first one left
+    /// may start later. `n` larger than [`total_len`](Self::total_len) empties the list.
+    pub fn advance(&mut self, mut n: usize) {
+        let mut drop_count = 0;
+        for s in self.v.iter() {
+            if n < s.len() {
+                break;
+            }
+            n -= s.len();
+            drop_count += 1;
+        }
+        self.v.drain(..drop_count);
+        if let Some(first) = self.v.first_mut() {
+            first.advance(n.min(first.len()));
+        }
+    }
+}
+
+impl<'a> Deref for IoVecs<'a> {
+    type Target = [IoSlice<'a>];
+    fn deref(&self) -> &[IoSlice<'a>] {
+        &self.v
+    }
+}
+
+impl<'a> From<&'a [u8]> for IoVecs<'a> {
+    fn from(b: &'a [u8]) -> Self {
+        let mut v = IoVecs::new();
+        v.push(b);
+        v
+    }
+}
+
+/// A scatter list for receiving: `IoSliceMut`s over the caller's buffers.
+#[derive(Debug, Default)]
+pub struct IoVecsMut<'a> {
+    v: SmallVec<[IoSliceMut<'a>; INLINE]>,
+}
+
+impl<'a> IoVecsMut<'a> {
+    /// An empty list.
+    pub fn new() -> Self {
+        IoVecsMut { v: SmallVec::new() }
+    }
+
+    /// Appends a buffer.
+    pub fn push(&mut self, buf: &'a mut [u8]) -> &mut Self {
+        self.v.push(IoSliceMut::new(buf));
+        self
+    }
+
+    /// Entries in the list.
+    pub fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    /// Whether the list has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.v.is_empty()
+    }
+
+    /// Bytes over all entries.
+    pub fn total_len(&self) -> usize {
+        self.v.iter().map(|s| s.len()).sum()
+    }
+}
+
+impl<'a> Deref for IoVecsMut<'a> {
+    type Target = [IoSliceMut<'a>];
+    fn deref(&self) -> &[IoSliceMut<'a>] {
+        &self.v
+    }
+}
+
+impl DerefMut for IoVecsMut<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn advance_over_entries() {
+        let a = [1u8; 3];
+        let b = [2u8; 4];
+        let mut v = IoVecs::from_slices(&[&a, &[], &b]);
+        assert_eq!(v.total_len(), 7);
+        v.advance(3);
+        assert_eq!(v.len(), 1, "the empty entry goes with the first");
+        v.advance(1);
+        assert_eq!(&*v[0], &[2u8; 3]);
+        v.advance(100);
+        assert!(v.is_empty());
+        v.advance(1);
+    }
+
+    #[test]
+    fn buf_chunks_are_gathered_beyond_inline() {
+        let parts: Vec<Bytes> = (0..20u8).map(|i| Bytes::from(vec![i; 3])).collect();
+        let mut chain: Box<dyn Buf> = Box::new(parts[0].clone());
+        for p in &parts[1..] {
+            chain = Box::new(chain.chain(p.clone()));
+        }
+        let mut v = IoVecs::new();
+        v.push(b"head");
+        let n = v.push_buf(&*chain);
+        assert_eq!(n, 60);
+        assert_eq!(v.len(), 21);
+        assert_eq!(&*v[20], &[19u8; 3]);
+    }
+
+    #[test]
+    fn buf_stops_at_iov_max() {
+        let one = Bytes::from_static(b"x");
+        let chain = one.clone().chain(one.clone());
+        let mut v = IoVecs::new();
+        for _ in 0..1023 {
+            v.push(b"y");
+        }
+        assert_eq!(v.push_buf(&chain), 1);
+        assert_eq!(v.len(), 1024);
+        assert_eq!(v.push_buf(&chain), 0);
+    }
+}

@@ -1,0 +1,62 @@
+//! `sendmsg(2)` and `recvmsg(2)` with the control messages they carry, correct to the byte, with
+//! no descriptor leaked and no heap allocation on the send or receive path.
+//!
+//! - **fd passing**: `SCM_RIGHTS` out of [`BorrowedFd`](std::os::fd::BorrowedFd)s, back in as
+//!   [`OwnedFd`](std::os::fd::OwnedFd)s that close themselves unless taken, close-on-exec by
+//!   default, even when the kernel truncates (`MSG_CTRUNC`).
+//! - **credentials**: `SCM_CREDENTIALS` ([`cmsg::Credentials`]).
+//! - **limits checked first**: more than 253 fds, a control buffer at `net.core.optmem_max`,
+//!   more than 1024 iovecs or control data without payload on a stream socket fail with an
+//!   [`Error::Limit`] (or [`Error::ControlWithoutData`]) that names the limit, before the
+//!   syscall.
+//!
+//! The pure layers, [`cmsg`] (encoding, decoding, `CMSG_*` arithmetic) and [`IoVecs`], make no
+//! system call; [`SendMsg`] and [`RecvMsg`] do.
+//!
+//! ```
+//! use std::io::{IoSlice, IoSliceMut, Read, Seek, Write};
+//! use std::os::fd::AsFd;
+//! use std::os::unix::net::UnixStream;
+//! use ancillary::{cmsg::{space_for_fds, CmsgBuffer}, RecvMsg, SendMsg};
+//!
+//! let (a, b) = UnixStream::pair()?;
+//! let mut file = std::fs::File::from(rustix::fs::memfd_create("demo", rustix::fs::MemfdFlags::CLOEXEC)?);
+//! file.write_all(b"through the socket")?;
+//!
+//! let mut space = CmsgBuffer::<{ space_for_fds(1) }>::new();
+//! let mut control = space.encoder();
+//! control.push_rights(&[file.as_fd()])?;
+//! SendMsg::new(&[IoSlice::new(b"!")]).control(&control).send(&a)?;
+//!
+//! let (mut byte, mut room) = ([0u8; 1], CmsgBuffer::<{ space_for_fds(1) }>::new());
+//! let mut iov = [IoSliceMut::new(&mut byte)];
+//! let mut recv = RecvMsg::new(&mut iov).control(&mut room);
+//! let mut msg = recv.recv(&b)?;
+//! msg.check()?;
+//! let mut got = std::fs::File::from(msg.fds().next().expect("one fd"));
+//! let mut text = String::new();
+//! got.rewind()?;
+//! got.read_to_string(&mut text)?;
+//! assert_eq!(text, "through the socket");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Linux is the reference platform.
+
+#![cfg(unix)]
+
+pub mod cmsg;
+mod error;
+mod flags;
+pub mod iovec;
+pub mod limits;
+mod recv;
+mod send;
+mod sys;
+
+pub use error::{Error, Limit, Result};
+pub use flags::{RecvFlags, SendFlags};
+pub use iovec::{IoVecs, IoVecsMut};
+pub use limits::Limits;
+pub use recv::{Received, RecvMsg};
+pub use send::SendMsg;

@@ -1,0 +1,188 @@
+//! `sendmsg(2)`: a message builder that checks every limit before the syscall.
+
+use std::io::IoSlice;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+
+use nix::sys::socket::{SockaddrIn, SockaddrIn6, SockaddrLike};
+
+use crate::cmsg::Encoder;
+use crate::error::{Error, Limit, Result};
+use crate::flags::SendFlags;
+use crate::limits::{Limits, OPTMEM_EXEMPT};
+use crate::sys::{self, Name};
+
+/// The destination of a message: borrowed from the caller, or an IP address kept inline.
+#[derive(Debug, Clone, Copy)]
+enum Dest<'a> {
+    None,
+    Borrowed(Name<'a>),
+    V4(SockaddrIn),
+    V6(SockaddrIn6),
+}
+
+/// One message for `sendmsg(2)`: data (iovecs), control data, an optional destination and flags.
+///
+/// Built without allocation; [`send`](Self::send) checks the kernel's limits (253 fds,
+/// `net.core.optmem_max`, 1024 iovecs, control data with an empty payload on a stream socket)
+/// and reports a violation as a typed [`Error`] with nothing sent. `MSG_NOSIGNAL` is on unless
+/// [`allow_sigpipe`](Self::allow_sigpipe) turns it off, so a closed peer gives `EPIPE`, not
+/// `SIGPIPE`.
+///
+/// ```
+/// use std::io::IoSlice;
+/// use std::os::fd::AsFd;
+/// use std::os::unix::net::UnixStream;
+/// use ancillary::{cmsg::{space_for_fds, CmsgBuffer}, SendMsg};
+///
+/// let (a, _b) = UnixStream::pair()?;
+/// let file = std::fs::File::open("/dev/null")?;
+/// let mut storage = CmsgBuffer::<{ space_for_fds(1) }>::new();
+/// let mut control = storage.encoder();
+/// control.push_rights(&[file.as_fd()])?;
+/// let sent = SendMsg::new(&[IoSlice::new(b"x")]).control(&control).send(&a)?;
+/// assert_eq!(sent, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # References
+/// [sendmsg(2)](https://man7.org/linux/man-pages/man2/sendmsg.2.html),
+/// [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html),
+/// [cmsg(3)](https://man7.org/linux/man-pages/man3/cmsg.3.html)
+#[doc(alias = "sendmsg")]
+#[derive(Debug, Clone, Copy)]
+#[must_use = "a SendMsg does nothing until send() is called"]
+pub struct SendMsg<'a> {
+    iov: &'a [IoSlice<'a>],
+    control: &'a [u8],
+    fds: usize,
+    dest: Dest<'a>,
+    flags: SendFlags,
+    limits: Option<Limits>,
+}
+
+impl<'a> SendMsg<'a> {
+    /// A message carrying these buffers, in order.
+    pub fn new(iov: &'a [IoSlice<'a>]) -> Self {
+        SendMsg {
+            iov,
+            control: &[],
+            fds: 0,
+            dest: Dest::None,
+            flags: SendFlags::NOSIGNAL,
+            limits: None,
+        }
+    }
+
+    /// Attaches the control messages of `control`.
+    ///
+    /// The borrow keeps every descriptor in it open until the message is gone.
+    pub fn control(mut self, control: &'a Encoder<'_, '_>) -> Self {
+        self.control = control.as_bytes();
+        self.fds = control.fd_count();
+        self
+    }
+
+    /// Sends to `addr` (`msg_name`): any nix address (`UnixAddr`, `SockaddrIn`, ...).
+    pub fn to<A: SockaddrLike + ?Sized>(mut self, addr: &'a A) -> Self {
+        self.dest = Dest::Borrowed(Name::new(addr));
+        self
+    }
+
+    /// Sends to an IP address (`msg_name`).
+    pub fn to_addr(mut self, addr: SocketAddr) -> Self {
+        self.dest = match addr {
+            SocketAddr::V4(a) => Dest::V4(a.into()),
+            SocketAddr::V6(a) => Dest::V6(a.into()),
+        };
+        self
+    }
+
+    /// Adds these flags (`MSG_*`) to the call.
+    pub fn flags(mut self, flags: SendFlags) -> Self {
+        self.flags |= flags;
+        self
+    }
+
+    /// Leaves out `MSG_NOSIGNAL`: writing to a closed stream raises `SIGPIPE`.
+    pub fn allow_sigpipe(mut self) -> Self {
+        self.flags = self.flags - SendFlags::NOSIGNAL;
+        self
+    }
+
+    /// Checks against these limits instead of [`Limits::kernel`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// The flags the call will pass.
+    pub fn send_flags(&self) -> SendFlags {
+        self.flags
+    }
+
+    /// Checks the message against the limits without sending it.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] naming the limit and the numbers.
+    pub fn check(&self) -> Result<()> {
+        let limits = match self.limits {
+            Some(l) => l,
+            None => Limits::kernel(),
+        };
+        limits.check(self.fds, self.control.len(), self.iov.len())
+    }
+
+    /// `sendmsg(2)`: sends the message on `socket`; returns the bytes of data sent.
+    ///
+    /// On a stream socket fewer bytes than given may be sent; the control data went with the
+    /// first byte and must not be sent again.
+    ///
+    /// # Errors
+    /// - [`Error::Limit`] when the message exceeds a limit, before the syscall (`kernel: None`)
+    ///   or because the kernel refused it (`kernel: Some(errno)`);
+    /// - [`Error::ControlWithoutData`] for control data with no payload on a stream socket;
+    /// - [`Error::Os`] for any other failure of the call, with a hint of what to do.
+    pub fn send<Fd: AsFd>(&self, socket: Fd) -> Result<usize> {
+        let socket = socket.as_fd();
+        self.check()?;
+        if !self.control.is_empty()
+            && self.iov.iter().all(|s| s.is_empty())
+            && sys::socket_type(socket) == Ok(libc::SOCK_STREAM)
+        {
+            return Err(Error::ControlWithoutData);
+        }
+        let name = match &self.dest {
+            Dest::None => None,
+            Dest::Borrowed(n) => Some(*n),
+            Dest::V4(a) => Some(Name::new(a)),
+            Dest::V6(a) => Some(Name::new(a)),
+        };
+        sys::sendmsg(socket, name, self.iov, self.control, self.flags.bits())
+            .map_err(|errno| self.map_kernel_error(errno))
+    }
+
+    /// Maps a kernel error that means a limit to [`Error::Limit`], the rest to [`Error::Os`].
+    fn map_kernel_error(&self, errno: i32) -> Error {
+        let limit = |limit, needed, max| Error::Limit {
+            limit,
+            needed,
+            max,
+            kernel: Some(errno),
+        };
+        match errno {
+            libc::EINVAL if self.fds > crate::limits::MAX_FDS => {
+                limit(Limit::Fds, self.fds, crate::limits::MAX_FDS)
+            }
+            libc::ENOBUFS if self.control.len() > OPTMEM_EXEMPT => limit(
+                Limit::ControlBuffer,
+                self.control.len(),
+                crate::limits::optmem_max(),
+            ),
+            libc::EMSGSIZE if self.iov.len() > crate::limits::MAX_IOVECS => {
+                limit(Limit::Iovecs, self.iov.len(), crate::limits::MAX_IOVECS)
+            }
+            _ => Error::os("sendmsg", errno),
+        }
+    }
+}

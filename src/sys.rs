@@ -1,0 +1,153 @@
+//! The only module that calls the kernel's socket functions. Every raw `msghdr` is built here,
+//! inside one function call, from borrows the compiler tracks, so no pointer in it outlives
+//! what it points to.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::marker::PhantomData;
+use std::mem::size_of;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use nix::sys::socket::SockaddrLike;
+
+use crate::cmsg::Credentials;
+
+/// A socket address borrowed for `'a`, as `msg_name` wants it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Name<'a> {
+    ptr: *const libc::sockaddr,
+    len: libc::socklen_t,
+    _borrow: PhantomData<&'a ()>,
+}
+
+impl<'a> Name<'a> {
+    pub(crate) fn new<A: SockaddrLike + ?Sized>(addr: &'a A) -> Self {
+        Name {
+            ptr: addr.as_ptr(),
+            len: addr.len(),
+            _borrow: PhantomData,
+        }
+    }
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// `sendmsg(2)`, retried on `EINTR`. Empty control data goes as NULL with length 0.
+pub(crate) fn sendmsg(
+    fd: BorrowedFd<'_>,
+    name: Option<Name<'_>>,
+    iov: &[IoSlice<'_>],
+    control: &[u8],
+    flags: libc::c_int,
+) -> Result<usize, i32> {
+    // SAFETY: msghdr is plain data (pointers and integers, explicit padding on some targets);
+    // all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(n) = name {
+        msg.msg_name = n.ptr as *mut libc::c_void;
+        msg.msg_namelen = n.len;
+    }
+    // IoSlice is guaranteed ABI-compatible with struct iovec on Unix.
+    msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = iov.len() as _;
+    if !control.is_empty() {
+        msg.msg_control = control.as_ptr() as *mut libc::c_void;
+        msg.msg_controllen = control.len() as _;
+    }
+    loop {
+        // SAFETY: every pointer in msg comes from a borrow (name, iov, control) that outlives
+        // this call, with the matching length; the kernel only reads through them for sendmsg.
+        let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            e => return Err(e),
+        }
+    }
+}
+
+/// What `recvmsg(2)` reported besides the data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecvOut {
+    pub(crate) bytes: usize,
+    pub(crate) namelen: libc::socklen_t,
+    pub(crate) controllen: usize,
+    pub(crate) flags: libc::c_int,
+}
+
+/// `recvmsg(2)`, retried on `EINTR`. `msg_controllen` and `msg_namelen` are clamped to the
+/// buffers given, whatever the kernel writes back.
+pub(crate) fn recvmsg(
+    fd: BorrowedFd<'_>,
+    name: &mut libc::sockaddr_storage,
+    iov: &mut [IoSliceMut<'_>],
+    control: &mut [u8],
+    flags: libc::c_int,
+) -> Result<RecvOut, i32> {
+    loop {
+        // SAFETY: as in sendmsg.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = (name as *mut libc::sockaddr_storage).cast();
+        msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // IoSliceMut is guaranteed ABI-compatible with struct iovec on Unix.
+        msg.msg_iov = iov.as_mut_ptr().cast::<libc::iovec>();
+        msg.msg_iovlen = iov.len() as _;
+        if !control.is_empty() {
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = control.len() as _;
+        }
+        // SAFETY: every pointer in msg comes from an exclusive borrow (name, iov, control) that
+        // outlives this call, with the matching length; the kernel writes at most that much
+        // through each.
+        let r = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) };
+        if r >= 0 {
+            return Ok(RecvOut {
+                bytes: r as usize,
+                namelen: msg.msg_namelen.min(size_of::<libc::sockaddr_storage>() as _),
+                #[allow(clippy::unnecessary_cast)]
+                controllen: (msg.msg_controllen as usize).min(control.len()),
+                flags: msg.msg_flags,
+            });
+        }
+        match errno() {
+            libc::EINTR => continue,
+            e => return Err(e),
+        }
+    }
+}
+
+/// `getsockopt(SO_TYPE)`: `SOCK_STREAM`, `SOCK_DGRAM`, ...
+pub(crate) fn socket_type(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
+    let mut ty: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: ty and len are valid for writes of the sizes given.
+    let r = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&mut ty as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        Ok(ty)
+    } else {
+        Err(errno())
+    }
+}
+
+/// The calling process's pid and effective uid and gid.
+pub(crate) fn current_credentials() -> Credentials {
+    // SAFETY: getpid, geteuid and getegid cannot fail and touch no memory of ours.
+    unsafe {
+        Credentials {
+            pid: libc::getpid(),
+            uid: libc::geteuid(),
+            gid: libc::getegid(),
+        }
+    }
+}
