@@ -165,10 +165,7 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
             "EPIPE",
             "the connection is shut down or the peer closed it; stop sending or reconnect",
         ),
-        libc::ECONNRESET => (
-            "ECONNRESET",
-            "the peer reset the connection; reconnect",
-        ),
+        libc::ECONNRESET => ("ECONNRESET", "the peer reset the connection; reconnect"),
         libc::EISCONN => (
             "EISCONN",
             "the socket is connected and a destination was given; send without a destination",
@@ -212,14 +209,20 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
             "permission denied on the destination (socket file or broadcast address)",
         ),
         libc::EFAULT => ("EFAULT", "a buffer address is invalid"),
-        libc::EINTR => ("EINTR", "interrupted by a signal before any data was sent; retry"),
+        libc::EINTR => (
+            "EINTR",
+            "interrupted by a signal before any data was sent; retry",
+        ),
         libc::ENOMEM => ("ENOMEM", "the kernel is out of memory; retry later"),
         libc::ECONNREFUSED => (
             "ECONNREFUSED",
             "the peer refused: nothing listens at the destination (an ICMP error of an earlier \
              datagram)",
         ),
-        libc::EIO => ("EIO", "an I/O error, for example a missing offload in the device"),
+        libc::EIO => (
+            "EIO",
+            "an I/O error, for example a missing offload in the device",
+        ),
         _ => ("errno", "see the manual page of the call"),
     }
 }

@@ -180,7 +180,10 @@ mod tests {
         assert_eq!((f - SendFlags::NOSIGNAL), SendFlags::DONTWAIT);
         assert_eq!(f.bits(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT);
         let s = format!("{:?}", f | SendFlags::from_bits_retain(1 << 29));
-        assert!(s.contains("MSG_DONTWAIT") && s.contains("MSG_NOSIGNAL") && s.contains("0x20000000"), "{s}");
+        assert!(
+            s.contains("MSG_DONTWAIT") && s.contains("MSG_NOSIGNAL") && s.contains("0x20000000"),
+            "{s}"
+        );
         assert_eq!(format!("{:?}", RecvFlags::empty()), "RecvFlags()");
     }
 }

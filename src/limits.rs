@@ -156,15 +156,29 @@ mod tests {
         assert!(l.check(253, 131071, 1024).is_ok());
         assert!(matches!(
             l.check(254, 0, 0),
-            Err(Error::Limit { limit: Limit::Fds, needed: 254, max: 253, kernel: None })
+            Err(Error::Limit {
+                limit: Limit::Fds,
+                needed: 254,
+                max: 253,
+                kernel: None
+            })
         ));
         assert!(matches!(
             l.check(0, 131072, 0),
-            Err(Error::Limit { limit: Limit::ControlBuffer, needed: 131072, .. })
+            Err(Error::Limit {
+                limit: Limit::ControlBuffer,
+                needed: 131072,
+                ..
+            })
         ));
         assert!(matches!(
             l.check(0, 0, 1025),
-            Err(Error::Limit { limit: Limit::Iovecs, needed: 1025, max: 1024, .. })
+            Err(Error::Limit {
+                limit: Limit::Iovecs,
+                needed: 1025,
+                max: 1024,
+                ..
+            })
         ));
         let tiny = Limits {
             optmem_max: 10,

@@ -215,11 +215,12 @@ impl<'c> Received<'c> {
 
     /// Takes every received descriptor, over all `SCM_RIGHTS` messages, in order.
     pub fn fds(&mut self) -> impl Iterator<Item = OwnedFd> + '_ {
-        self.messages().flat_map(|m| match m {
-            ControlMessage::Rights(r) => Some(r),
-            _ => None,
-        })
-        .flatten()
+        self.messages()
+            .flat_map(|m| match m {
+                ControlMessage::Rights(r) => Some(r),
+                _ => None,
+            })
+            .flatten()
     }
 
     /// The sender's credentials (`SCM_CREDENTIALS`, with `SO_PASSCRED` on the receiving socket).

@@ -126,11 +126,9 @@ impl<'a> SendMsg<'a> {
     /// # Errors
     /// [`Error::Limit`] naming the limit and the numbers.
     pub fn check(&self) -> Result<()> {
-        let limits = match self.limits {
-            Some(l) => l,
-            None => Limits::kernel(),
-        };
-        limits.check(self.fds, self.control.len(), self.iov.len())
+        self.limits
+            .unwrap_or_default()
+            .check(self.fds, self.control.len(), self.iov.len())
     }
 
     /// `sendmsg(2)`: sends the message on `socket`; returns the bytes of data sent.

@@ -30,7 +30,9 @@ impl<'a> Name<'a> {
 }
 
 fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 /// `sendmsg(2)`, retried on `EINTR`. Empty control data goes as NULL with length 0.
@@ -106,7 +108,9 @@ pub(crate) fn recvmsg(
         if r >= 0 {
             return Ok(RecvOut {
                 bytes: r as usize,
-                namelen: msg.msg_namelen.min(size_of::<libc::sockaddr_storage>() as _),
+                namelen: msg
+                    .msg_namelen
+                    .min(size_of::<libc::sockaddr_storage>() as _),
                 #[allow(clippy::unnecessary_cast)]
                 controllen: (msg.msg_controllen as usize).min(control.len()),
                 flags: msg.msg_flags,

@@ -194,7 +194,9 @@ impl<'a> Iterator for ControlMessages<'a> {
                 // descriptors the kernel gave us and nothing else owns; taken ones are -1.
                 ControlMessage::Rights(unsafe { Rights::from_kernel(&mut data[..whole]) })
             }
-            (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) if Credentials::from_bytes(data).is_some() => {
+            (libc::SOL_SOCKET, libc::SCM_CREDENTIALS)
+                if Credentials::from_bytes(data).is_some() =>
+            {
                 ControlMessage::Credentials(Credentials::from_bytes(data).expect("checked"))
             }
             (level, ty) => ControlMessage::Raw(RawCmsg {
@@ -243,7 +245,10 @@ mod tests {
         assert_eq!(v.len(), 3);
         assert_eq!((v[0].level, v[0].ty, v[0].data), (1, 2, &b"abc"[..]));
         assert_eq!((v[1].offset, v[1].data.len()), (space(3), 0));
-        assert_eq!((v[2].offset, v[2].data), (space(3) + space(0), &[9; 17][..]));
+        assert_eq!(
+            (v[2].offset, v[2].data),
+            (space(3) + space(0), &[9; 17][..])
+        );
         assert!(v.iter().all(|m| !m.is_truncated()));
     }
 

@@ -92,7 +92,12 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     ///
     /// # Errors
     /// [`Error::Capacity`] if the storage is too small.
-    pub fn push_raw(&mut self, level: libc::c_int, ty: libc::c_int, data: &[u8]) -> Result<&mut Self> {
+    pub fn push_raw(
+        &mut self,
+        level: libc::c_int,
+        ty: libc::c_int,
+        data: &[u8],
+    ) -> Result<&mut Self> {
         let dst = self.reserve(level, ty, data.len())?;
         dst.copy_from_slice(data);
         if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
@@ -146,11 +151,19 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
 
     /// Writes a header for `data_len` bytes of data, zeroes the whole message space (padding
     /// included) and returns the data bytes to fill in.
-    fn reserve(&mut self, level: libc::c_int, ty: libc::c_int, data_len: usize) -> Result<&mut [u8]> {
+    fn reserve(
+        &mut self,
+        level: libc::c_int,
+        ty: libc::c_int,
+        data_len: usize,
+    ) -> Result<&mut [u8]> {
         let space = Layout::NATIVE
             .checked_space(data_len)
             .ok_or(self.too_big(usize::MAX))?;
-        let end = self.len.checked_add(space).ok_or(self.too_big(usize::MAX))?;
+        let end = self
+            .len
+            .checked_add(space)
+            .ok_or(self.too_big(usize::MAX))?;
         if end > self.buf.len() {
             return Err(self.too_big(end));
         }
@@ -164,7 +177,12 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
 }
 
 /// Writes a `cmsghdr` into `dst` (exactly `HEADER_LEN` bytes).
-fn write_header(dst: &mut [u8], cmsg_len: usize, level: libc::c_int, ty: libc::c_int) -> Result<()> {
+fn write_header(
+    dst: &mut [u8],
+    cmsg_len: usize,
+    level: libc::c_int,
+    ty: libc::c_int,
+) -> Result<()> {
     assert_eq!(dst.len(), HEADER_LEN);
     // SAFETY: cmsghdr is plain integers (and, on some targets, explicit integer padding); the
     // all-zero value is valid.
@@ -208,7 +226,8 @@ mod tests {
         let mut ours = CmsgBuffer::<128>::new();
         let mut enc = ours.encoder();
         enc.push_rights(&[f.as_fd(), g.as_fd()]).unwrap();
-        enc.push_raw(libc::SOL_IP, libc::IP_TOS, &[1, 2, 3]).unwrap();
+        enc.push_raw(libc::SOL_IP, libc::IP_TOS, &[1, 2, 3])
+            .unwrap();
         let n = enc.len();
         assert_eq!(n, space_for_fds(2) + space(3));
 
@@ -257,7 +276,9 @@ mod tests {
         assert_eq!(enc.as_bytes(), &before[..]);
         assert_eq!(enc.fd_count(), 1);
         let err = enc.push_raw(1, 2, &[0; 1000]).unwrap_err();
-        assert!(matches!(err, Error::Capacity { needed, .. } if needed == space_for_fds(1) + space(1000)));
+        assert!(
+            matches!(err, Error::Capacity { needed, .. } if needed == space_for_fds(1) + space(1000))
+        );
     }
 
     #[test]
@@ -276,10 +297,12 @@ mod tests {
 
     #[test]
     fn raw_rights_count_and_unaligned_storage() {
+        #[allow(clippy::useless_vec)] // a heap block is 16-aligned, so [1..] is not
         let mut v = vec![0u8; 100];
         let mut enc = Encoder::new(&mut v[1..]);
         assert!(enc.capacity() >= 92);
-        enc.push_raw(libc::SOL_SOCKET, libc::SCM_RIGHTS, &[0; 12]).unwrap();
+        enc.push_raw(libc::SOL_SOCKET, libc::SCM_RIGHTS, &[0; 12])
+            .unwrap();
         assert_eq!(enc.fd_count(), 3);
         enc.clear();
         assert!(enc.is_empty());
