@@ -60,3 +60,26 @@ pub use iovec::{IoVecs, IoVecsMut};
 pub use limits::Limits;
 pub use recv::{Received, RecvMsg};
 pub use send::SendMsg;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
+
+#[cfg(test)]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<crate::Error>();
+        send_sync::<crate::SendMsg<'_>>();
+        send_sync::<crate::RecvMsg<'_, '_>>();
+        send_sync::<crate::Received<'_>>();
+        send_sync::<crate::cmsg::Encoder<'_, '_>>();
+        send_sync::<crate::cmsg::ControlMessages<'_>>();
+        send_sync::<crate::cmsg::Rights<'_>>();
+        send_sync::<crate::cmsg::CmsgBuffer<64>>();
+        send_sync::<crate::IoVecs<'_>>();
+        send_sync::<crate::IoVecsMut<'_>>();
+    }
+}

@@ -84,7 +84,7 @@ impl<'a> SendMsg<'a> {
     }
 
     /// Sends to `addr` (`msg_name`): any nix address (`UnixAddr`, `SockaddrIn`, ...).
-    pub fn to<A: SockaddrLike + ?Sized>(mut self, addr: &'a A) -> Self {
+    pub fn to<A: SockaddrLike + Sync + ?Sized>(mut self, addr: &'a A) -> Self {
         self.dest = Dest::Borrowed(Name::new(addr));
         self
     }

@@ -19,8 +19,14 @@ pub(crate) struct Name<'a> {
     _borrow: PhantomData<&'a ()>,
 }
 
+// SAFETY: a Name is a shared borrow of a `Sync` address (the bound on `Name::new`), so it may be
+// sent to and shared with other threads like the `&'a A` it stands for.
+unsafe impl Send for Name<'_> {}
+// SAFETY: as for Send.
+unsafe impl Sync for Name<'_> {}
+
 impl<'a> Name<'a> {
-    pub(crate) fn new<A: SockaddrLike + ?Sized>(addr: &'a A) -> Self {
+    pub(crate) fn new<A: SockaddrLike + Sync + ?Sized>(addr: &'a A) -> Self {
         Name {
             ptr: addr.as_ptr(),
             len: addr.len(),
