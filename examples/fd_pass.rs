@@ -106,13 +106,12 @@ fn child(fd: i32) -> Result<()> {
     let mut recv = RecvMsg::new(&mut iov).control(&mut room);
     let mut msg = recv.recv(&sock)?;
     msg.check()?;
-    let len = msg.len();
+    let what = String::from_utf8_lossy(msg.data().unwrap_or_default()).into_owned();
     let creds = msg.credentials().ok_or("no credentials arrived")?;
     let fd = msg.fds().next().ok_or("no descriptor arrived")?;
     drop(msg);
     println!(
-        "child: got {:?} + fd {} + credentials (pid {}, uid {}, gid {})",
-        String::from_utf8_lossy(&data[..len]),
+        "child: got {what:?} + fd {} + credentials (pid {}, uid {}, gid {})",
         fd.as_raw_fd(),
         creds.pid,
         creds.uid,

@@ -104,6 +104,7 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
         .map_err(|e| Error::os("recvmsg", e))?;
         let capacity = self.control.len();
         Ok(Received {
+            iov: self.iov,
             bytes: out.bytes,
             flags: RecvFlags::from_bits_retain(out.flags),
             name,
@@ -118,6 +119,7 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
 ///
 /// Owns every descriptor in the control data: those not taken are closed on drop.
 pub struct Received<'c> {
+    iov: &'c [IoSliceMut<'c>],
     bytes: usize,
     flags: RecvFlags,
     name: libc::sockaddr_storage,
@@ -131,6 +133,19 @@ impl<'c> Received<'c> {
     /// exceed the buffers. 0 on a stream socket means the peer closed.
     pub fn len(&self) -> usize {
         self.bytes
+    }
+
+    /// The data buffers the message was received into; the first [`len`](Self::len) bytes over
+    /// them hold the data (fewer if it was truncated).
+    pub fn buffers(&self) -> &[IoSliceMut<'c>] {
+        self.iov
+    }
+
+    /// The received data when it fits in the first buffer (the usual single-buffer case);
+    /// `None` if it spilled into later buffers.
+    pub fn data(&self) -> Option<&[u8]> {
+        let first = self.iov.first().map_or(&[][..], |b| &b[..]);
+        (self.bytes <= first.len()).then(|| &first[..self.bytes])
     }
 
     /// Whether no data arrived.

@@ -30,6 +30,8 @@ fn gather_from_slices_bytes_and_buf_scatter_into_several_buffers() {
     let msg = recv.recv(&b).unwrap();
     assert_eq!(msg.len(), 17);
     msg.check().unwrap();
+    assert_eq!(msg.data(), None, "spread over two buffers");
+    assert_eq!(&msg.buffers()[1][..11], b"ne,two,tail");
     drop(msg);
     drop(bufs);
     assert_eq!(&x, b"head:o");
@@ -102,6 +104,8 @@ fn truncated_datagram_is_reported_with_its_real_length() {
     let msg = recv.recv(&b).unwrap();
     assert!(msg.is_data_truncated());
     assert_eq!(msg.len(), 100, "MSG_TRUNC passed in: the real length");
+    assert_eq!(msg.data(), None, "more than the buffer holds");
+    assert_eq!(&msg.buffers()[0][..], &[7u8; 10]);
     assert_eq!(msg.check(), Err(Error::DataTruncated { received: 100 }));
 }
 
@@ -152,6 +156,8 @@ fn a_receive_header_is_reusable() {
         }
         let mut msg = recv.recv(&b).unwrap();
         assert_eq!(msg.len(), len);
+        let byte = if i % 2 == 0 { 1 } else { 2 };
+        assert_eq!(msg.data(), Some(&vec![byte; len][..]));
         assert_eq!(msg.fds().count(), usize::from(i % 2 == 0));
         assert!(!msg.is_control_truncated());
     }
