@@ -65,7 +65,9 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// Receives control data into `buf` (aligned forward for `cmsghdr`; a
     /// [`CmsgBuffer`](crate::cmsg::CmsgBuffer) already is). Size it with
     /// [`cmsg::space`](crate::cmsg::space): what does not fit is truncated (`MSG_CTRUNC`),
-    /// and descriptors that do not fit are closed by the kernel.
+    /// and descriptors that do not fit are closed by the kernel. With `SO_PASSCRED` on, the
+    /// kernel puts credentials first in every message: count
+    /// [`CREDENTIALS_SPACE`](crate::cmsg::CREDENTIALS_SPACE) in.
     pub fn control(mut self, buf: &'a mut [u8]) -> Self {
         self.control = cmsg::aligned_mut(buf);
         self
