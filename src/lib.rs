@@ -58,7 +58,7 @@ pub use error::{Error, Limit, Result};
 pub use flags::{RecvFlags, SendFlags};
 pub use iovec::{IoVecs, IoVecsMut};
 pub use limits::Limits;
-pub use recv::{Received, RecvMsg};
+pub use recv::{Fds, Received, RecvMsg};
 pub use send::SendMsg;
 
 #[cfg(doctest)]
@@ -75,6 +75,7 @@ mod tests {
         send_sync::<crate::SendMsg<'_>>();
         send_sync::<crate::RecvMsg<'_, '_>>();
         send_sync::<crate::Received<'_>>();
+        send_sync::<crate::Fds<'_>>();
         send_sync::<crate::cmsg::Encoder<'_, '_>>();
         send_sync::<crate::cmsg::ControlMessages<'_>>();
         send_sync::<crate::cmsg::Rights<'_>>();

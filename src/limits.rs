@@ -34,17 +34,21 @@ static OPTMEM_MAX: AtomicUsize = AtomicUsize::new(0);
 /// [`OPTMEM_MAX_FALLBACK`] if that cannot be read. [`set_optmem_max`] overrides it (the sysctl
 /// is per network namespace, and a process may know better).
 #[doc(alias = "net.core.optmem_max")]
+#[inline]
 pub fn optmem_max() -> usize {
     match OPTMEM_MAX.load(Ordering::Relaxed) {
-        0 => {
-            let v = read_optmem_max().unwrap_or(OPTMEM_MAX_FALLBACK);
-            // Keep an override that raced with us.
-            match OPTMEM_MAX.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => v,
-                Err(other) => other,
-            }
-        }
+        0 => init_optmem_max(),
         v => v,
+    }
+}
+
+#[cold]
+fn init_optmem_max() -> usize {
+    let v = read_optmem_max().unwrap_or(OPTMEM_MAX_FALLBACK);
+    // Keep an override that raced with us.
+    match OPTMEM_MAX.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => v,
+        Err(other) => other,
     }
 }
 
@@ -81,6 +85,7 @@ pub struct Limits {
 
 impl Limits {
     /// The running kernel's limits: [`MAX_FDS`], [`optmem_max()`], [`MAX_IOVECS`].
+    #[inline]
     pub fn kernel() -> Self {
         Limits {
             max_fds: MAX_FDS,
@@ -99,6 +104,7 @@ impl Limits {
     }
 
     /// Checks a message's fd count, control length and iovec count.
+    #[inline]
     pub fn check(&self, fds: usize, control_len: usize, iovecs: usize) -> crate::Result<()> {
         use crate::error::{Error, Limit};
         if fds > self.max_fds {

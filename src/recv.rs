@@ -1,12 +1,13 @@
 //! `recvmsg(2)` into caller buffers, with owned received descriptors.
 
 use std::io::IoSliceMut;
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 
-use crate::cmsg::{self, ControlMessage, ControlMessages, Credentials, RawIter};
+use crate::cmsg::{self, ControlMessage, ControlMessages, Credentials, RawIter, Rights};
 use crate::error::{Error, Result};
 use crate::flags::RecvFlags;
 use crate::sys;
@@ -50,15 +51,19 @@ pub struct RecvMsg<'a, 'b> {
     iov: &'a mut [IoSliceMut<'b>],
     control: &'a mut [u8],
     flags: RecvFlags,
+    /// `msg_name`: written by the kernel, read only as far as `msg_namelen` says.
+    name: MaybeUninit<libc::sockaddr_storage>,
 }
 
 impl<'a, 'b> RecvMsg<'a, 'b> {
     /// A receive into these buffers, in order, with no room for control data.
+    #[inline]
     pub fn new(iov: &'a mut [IoSliceMut<'b>]) -> Self {
         RecvMsg {
             iov,
             control: &mut [],
             flags: RecvFlags::CMSG_CLOEXEC,
+            name: MaybeUninit::uninit(),
         }
     }
 
@@ -68,12 +73,14 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// and descriptors that do not fit are closed by the kernel. With `SO_PASSCRED` on, the
     /// kernel puts credentials first in every message: count
     /// [`CREDENTIALS_SPACE`](crate::cmsg::CREDENTIALS_SPACE) in.
+    #[inline]
     pub fn control(mut self, buf: &'a mut [u8]) -> Self {
         self.control = cmsg::aligned_mut(buf);
         self
     }
 
     /// Adds these flags (`MSG_PEEK`, `MSG_DONTWAIT`, ...) to the call.
+    #[inline]
     pub fn flags(mut self, flags: RecvFlags) -> Self {
         self.flags |= flags;
         self
@@ -93,12 +100,11 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// # Errors
     /// [`Error::Os`] when the call fails (`EAGAIN` on a non-blocking socket with nothing
     /// queued, ...). Truncation is not an error here: see [`Received::check`].
+    #[inline]
     pub fn recv<Fd: AsFd>(&mut self, socket: Fd) -> Result<Received<'_>> {
-        // SAFETY: sockaddr_storage is plain data; all-zero is valid.
-        let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
         let out = sys::recvmsg(
             socket.as_fd(),
-            &mut name,
+            &mut self.name,
             self.iov,
             self.control,
             self.flags.bits(),
@@ -109,10 +115,11 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
             iov: self.iov,
             bytes: out.bytes,
             flags: RecvFlags::from_bits_retain(out.flags),
-            name,
+            name: &self.name,
             namelen: out.namelen,
             capacity,
             control: &mut self.control[..out.controllen],
+            all_taken: false,
         })
     }
 }
@@ -124,15 +131,19 @@ pub struct Received<'c> {
     iov: &'c [IoSliceMut<'c>],
     bytes: usize,
     flags: RecvFlags,
-    name: libc::sockaddr_storage,
+    /// Initialized for its first `namelen` bytes.
+    name: &'c MaybeUninit<libc::sockaddr_storage>,
     namelen: libc::socklen_t,
     capacity: usize,
     control: &'c mut [u8],
+    /// Set when a walk took every descriptor: nothing is left to close.
+    all_taken: bool,
 }
 
 impl<'c> Received<'c> {
     /// Bytes of data received. With `MSG_TRUNC` passed in, a datagram's real length, which may
     /// exceed the buffers. 0 on a stream socket means the peer closed.
+    #[inline]
     pub fn len(&self) -> usize {
         self.bytes
     }
@@ -145,6 +156,7 @@ impl<'c> Received<'c> {
 
     /// The received data when it fits in the first buffer (the usual single-buffer case);
     /// `None` if it spilled into later buffers.
+    #[inline]
     pub fn data(&self) -> Option<&[u8]> {
         let first = self.iov.first().map_or(&[][..], |b| &b[..]);
         (self.bytes <= first.len()).then(|| &first[..self.bytes])
@@ -178,6 +190,7 @@ impl<'c> Received<'c> {
     ///
     /// # Errors
     /// [`Error::ControlTruncated`] for `MSG_CTRUNC`, [`Error::DataTruncated`] for `MSG_TRUNC`.
+    #[inline]
     pub fn check(&self) -> Result<()> {
         if self.is_control_truncated() {
             return Err(Error::ControlTruncated {
@@ -195,12 +208,13 @@ impl<'c> Received<'c> {
 
     /// The source address (`msg_name`), if the kernel gave one (datagram sockets).
     pub fn address(&self) -> Option<SockaddrStorage> {
-        if self.namelen == 0 {
+        if (self.namelen as usize) < std::mem::size_of::<libc::sa_family_t>() {
             return None;
         }
-        let ptr = (&self.name as *const libc::sockaddr_storage).cast::<libc::sockaddr>();
-        // SAFETY: name is a sockaddr_storage the kernel filled with namelen (clamped to its
-        // size) bytes of address; from_raw reads at most that much and checks the family.
+        let ptr = self.name.as_ptr().cast::<libc::sockaddr>();
+        // SAFETY: the kernel wrote namelen bytes of address at ptr (namelen is clamped to the
+        // storage's size, and covers at least the family); from_raw reads no more than namelen
+        // bytes, checking the family first.
         unsafe { SockaddrStorage::from_raw(ptr, Some(self.namelen)) }
     }
 
@@ -224,6 +238,7 @@ impl<'c> Received<'c> {
     }
 
     /// The control messages, typed; descriptors come out owned.
+    #[inline]
     pub fn messages(&mut self) -> ControlMessages<'_> {
         // SAFETY: the control bytes were written by recvmsg; every fd handed out is marked taken
         // in the buffer, so no walk hands out or closes one twice.
@@ -231,13 +246,14 @@ impl<'c> Received<'c> {
     }
 
     /// Takes every received descriptor, over all `SCM_RIGHTS` messages, in order.
-    pub fn fds(&mut self) -> impl Iterator<Item = OwnedFd> + '_ {
-        self.messages()
-            .flat_map(|m| match m {
-                ControlMessage::Rights(r) => Some(r),
-                _ => None,
-            })
-            .flatten()
+    #[inline]
+    pub fn fds(&mut self) -> Fds<'_> {
+        Fds {
+            // SAFETY: as in messages().
+            messages: unsafe { ControlMessages::from_kernel(self.control) },
+            current: None,
+            all_taken: &mut self.all_taken,
+        }
     }
 
     /// The sender's credentials (`SCM_CREDENTIALS`, with `SO_PASSCRED` on the receiving socket).
@@ -249,11 +265,46 @@ impl<'c> Received<'c> {
 }
 
 impl Drop for Received<'_> {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: as in messages().
-        unsafe { cmsg::close_untaken(self.control) };
+        if !self.all_taken {
+            // SAFETY: as in messages().
+            unsafe { cmsg::close_untaken(self.control) };
+        }
     }
 }
+
+/// The received descriptors, over all `SCM_RIGHTS` messages: see [`Received::fds`].
+#[derive(Debug)]
+pub struct Fds<'a> {
+    messages: ControlMessages<'a>,
+    current: Option<Rights<'a>>,
+    all_taken: &'a mut bool,
+}
+
+impl Iterator for Fds<'_> {
+    type Item = OwnedFd;
+
+    #[inline]
+    fn next(&mut self) -> Option<OwnedFd> {
+        loop {
+            if let Some(fd) = self.current.as_mut().and_then(Iterator::next) {
+                return Some(fd);
+            }
+            match self.messages.next() {
+                Some(ControlMessage::Rights(r)) => self.current = Some(r),
+                Some(_) => {}
+                None => {
+                    // Every message was walked and every descriptor handed out.
+                    *self.all_taken = true;
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Fds<'_> {}
 
 impl std::fmt::Debug for Received<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

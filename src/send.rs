@@ -63,6 +63,7 @@ pub struct SendMsg<'a> {
 
 impl<'a> SendMsg<'a> {
     /// A message carrying these buffers, in order.
+    #[inline]
     pub fn new(iov: &'a [IoSlice<'a>]) -> Self {
         SendMsg {
             iov,
@@ -77,6 +78,7 @@ impl<'a> SendMsg<'a> {
     /// Attaches the control messages of `control`.
     ///
     /// The borrow keeps every descriptor in it open until the message is gone.
+    #[inline]
     pub fn control(mut self, control: &'a Encoder<'_, '_>) -> Self {
         self.control = control.as_bytes();
         self.fds = control.fd_count();
@@ -84,12 +86,14 @@ impl<'a> SendMsg<'a> {
     }
 
     /// Sends to `addr` (`msg_name`): any nix address (`UnixAddr`, `SockaddrIn`, ...).
+    #[inline]
     pub fn to<A: SockaddrLike + Sync + ?Sized>(mut self, addr: &'a A) -> Self {
         self.dest = Dest::Borrowed(Name::new(addr));
         self
     }
 
     /// Sends to an IP address (`msg_name`).
+    #[inline]
     pub fn to_addr(mut self, addr: SocketAddr) -> Self {
         self.dest = match addr {
             SocketAddr::V4(a) => Dest::V4(a.into()),
@@ -99,6 +103,7 @@ impl<'a> SendMsg<'a> {
     }
 
     /// Adds these flags (`MSG_*`) to the call.
+    #[inline]
     pub fn flags(mut self, flags: SendFlags) -> Self {
         self.flags |= flags;
         self
@@ -125,6 +130,7 @@ impl<'a> SendMsg<'a> {
     ///
     /// # Errors
     /// [`Error::Limit`] naming the limit and the numbers.
+    #[inline]
     pub fn check(&self) -> Result<()> {
         self.limits
             .unwrap_or_default()
@@ -141,6 +147,7 @@ impl<'a> SendMsg<'a> {
     ///   or because the kernel refused it (`kernel: Some(errno)`);
     /// - [`Error::ControlWithoutData`] for control data with no payload on a stream socket;
     /// - [`Error::Os`] for any other failure of the call, with a hint of what to do.
+    #[inline]
     pub fn send<Fd: AsFd>(&self, socket: Fd) -> Result<usize> {
         let socket = socket.as_fd();
         self.check()?;
@@ -161,6 +168,7 @@ impl<'a> SendMsg<'a> {
     }
 
     /// Maps a kernel error that means a limit to [`Error::Limit`], the rest to [`Error::Os`].
+    #[cold]
     fn map_kernel_error(&self, errno: i32) -> Error {
         let limit = |limit, needed, max| Error::Limit {
             limit,

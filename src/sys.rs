@@ -26,6 +26,7 @@ unsafe impl Send for Name<'_> {}
 unsafe impl Sync for Name<'_> {}
 
 impl<'a> Name<'a> {
+    #[inline]
     pub(crate) fn new<A: SockaddrLike + Sync + ?Sized>(addr: &'a A) -> Self {
         Name {
             ptr: addr.as_ptr(),
@@ -35,6 +36,7 @@ impl<'a> Name<'a> {
     }
 }
 
+#[cold]
 fn errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
@@ -42,6 +44,7 @@ fn errno() -> i32 {
 }
 
 /// `sendmsg(2)`, retried on `EINTR`. Empty control data goes as NULL with length 0.
+#[inline]
 pub(crate) fn sendmsg(
     fd: BorrowedFd<'_>,
     name: Option<Name<'_>>,
@@ -88,9 +91,10 @@ pub(crate) struct RecvOut {
 
 /// `recvmsg(2)`, retried on `EINTR`. `msg_controllen` and `msg_namelen` are clamped to the
 /// buffers given, whatever the kernel writes back.
+#[inline]
 pub(crate) fn recvmsg(
     fd: BorrowedFd<'_>,
-    name: &mut libc::sockaddr_storage,
+    name: &mut std::mem::MaybeUninit<libc::sockaddr_storage>,
     iov: &mut [IoSliceMut<'_>],
     control: &mut [u8],
     flags: libc::c_int,
@@ -98,7 +102,7 @@ pub(crate) fn recvmsg(
     loop {
         // SAFETY: as in sendmsg.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_name = (name as *mut libc::sockaddr_storage).cast();
+        msg.msg_name = name.as_mut_ptr().cast();
         msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
         // IoSliceMut is guaranteed ABI-compatible with struct iovec on Unix.
         msg.msg_iov = iov.as_mut_ptr().cast::<libc::iovec>();

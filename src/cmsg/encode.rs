@@ -43,6 +43,7 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     /// is already aligned; a byte slice from a `Vec` may lose up to 7 bytes).
     ///
     /// [`CmsgBuffer`]: super::CmsgBuffer
+    #[inline]
     pub fn new(buf: &'b mut [u8]) -> Self {
         Encoder {
             buf: aligned_mut(buf),
@@ -59,6 +60,7 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     /// [`Error::Capacity`] if the storage is too small. The kernel's limit of 253 fds per
     /// message is checked when sending, over all `SCM_RIGHTS` messages together.
     #[doc(alias = "SCM_RIGHTS")]
+    #[inline]
     pub fn push_rights(&mut self, fds: &[BorrowedFd<'fd>]) -> Result<&mut Self> {
         let data_len = fds
             .len()
@@ -78,6 +80,7 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     /// # Errors
     /// [`Error::Capacity`] if the storage is too small.
     #[doc(alias = "SCM_CREDENTIALS")]
+    #[inline]
     pub fn push_credentials(&mut self, creds: Credentials) -> Result<&mut Self> {
         let data = self.reserve(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, UCRED_LEN)?;
         data.copy_from_slice(&creds.to_bytes());
@@ -92,6 +95,7 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     ///
     /// # Errors
     /// [`Error::Capacity`] if the storage is too small.
+    #[inline]
     pub fn push_raw(
         &mut self,
         level: libc::c_int,
@@ -107,16 +111,19 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     }
 
     /// The encoded bytes: what goes into `msg_control`, `msg_controllen` long.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 
     /// Bytes encoded so far (the sum of `CMSG_SPACE` of the messages).
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether nothing was pushed.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -132,6 +139,7 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     }
 
     /// Descriptors over all `SCM_RIGHTS` messages pushed.
+    #[inline]
     pub fn fd_count(&self) -> usize {
         self.fds
     }
@@ -149,34 +157,44 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
         }
     }
 
-    /// Writes a header for `data_len` bytes of data, zeroes the whole message space (padding
-    /// included) and returns the data bytes to fill in.
+    /// Writes a header for `data_len` bytes of data, zeroes the padding and returns the data
+    /// bytes, which the caller must overwrite entirely.
+    #[inline]
     fn reserve(
         &mut self,
         level: libc::c_int,
         ty: libc::c_int,
         data_len: usize,
     ) -> Result<&mut [u8]> {
+        let available = self.buf.len();
+        let overflow = || Error::Capacity {
+            needed: usize::MAX,
+            available,
+        };
         let space = Layout::NATIVE
             .checked_space(data_len)
-            .ok_or(self.too_big(usize::MAX))?;
-        let end = self
-            .len
-            .checked_add(space)
-            .ok_or(self.too_big(usize::MAX))?;
-        if end > self.buf.len() {
-            return Err(self.too_big(end));
+            .ok_or_else(overflow)?;
+        let end = self.len.checked_add(space).ok_or_else(overflow)?;
+        if end > available {
+            return Err(Error::Capacity {
+                needed: end,
+                available,
+            });
         }
         let cmsg_len = DATA_OFFSET + data_len; // cannot overflow: <= space
         let msg = &mut self.buf[self.len..end];
-        msg.fill(0);
-        write_header(&mut msg[..HEADER_LEN], cmsg_len, level, ty)?;
+        let (head, rest) = msg.split_at_mut(DATA_OFFSET);
+        write_header(&mut head[..HEADER_LEN], cmsg_len, level, ty)?;
+        head[HEADER_LEN..].fill(0);
+        let (data, padding) = rest.split_at_mut(data_len);
+        padding.fill(0);
         self.len = end;
-        Ok(&mut msg[DATA_OFFSET..DATA_OFFSET + data_len])
+        Ok(data)
     }
 }
 
 /// Writes a `cmsghdr` into `dst` (exactly `HEADER_LEN` bytes).
+#[inline]
 fn write_header(
     dst: &mut [u8],
     cmsg_len: usize,

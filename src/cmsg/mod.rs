@@ -165,6 +165,7 @@ pub struct CmsgBuffer<const N: usize> {
 
 impl<const N: usize> CmsgBuffer<N> {
     /// Zeroed storage.
+    #[inline]
     pub const fn new() -> Self {
         CmsgBuffer {
             _align: [],
@@ -173,6 +174,7 @@ impl<const N: usize> CmsgBuffer<N> {
     }
 
     /// An encoder that writes into this storage from its start.
+    #[inline]
     pub fn encoder<'fd>(&mut self) -> Encoder<'_, 'fd> {
         Encoder::new(&mut self.bytes)
     }
@@ -192,18 +194,21 @@ impl<const N: usize> std::fmt::Debug for CmsgBuffer<N> {
 
 impl<const N: usize> Deref for CmsgBuffer<N> {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         &self.bytes
     }
 }
 
 impl<const N: usize> DerefMut for CmsgBuffer<N> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
         &mut self.bytes
     }
 }
 
 /// The largest part of `buf` that starts aligned for `cmsghdr` (possibly empty).
+#[inline]
 pub fn aligned_mut(buf: &mut [u8]) -> &mut [u8] {
     let skip = buf.as_ptr().align_offset(align_of::<libc::cmsghdr>());
     let skip = skip.min(buf.len());

@@ -51,12 +51,13 @@ fn read(slot: &[u8]) -> RawFd {
 impl Iterator for Rights<'_> {
     type Item = OwnedFd;
 
+    #[inline]
     fn next(&mut self) -> Option<OwnedFd> {
-        while self.slots.len() >= FD_LEN {
-            let (slot, rest) = std::mem::take(&mut self.slots).split_at_mut(FD_LEN);
+        loop {
+            let (slot, rest) = std::mem::take(&mut self.slots).split_first_chunk_mut::<FD_LEN>()?;
             self.slots = rest;
-            let fd = read(slot);
-            slot.copy_from_slice(&TAKEN.to_ne_bytes());
+            let fd = RawFd::from_ne_bytes(*slot);
+            *slot = TAKEN.to_ne_bytes();
             if fd >= 0 {
                 // SAFETY: from_kernel's contract: a non-negative slot is a descriptor the kernel
                 // installed for us that nothing else owns; the slot now holds -1, so it is
@@ -64,7 +65,6 @@ impl Iterator for Rights<'_> {
                 return Some(unsafe { OwnedFd::from_raw_fd(fd) });
             }
         }
-        None
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
