@@ -18,7 +18,8 @@
 //! allocates its own on every call).
 //!
 //! `cargo bench --bench fd_round`; `BENCH_SCALE=4` makes every round four times longer (the
-//! default run takes about 40 s).
+//! default run takes about 40 s). For a profiler, `BENCH_PROFILE=round:1:ancillary
+//! BENCH_ITERS=10000` runs that one entry 10000 times, untimed (see `profile`).
 
 use std::hint::black_box;
 use std::io::{IoSlice, IoSliceMut};
@@ -501,7 +502,65 @@ fn encodings<'a, const N: usize, const S: usize>(s: &Setup<'a>) -> (Vec<Entry<'a
     (entries, vec![0, 0, 0, 3, 3])
 }
 
+/// The round entries for a case.
+fn round_case<'a>(n: usize, setup: &Setup<'a>) -> Vec<Entry<'a>> {
+    match n {
+        1 => rounds::<1, { space_for_fds(1) }>(setup),
+        8 => rounds::<8, { space_for_fds(8) }>(setup),
+        253 => rounds::<253, { space_for_fds(253) }>(setup),
+        _ => panic!("no storage size for {n} fds; the cases are {CASES:?}"),
+    }
+}
+
+/// The encoding entries for a case, with their baselines.
+fn encoding_case<'a>(n: usize, setup: &Setup<'a>) -> (Vec<Entry<'a>>, Vec<usize>) {
+    match n {
+        1 => encodings::<1, { space_for_fds(1) }>(setup),
+        8 => encodings::<8, { space_for_fds(8) }>(setup),
+        253 => encodings::<253, { space_for_fds(253) }>(setup),
+        _ => panic!("no storage size for {n} fds; the cases are {CASES:?}"),
+    }
+}
+
+/// `BENCH_PROFILE=round|encode:FDS:NAME BENCH_ITERS=K`: runs the one entry whose name starts
+/// with NAME K times, untimed, for a profiler (`valgrind --tool=callgrind`). With K = 0 it
+/// measures the setup alone, to subtract.
+fn profile(spec: &str, setup: &Setup<'_>) {
+    let mut parts = spec.splitn(3, ':');
+    let (section, n, name) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(s), Some(n), Some(name)) => (s, n.parse().expect("FDS is a number"), name),
+        _ => panic!("BENCH_PROFILE is round|encode:FDS:NAME, e.g. round:1:ancillary"),
+    };
+    let iters: u64 = std::env::var("BENCH_ITERS")
+        .map(|v| v.parse().expect("BENCH_ITERS is a number"))
+        .unwrap_or(10_000);
+    let mut entries = match section {
+        "round" => round_case(n, setup),
+        "encode" => encoding_case(n, setup).0,
+        _ => panic!("BENCH_PROFILE section is round or encode, not {section}"),
+    };
+    let e = entries
+        .iter_mut()
+        .find(|e| e.name.starts_with(name))
+        .unwrap_or_else(|| panic!("no entry named {name}"));
+    (e.run)(iters);
+    println!("ran {section} {n} fds '{}' {iters} times", e.name);
+}
+
 fn main() {
+    let (a, b) = UnixDatagram::pair().expect("socketpair");
+    let fds = Fds::open(*CASES.iter().max().expect("cases"));
+    let borrowed = fds.borrowed();
+    let setup = Setup {
+        a: &a,
+        b: &b,
+        raw: &fds.raw,
+        borrowed: &borrowed,
+    };
+    if let Ok(spec) = std::env::var("BENCH_PROFILE") {
+        return profile(&spec, &setup);
+    }
+
     let scale: f64 = match std::env::var("BENCH_SCALE") {
         Ok(v) => v.parse().expect("BENCH_SCALE is a number, e.g. 4 or 0.5"),
         Err(_) => 1.0,
@@ -515,16 +574,6 @@ fn main() {
         Duration::from_millis(1)
     };
 
-    let (a, b) = UnixDatagram::pair().expect("socketpair");
-    let fds = Fds::open(*CASES.iter().max().expect("cases"));
-    let borrowed = fds.borrowed();
-    let setup = Setup {
-        a: &a,
-        b: &b,
-        raw: &fds.raw,
-        borrowed: &borrowed,
-    };
-
     println!(
         "fd_round: {} counted rounds of {:?} per implementation and case (after one warm-up \
          round), median shown; BENCH_SCALE={scale}",
@@ -534,24 +583,14 @@ fn main() {
 
     header("(a) one round: encode + sendmsg + recvmsg + close every fd, Unix datagram socketpair, 1 data byte");
     for n in CASES {
-        let mut entries = match n {
-            1 => rounds::<1, { space_for_fds(1) }>(&setup),
-            8 => rounds::<8, { space_for_fds(8) }>(&setup),
-            253 => rounds::<253, { space_for_fds(253) }>(&setup),
-            _ => unreachable!("a case without storage size"),
-        };
+        let mut entries = round_case(n, &setup);
         measure(&mut entries, round);
         report(n, &entries, &[0; 4]);
     }
 
     header("(b) SCM_RIGHTS encoding alone, no syscall (except the two EBADF rows)");
     for n in CASES {
-        let (mut entries, baseline) = match n {
-            1 => encodings::<1, { space_for_fds(1) }>(&setup),
-            8 => encodings::<8, { space_for_fds(8) }>(&setup),
-            253 => encodings::<253, { space_for_fds(253) }>(&setup),
-            _ => unreachable!("a case without storage size"),
-        };
+        let (mut entries, baseline) = encoding_case(n, &setup);
         measure(&mut entries, round);
         report(n, &entries, &baseline);
     }
