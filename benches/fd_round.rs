@@ -7,10 +7,12 @@
 //!   `sendmsg` and exposes no way to encode alone, so its row is its whole `sendmsg` call into a
 //!   syscall that fails at once (`EBADF`), next to raw libc doing the same.
 //!
-//! Method: each measurement is a batch of iterations sized to last a set time; every
+//! Method: each measurement is a batch of iterations sized to last a set time (40 ms); every
 //! implementation of one case is warmed up, then the implementations take turns (in rotating
-//! order) for several rounds, the first of which is thrown away; the table shows the median
-//! over rounds, the spread (min and max), and the ratio to raw libc.
+//! order) for 22 rounds, the first of which is thrown away. The table shows per implementation
+//! the median ns/op over rounds and its spread (min, max); `ratio` is the median over rounds of
+//! its time over raw libc's time in the same round (neighbours in time, so a slow spell of a
+//! shared machine cancels out); `min/min` compares the best rounds.
 //!
 //! Storage is made once per implementation and reused by every iteration, as a loop passing
 //! descriptors would: a stack buffer aligned for `cmsghdr` for raw libc and rustix, a
@@ -18,7 +20,7 @@
 //! allocates its own on every call).
 //!
 //! `cargo bench --bench fd_round`; `BENCH_SCALE=4` makes every round four times longer (the
-//! default run takes about 40 s). For a profiler, `BENCH_PROFILE=round:1:ancillary
+//! default run takes about 30 s). For a profiler, `BENCH_PROFILE=round:1:ancillary
 //! BENCH_ITERS=10000` runs that one entry 10000 times, untimed (see `profile`).
 
 use std::hint::black_box;
@@ -33,10 +35,12 @@ use ancillary::{RecvMsg, SendMsg};
 
 /// Descriptor counts measured: one, a few, and the kernel's limit per message (`SCM_MAX_FD`).
 const CASES: [usize; 3] = [1, 8, 253];
-/// Rounds per implementation; the first is a warm-up and is not counted.
-const ROUNDS: usize = 8;
+/// Rounds per implementation; the first is a warm-up and is not counted. Many short rounds
+/// rather than a few long ones: on a shared machine, a burst of other work then spoils a few
+/// rounds, which the medians leave out.
+const ROUNDS: usize = 22;
 /// Length of one round of one implementation, before `BENCH_SCALE`.
-const ROUND_TIME: Duration = Duration::from_millis(150);
+const ROUND_TIME: Duration = Duration::from_millis(40);
 
 /// One implementation of one case: runs its operation `iters` times.
 type Run<'a> = Box<dyn FnMut(u64) + 'a>;
@@ -66,14 +70,37 @@ impl<'a> Entry<'a> {
     }
 
     fn median(&self) -> f64 {
-        let mut s = self.samples.clone();
-        s.sort_by(f64::total_cmp);
-        let m = s.len() / 2;
-        if s.len() % 2 == 1 {
-            s[m]
-        } else {
-            (s[m - 1] + s[m]) / 2.0
-        }
+        median(self.samples.clone())
+    }
+
+    fn min(&self) -> f64 {
+        self.samples.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    fn max(&self) -> f64 {
+        self.samples.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// The median over rounds of this entry's time over `base`'s time in the same round:
+    /// neighbours in time, so a slow spell of the machine cancels out.
+    fn paired_ratio(&self, base: &Entry<'_>) -> f64 {
+        median(
+            self.samples
+                .iter()
+                .zip(&base.samples)
+                .map(|(x, b)| x / b)
+                .collect(),
+        )
+    }
+}
+
+fn median(mut s: Vec<f64>) -> f64 {
+    s.sort_by(f64::total_cmp);
+    let m = s.len() / 2;
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        (s[m - 1] + s[m]) / 2.0
     }
 }
 
@@ -104,26 +131,21 @@ fn measure(entries: &mut [Entry<'_>], round: Duration) {
     }
 }
 
-/// Prints one case: each entry's median, spread and ratio to its baseline (an index; an entry
+/// Prints one case: each entry's median, spread and ratios to its baseline (an index; an entry
 /// that is its own baseline shows 1.00).
 fn report(fds: usize, entries: &[Entry<'_>], baseline: &[usize]) {
     for (i, (e, &b)) in entries.iter().zip(baseline).enumerate() {
-        let min = e.samples.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = e.samples.iter().copied().fold(0.0, f64::max);
-        let ratio = e.median() / entries[b].median();
+        let base = &entries[b];
         println!(
-            "{:<44} {:>4} {:>11.1} {:>11.1} {:>11.1} {:>7.2}  {}",
+            "{:<44} {:>4} {:>10.1} {:>10.1} {:>10.1} {:>7.3} {:>7.3}  {}",
             e.name,
             fds,
             e.median(),
-            min,
-            max,
-            ratio,
-            if b == 0 || b == i {
-                ""
-            } else {
-                entries[b].name
-            },
+            e.min(),
+            e.max(),
+            e.paired_ratio(base),
+            e.min() / base.min(),
+            if b == 0 || b == i { "" } else { base.name },
         );
     }
 }
@@ -131,8 +153,8 @@ fn report(fds: usize, entries: &[Entry<'_>], baseline: &[usize]) {
 fn header(title: &str) {
     println!("\n{title}");
     println!(
-        "{:<44} {:>4} {:>11} {:>11} {:>11} {:>7}  ratio against (if not raw libc)",
-        "implementation", "fds", "ns/op", "min", "max", "ratio"
+        "{:<44} {:>4} {:>10} {:>10} {:>10} {:>7} {:>7}  ratio against (if not raw libc)",
+        "implementation", "fds", "ns/op", "min", "max", "ratio", "min/min"
     );
 }
 
