@@ -7,12 +7,14 @@
 //!   `sendmsg` and exposes no way to encode alone, so its row is its whole `sendmsg` call into a
 //!   syscall that fails at once (`EBADF`), next to raw libc doing the same.
 //!
-//! Method: each measurement is a batch of iterations sized to last a set time (40 ms); every
-//! implementation of one case is warmed up, then the implementations take turns (in rotating
-//! order) for 22 rounds, the first of which is thrown away. The table shows per implementation
-//! the median ns/op over rounds and its spread (min, max); `ratio` is the median over rounds of
-//! its time over raw libc's time in the same round (neighbours in time, so a slow spell of a
-//! shared machine cancels out); `min/min` compares the best rounds.
+//! Method: time is the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`, user and system: the
+//! kernel's side of a socketpair round runs in the calling thread), so time that other programs
+//! take from a shared machine is not counted. Each measurement is a batch of iterations sized to
+//! take 40 ms; every implementation of one case is warmed up, then the implementations take
+//! turns (in rotating order) for 22 rounds, the first of which is thrown away. The table shows
+//! per implementation the median ns/op over rounds and its spread (min, max); `ratio` is the
+//! median over rounds of its time over raw libc's time in the same round (neighbours in time,
+//! so a slow spell cancels out); `min/min` compares the best rounds.
 //!
 //! Storage is made once per implementation and reused by every iteration, as a loop passing
 //! descriptors would: a stack buffer aligned for `cmsghdr` for raw libc and rustix, a
@@ -28,7 +30,7 @@ use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixDatagram;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ancillary::cmsg::{space_for_fds, CmsgBuffer};
 use ancillary::{RecvMsg, SendMsg};
@@ -64,9 +66,9 @@ impl<'a> Entry<'a> {
     }
 
     fn time(&mut self, iters: u64) -> Duration {
-        let start = Instant::now();
+        let start = cpu_time();
         (self.run)(iters);
-        start.elapsed()
+        cpu_time().saturating_sub(start)
     }
 
     fn median(&self) -> f64 {
@@ -92,6 +94,20 @@ impl<'a> Entry<'a> {
                 .collect(),
         )
     }
+}
+
+/// CPU time of this thread, user and system (`CLOCK_THREAD_CPUTIME_ID`): the work each
+/// implementation makes the machine do, kernel side included (a socketpair send and receive run
+/// in the calling thread), without the time other programs on a shared machine take from it.
+fn cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid, writable timespec; the clock id is a constant Linux knows.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(r, 0, "clock_gettime: {}", std::io::Error::last_os_error());
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn median(mut s: Vec<f64>) -> f64 {
@@ -597,8 +613,8 @@ fn main() {
     };
 
     println!(
-        "fd_round: {} counted rounds of {:?} per implementation and case (after one warm-up \
-         round), median shown; BENCH_SCALE={scale}",
+        "fd_round: thread CPU time, {} counted rounds of {:?} per implementation and case \
+         (after one warm-up round); BENCH_SCALE={scale}",
         ROUNDS - 1,
         round
     );
