@@ -81,6 +81,9 @@ pub enum Error {
     },
     /// Control data with no payload byte on a stream socket: the kernel would send neither.
     ControlWithoutData,
+    /// `SCM_RIGHTS` given as raw bytes to [`Encoder::push_raw`](crate::cmsg::Encoder::push_raw):
+    /// nothing would keep those descriptors open until the send.
+    RawRights,
     /// The kernel truncated the control data (`MSG_CTRUNC`): the control buffer was too small.
     /// File descriptors that did not fit were closed by the kernel and are lost.
     #[doc(alias = "MSG_CTRUNC")]
@@ -260,6 +263,10 @@ impl fmt::Display for Error {
                 f,
                 "control storage too small: {needed} bytes needed, {available} available; \
                  size it with ancillary::cmsg::space (for example CmsgBuffer::<{{ space_for_fds(8) }}>)"
+            ),
+            Error::RawRights => f.write_str(
+                "SCM_RIGHTS cannot be pushed as raw bytes: use Encoder::push_rights with \
+                 BorrowedFds (or the unsafe push_raw_rights)",
             ),
             Error::ControlWithoutData => f.write_str(
                 "control data needs at least one byte of payload on a stream socket; \

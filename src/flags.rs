@@ -126,10 +126,6 @@ flag_set! {
         /// `MSG_OOB`: out-of-band data (TCP).
         #[doc(alias = "MSG_OOB")]
         OOB = libc::MSG_OOB,
-        /// `MSG_ZEROCOPY`: send without copying (needs `SO_ZEROCOPY`; completions arrive on the
-        /// error queue).
-        #[doc(alias = "MSG_ZEROCOPY")]
-        ZEROCOPY = libc::MSG_ZEROCOPY,
     }
 }
 
@@ -153,8 +149,9 @@ flag_set! {
         /// `MSG_PEEK`: leave the data queued.
         #[doc(alias = "MSG_PEEK")]
         PEEK = libc::MSG_PEEK,
-        /// `MSG_TRUNC`: passed in, return the real length of the datagram; in `msg_flags`, the
-        /// datagram was longer than the buffers.
+        /// `MSG_TRUNC`: passed in on a datagram socket, return the real length of the datagram;
+        /// in `msg_flags`, the datagram was longer than the buffers. Passed in on TCP, it
+        /// discards the data instead of copying it.
         #[doc(alias = "MSG_TRUNC")]
         TRUNC = libc::MSG_TRUNC,
         /// `MSG_WAITALL`: wait for the full request (stream sockets).

@@ -8,8 +8,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 
 use crate::cmsg::{self, ControlMessage, ControlMessages, Credentials, RawIter, Rights};
-use crate::error::{Error, Result};
+use crate::error::{Error, Limit, Result};
 use crate::flags::RecvFlags;
+use crate::limits::MAX_IOVECS;
 use crate::sys;
 
 /// A `recvmsg(2)` call: data buffers (iovecs), a control buffer and flags. Reusable: every call
@@ -98,10 +99,19 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// [`Received::fds`] or [`Received::messages`], or closed when it drops.
     ///
     /// # Errors
-    /// [`Error::Os`] when the call fails (`EAGAIN` on a non-blocking socket with nothing
-    /// queued, ...). Truncation is not an error here: see [`Received::check`].
+    /// [`Error::Limit`] for more than 1024 iovecs ([`Limit::Iovecs`]); [`Error::Os`] when the
+    /// call fails (`EAGAIN` on a non-blocking socket with nothing queued, ...). Truncation is
+    /// not an error here: see [`Received::check`].
     #[inline]
     pub fn recv<Fd: AsFd>(&mut self, socket: Fd) -> Result<Received<'_>> {
+        if self.iov.len() > MAX_IOVECS {
+            return Err(Error::Limit {
+                limit: Limit::Iovecs,
+                needed: self.iov.len(),
+                max: MAX_IOVECS,
+                kernel: None,
+            });
+        }
         let out = sys::recvmsg(
             socket.as_fd(),
             &mut self.name,
@@ -213,8 +223,8 @@ impl<'c> Received<'c> {
         }
         let ptr = self.name.as_ptr().cast::<libc::sockaddr>();
         // SAFETY: the kernel wrote namelen bytes of address at ptr (namelen is clamped to the
-        // storage's size, and covers at least the family); from_raw reads no more than namelen
-        // bytes, checking the family first.
+        // storage's size and is at least the family's size); SockaddrStorage::from_raw with
+        // Some(len) copies exactly len bytes into zeroed storage and reads nothing beyond.
         unsafe { SockaddrStorage::from_raw(ptr, Some(self.namelen)) }
     }
 
@@ -254,6 +264,14 @@ impl<'c> Received<'c> {
             current: None,
             all_taken: &mut self.all_taken,
         }
+    }
+
+    /// Takes the sender's pidfd (`SCM_PIDFD`, with `SO_PASSPIDFD` on the receiving socket).
+    pub fn pidfd(&mut self) -> Option<OwnedFd> {
+        self.messages().find_map(|m| match m {
+            ControlMessage::Pidfd(fd) => Some(fd),
+            _ => None,
+        })
     }
 
     /// The sender's credentials (`SCM_CREDENTIALS`, with `SO_PASSCRED` on the receiving socket).

@@ -180,11 +180,18 @@ impl<'a> SendMsg<'a> {
             libc::EINVAL if self.fds > crate::limits::MAX_FDS => {
                 limit(Limit::Fds, self.fds, crate::limits::MAX_FDS)
             }
-            libc::ENOBUFS if self.control.len() > OPTMEM_EXEMPT => limit(
-                Limit::ControlBuffer,
-                self.control.len(),
-                crate::limits::optmem_max(),
-            ),
+            // ENOBUFS also means a full queue or no memory: a limit only when the buffer
+            // really reaches optmem_max (the check before the call was loosened).
+            libc::ENOBUFS
+                if self.control.len() > OPTMEM_EXEMPT
+                    && self.control.len() >= crate::limits::optmem_max() =>
+            {
+                limit(
+                    Limit::ControlBuffer,
+                    self.control.len(),
+                    crate::limits::optmem_max(),
+                )
+            }
             libc::EMSGSIZE if self.iov.len() > crate::limits::MAX_IOVECS => {
                 limit(Limit::Iovecs, self.iov.len(), crate::limits::MAX_IOVECS)
             }

@@ -214,3 +214,24 @@ fn caller_limits_are_honoured() {
     ));
     assert!(msg.send(&a).is_err());
 }
+
+#[test]
+fn receive_iovec_limit() {
+    let (_a, b) = pair(SockType::Datagram);
+    let mut bufs = vec![[0u8; 1]; 1025];
+    let mut iov: Vec<std::io::IoSliceMut<'_>> = bufs
+        .iter_mut()
+        .map(|b| std::io::IoSliceMut::new(b))
+        .collect();
+    let mut recv = ancillary::RecvMsg::new(&mut iov);
+    let err = recv.recv(&b).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Limit {
+            limit: Limit::Iovecs,
+            needed: 1025,
+            max: 1024,
+            kernel: None
+        }
+    );
+}

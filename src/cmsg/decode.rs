@@ -18,6 +18,8 @@ use super::creds::Credentials;
 use super::rights::Rights;
 use super::{Layout, DATA_OFFSET, HEADER_LEN};
 
+const FD_LEN: usize = std::mem::size_of::<libc::c_int>();
+
 /// One control message as bytes, not interpreted: what [`RawIter`] yields, and what
 /// [`ControlMessages`] yields for messages it has no type for.
 #[non_exhaustive]
@@ -146,6 +148,10 @@ pub enum ControlMessage<'a> {
     /// `SCM_CREDENTIALS`: the sender's credentials.
     #[doc(alias = "SCM_CREDENTIALS")]
     Credentials(Credentials),
+    /// `SCM_PIDFD` (Linux 6.5+, with `SO_PASSPIDFD` on the receiving socket): a pidfd of the
+    /// sending process, owned (closed when dropped unless taken).
+    #[doc(alias = "SCM_PIDFD")]
+    Pidfd(std::os::fd::OwnedFd),
     /// Any other message (or a known one too short for its type), as bytes.
     Raw(RawCmsg<'a>),
 }
@@ -166,10 +172,11 @@ impl<'a> ControlMessages<'a> {
     /// returned.
     ///
     /// # Safety
-    /// Every non-negative number in an `SCM_RIGHTS` message of `buf` must be a descriptor that the
-    /// kernel installed for this process and that nothing else owns: the walk closes those it
-    /// does not hand out. Bytes written by `recvmsg` and not walked by an owning walk before
-    /// qualify; arbitrary bytes do not (use [`RawIter`]).
+    /// Every non-negative number in an `SCM_RIGHTS` or `SCM_PIDFD` message of `buf` must be a
+    /// descriptor that the kernel installed for this process and that nothing else owns: the
+    /// walk closes those it does not hand out. Bytes written by `recvmsg` qualify, also after
+    /// earlier owning walks (they mark what they took as -1); arbitrary bytes do not (use
+    /// [`RawIter`]).
     pub unsafe fn from_kernel(buf: &'a mut [u8]) -> Self {
         ControlMessages { rest: buf, off: 0 }
     }
@@ -189,10 +196,16 @@ impl<'a> Iterator for ControlMessages<'a> {
         let data = &mut this[f.data];
         Some(match (f.level, f.ty) {
             (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
-                let whole = data.len() / std::mem::size_of::<libc::c_int>() * 4;
+                let whole = data.len() / FD_LEN * FD_LEN;
                 // SAFETY: from_kernel's contract: the numbers in this SCM_RIGHTS message are
                 // descriptors the kernel gave us and nothing else owns; taken ones are -1.
                 ControlMessage::Rights(unsafe { Rights::from_kernel(&mut data[..whole]) })
+            }
+            (libc::SOL_SOCKET, super::SCM_PIDFD) if first_fd(data).is_some_and(|fd| fd >= 0) => {
+                // SAFETY: from_kernel's contract covers SCM_PIDFD: the kernel installed this
+                // pidfd for us and nothing else owns it; Rights marks it taken as it hands it out.
+                let mut one = unsafe { Rights::from_kernel(&mut data[..FD_LEN]) };
+                ControlMessage::Pidfd(one.next().expect("a non-negative descriptor"))
             }
             (libc::SOL_SOCKET, libc::SCM_CREDENTIALS)
                 if Credentials::from_bytes(data).is_some() =>
@@ -212,7 +225,12 @@ impl<'a> Iterator for ControlMessages<'a> {
 
 impl std::iter::FusedIterator for ControlMessages<'_> {}
 
-/// Closes every descriptor still in the `SCM_RIGHTS` messages of `buf`.
+/// The first `int` of `data`, if it holds one.
+fn first_fd(data: &[u8]) -> Option<libc::c_int> {
+    Some(libc::c_int::from_ne_bytes(*data.first_chunk::<FD_LEN>()?))
+}
+
+/// Closes every descriptor still in the `SCM_RIGHTS` and `SCM_PIDFD` messages of `buf`.
 ///
 /// # Safety
 /// As [`ControlMessages::from_kernel`].

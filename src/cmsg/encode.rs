@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 use std::mem::size_of;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 use super::creds::{Credentials, UCRED_LEN};
 use super::{aligned_mut, Layout, DATA_OFFSET, HEADER_LEN};
@@ -87,14 +87,39 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
         Ok(self)
     }
 
-    /// Any control message, given as level, type and data bytes, written as they are.
+    /// `SCM_RIGHTS` from raw descriptor numbers, for callers that hold no `BorrowedFd`.
     ///
-    /// A raw `SOL_SOCKET`/`SCM_RIGHTS` message counts its whole 4-byte words as fds towards the
-    /// per-message limit; unlike [`push_rights`](Self::push_rights) nothing keeps those numbers
-    /// open.
+    /// # Safety
+    /// Every number must be an open descriptor that stays open until the message has been sent
+    /// (or dropped unsent): nothing in the encoder's type keeps it open, and passing a number
+    /// that was closed and reused would hand an unrelated file to the receiver.
     ///
     /// # Errors
     /// [`Error::Capacity`] if the storage is too small.
+    #[doc(alias = "SCM_RIGHTS")]
+    #[inline]
+    pub unsafe fn push_raw_rights(&mut self, fds: &[RawFd]) -> Result<&mut Self> {
+        let available = self.buf.len();
+        let data_len = fds.len().checked_mul(FD_LEN).ok_or(Error::Capacity {
+            needed: usize::MAX,
+            available,
+        })?;
+        let data = self.reserve(libc::SOL_SOCKET, libc::SCM_RIGHTS, data_len)?;
+        for (slot, fd) in data.chunks_exact_mut(FD_LEN).zip(fds) {
+            slot.copy_from_slice(&fd.to_ne_bytes());
+        }
+        self.fds += fds.len();
+        Ok(self)
+    }
+
+    /// Any control message, given as level, type and data bytes, written as they are: for
+    /// messages this encoder has no method for.
+    ///
+    /// # Errors
+    /// - [`Error::RawRights`] for `SOL_SOCKET`/`SCM_RIGHTS`: raw bytes would pass descriptor
+    ///   numbers that nothing keeps open; use [`push_rights`](Self::push_rights) or
+    ///   [`push_raw_rights`](Self::push_raw_rights);
+    /// - [`Error::Capacity`] if the storage is too small.
     #[inline]
     pub fn push_raw(
         &mut self,
@@ -102,11 +127,11 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
         ty: libc::c_int,
         data: &[u8],
     ) -> Result<&mut Self> {
+        if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
+            return Err(Error::RawRights);
+        }
         let dst = self.reserve(level, ty, data.len())?;
         dst.copy_from_slice(data);
-        if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
-            self.fds += data.len() / FD_LEN;
-        }
         Ok(self)
     }
 
@@ -145,6 +170,10 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     }
 
     /// Forgets every message, keeping the storage.
+    ///
+    /// The encoder keeps its `'fd` lifetime: to encode descriptors that live shorter (a loop
+    /// that opens a file per message), make a new encoder per message instead
+    /// ([`CmsgBuffer::encoder`](super::CmsgBuffer::encoder) costs nothing).
     pub fn clear(&mut self) {
         self.len = 0;
         self.fds = 0;
@@ -193,6 +222,15 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     }
 }
 
+// glibc: `size_t cmsg_len; int cmsg_level; int cmsg_type;`, no implicit padding. (musl makes
+// its padding an explicit field, which `mem::zeroed` initializes.)
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const _: () = assert!(
+    std::mem::offset_of!(libc::cmsghdr, cmsg_level) == size_of::<usize>()
+        && std::mem::offset_of!(libc::cmsghdr, cmsg_type) == size_of::<usize>() + 4
+        && HEADER_LEN == size_of::<usize>() + 8
+);
+
 /// Writes a `cmsghdr` into `dst` (exactly `HEADER_LEN` bytes).
 #[inline]
 fn write_header(
@@ -215,8 +253,8 @@ fn write_header(
     hdr.cmsg_level = level;
     hdr.cmsg_type = ty;
     // SAFETY: dst is HEADER_LEN = size_of::<cmsghdr>() writable bytes (asserted above);
-    // write_unaligned has no alignment requirement; cmsghdr has no implicit padding, so every
-    // byte written is initialized.
+    // write_unaligned has no alignment requirement; cmsghdr has no implicit padding (asserted
+    // at compile time for glibc above), so every byte written is initialized.
     unsafe { std::ptr::write_unaligned(dst.as_mut_ptr().cast::<libc::cmsghdr>(), hdr) };
     Ok(())
 }
@@ -319,9 +357,18 @@ mod tests {
         let mut v = vec![0u8; 100];
         let mut enc = Encoder::new(&mut v[1..]);
         assert!(enc.capacity() >= 92);
-        enc.push_raw(libc::SOL_SOCKET, libc::SCM_RIGHTS, &[0; 12])
-            .unwrap();
+        assert_eq!(
+            enc.push_raw(libc::SOL_SOCKET, libc::SCM_RIGHTS, &[0; 12])
+                .unwrap_err(),
+            Error::RawRights
+        );
+        assert!(enc.is_empty());
+        // SAFETY: 0, 1 and 2 are stdin, stdout and stderr, open for the whole test; the message
+        // is never sent.
+        unsafe { enc.push_raw_rights(&[0, 1, 2]) }.unwrap();
         assert_eq!(enc.fd_count(), 3);
+        let m = RawIter::new(enc.as_bytes()).next().unwrap();
+        assert_eq!(m.data, [0i32, 1, 2].map(i32::to_ne_bytes).concat());
         enc.clear();
         assert!(enc.is_empty());
         assert_eq!(enc.fd_count(), 0);

@@ -39,7 +39,8 @@ pub const HEADER_LEN: usize = size_of::<libc::cmsghdr>();
 
 /// `CMSG_ALIGN(n)`: `n` rounded up to the control message alignment.
 ///
-/// Panics (at compile time in `const` use) if the result overflows `usize`.
+/// Panics (at compile time in `const` use) if the result overflows `usize`; see
+/// [`Layout::checked_align`] for a checked form.
 #[doc(alias = "CMSG_ALIGN")]
 pub const fn align(n: usize) -> usize {
     Layout::NATIVE.align(n)
@@ -63,12 +64,25 @@ pub const fn len(n: usize) -> usize {
 pub const DATA_OFFSET: usize = align(HEADER_LEN);
 
 /// The space of an `SCM_RIGHTS` message carrying `n` descriptors.
+///
+/// Panics (at compile time in `const` use) if the result overflows `usize`.
 pub const fn space_for_fds(n: usize) -> usize {
-    space(n * size_of::<libc::c_int>())
+    match n.checked_mul(size_of::<libc::c_int>()) {
+        Some(bytes) => space(bytes),
+        None => panic!("space_for_fds overflows usize"),
+    }
 }
 
 /// The space of an `SCM_CREDENTIALS` message (`struct ucred`).
 pub const CREDENTIALS_SPACE: usize = space(size_of::<libc::ucred>());
+
+/// `SCM_PIDFD` (Linux 6.5+): the type of the control message carrying a pidfd of the sender,
+/// received with the socket option `SO_PASSPIDFD` on. Not in `libc` yet; the value is the same on
+/// every Linux architecture (`include/linux/socket.h`).
+pub const SCM_PIDFD: libc::c_int = 0x04;
+
+/// The space of an `SCM_PIDFD` message.
+pub const PIDFD_SPACE: usize = space(size_of::<libc::c_int>());
 
 /// The space of one `SCM_RIGHTS` message with the most fds the kernel takes ([`MAX_FDS`]).
 ///
@@ -119,9 +133,12 @@ impl Layout {
         align: 16,
     };
 
-    /// `CMSG_ALIGN(n)` for this layout.
+    /// `CMSG_ALIGN(n)` for this layout. Panics if the result overflows `usize`.
     pub const fn align(&self, n: usize) -> usize {
-        (n + self.align - 1) & !(self.align - 1)
+        match self.checked_align(n) {
+            Some(v) => v,
+            None => panic!("CMSG_ALIGN overflows usize"),
+        }
     }
 
     /// `CMSG_ALIGN(n)`, `None` on overflow.
@@ -132,9 +149,12 @@ impl Layout {
         }
     }
 
-    /// `CMSG_SPACE(n)` for this layout.
+    /// `CMSG_SPACE(n)` for this layout. Panics if the result overflows `usize`.
     pub const fn space(&self, n: usize) -> usize {
-        self.align(self.header_len) + self.align(n)
+        match self.checked_space(n) {
+            Some(v) => v,
+            None => panic!("CMSG_SPACE overflows usize"),
+        }
     }
 
     /// `CMSG_SPACE(n)`, `None` on overflow.
@@ -145,9 +165,12 @@ impl Layout {
         }
     }
 
-    /// `CMSG_LEN(n)` for this layout.
+    /// `CMSG_LEN(n)` for this layout. Panics if the result overflows `usize`.
     pub const fn len(&self, n: usize) -> usize {
-        self.align(self.header_len) + n
+        match self.align(self.header_len).checked_add(n) {
+            Some(v) => v,
+            None => panic!("CMSG_LEN overflows usize"),
+        }
     }
 }
 
@@ -229,6 +252,14 @@ mod tests {
             assert_eq!(Layout::NATIVE.checked_space(n), Some(space(n)));
         }
         assert_eq!(Layout::NATIVE.checked_space(usize::MAX), None);
+        assert_eq!(Layout::NATIVE.checked_space(usize::MAX - 15), None);
+        assert_eq!(
+            Layout::NATIVE.checked_space(usize::MAX - 23),
+            Some(usize::MAX - 7)
+        );
+        assert!(std::panic::catch_unwind(|| space(usize::MAX - 3)).is_err());
+        assert!(std::panic::catch_unwind(|| space_for_fds(usize::MAX / 2)).is_err());
+        assert!(std::panic::catch_unwind(|| len(usize::MAX)).is_err());
     }
 
     #[test]
