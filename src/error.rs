@@ -96,6 +96,14 @@ pub enum Error {
         /// Bytes that fitted in the buffers.
         received: usize,
     },
+    /// The file ended before the range [`SendFile`](crate::SendFile) was to send: `sendfile(2)`
+    /// returned 0. The bytes before `offset` were sent, so the peer got a short body.
+    FileEnded {
+        /// The file offset where the file ended.
+        offset: u64,
+        /// Bytes of the range that were not sent.
+        missing: u64,
+    },
     /// A system call failed.
     Os {
         /// The call: `"sendmsg"`, `"recvmsg"`, ...
@@ -131,6 +139,7 @@ impl Error {
                 Error::ControlTruncated { .. } | Error::DataTruncated { .. } => {
                     io::ErrorKind::InvalidData
                 }
+                Error::FileEnded { .. } => io::ErrorKind::UnexpectedEof,
                 _ => io::ErrorKind::InvalidInput,
             },
         }
@@ -278,6 +287,12 @@ impl fmt::Display for Error {
                 f,
                 "datagram truncated (MSG_TRUNC): only {received} bytes fitted in the buffers; \
                  give recvmsg larger buffers"
+            ),
+            Error::FileEnded { offset, missing } => write!(
+                f,
+                "sendfile: the file ended at byte {offset}, {missing} bytes short of the range \
+                 to send; the peer got a short body: close the connection (or send the missing \
+                 bytes another way), and check that nothing truncates the file while it is sent"
             ),
             Error::Os { call, errno } => {
                 let (name, hint) = errno_hint(errno);

@@ -52,6 +52,7 @@ pub mod iovec;
 pub mod limits;
 mod recv;
 mod send;
+mod stream;
 mod sys;
 
 pub use error::{Error, Limit, Result};
@@ -60,6 +61,9 @@ pub use iovec::{IoVecs, IoVecsMut};
 pub use limits::Limits;
 pub use recv::{Received, RecvMsg};
 pub use send::SendMsg;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use stream::SendFile;
+pub use stream::{wait_writable, Progress, SendAll};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
@@ -81,5 +85,8 @@ mod tests {
         send_sync::<crate::cmsg::CmsgBuffer<64>>();
         send_sync::<crate::IoVecs<'_>>();
         send_sync::<crate::IoVecsMut<'_>>();
+        send_sync::<crate::SendAll<'_, '_>>();
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        send_sync::<crate::SendFile<'_, '_>>();
     }
 }
