@@ -103,12 +103,14 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
         )
         .map_err(|e| Error::os("recvmsg", e))?;
         let capacity = self.control.len();
+        let room: usize = self.iov.iter().map(|b| b.len()).sum();
         Ok(Received {
             bytes: out.bytes,
             flags: RecvFlags::from_bits_retain(out.flags),
             name,
             namelen: out.namelen,
             capacity,
+            room,
             control: &mut self.control[..out.controllen],
         })
     }
@@ -123,6 +125,8 @@ pub struct Received<'c> {
     name: libc::sockaddr_storage,
     namelen: libc::socklen_t,
     capacity: usize,
+    /// Bytes of data buffers offered.
+    room: usize,
     control: &'c mut [u8],
 }
 
@@ -169,8 +173,9 @@ impl<'c> Received<'c> {
             });
         }
         if self.is_data_truncated() {
+            // With MSG_TRUNC passed in, `bytes` is the datagram's real length, not what fitted.
             return Err(Error::DataTruncated {
-                received: self.bytes,
+                received: self.bytes.min(self.room),
             });
         }
         Ok(())
