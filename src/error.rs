@@ -163,7 +163,8 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
         libc::EMSGSIZE => (
             "EMSGSIZE",
             "the message is too long to pass atomically on this socket (datagram size or \
-             buffer); send less per message",
+             buffer; a UDP datagram carries at most 65507 bytes over IPv4, 65527 over IPv6); \
+             send less per message",
         ),
         libc::ENOBUFS => (
             "ENOBUFS",
@@ -172,9 +173,14 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
         ),
         libc::EPIPE => (
             "EPIPE",
-            "the connection is shut down or the peer closed it; stop sending or reconnect",
+            "the connection is shut down or the peer closed it (Linux also says so for a TCP \
+             socket that was never connected); stop sending on it, close it and reconnect",
         ),
-        libc::ECONNRESET => ("ECONNRESET", "the peer reset the connection; reconnect"),
+        libc::ECONNRESET => (
+            "ECONNRESET",
+            "the peer reset the connection (it closed with data unread, or with SO_LINGER 0) \
+             and data in flight is lost; close this socket and reconnect",
+        ),
         libc::EISCONN => (
             "EISCONN",
             "the socket is connected and a destination was given; send without a destination",
@@ -186,7 +192,8 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
         ),
         libc::EDESTADDRREQ => (
             "EDESTADDRREQ",
-            "the socket is not connected and has no peer address; name a destination",
+            "the socket is not connected and has no peer address; name a destination \
+             (SendMsg::to, SendMsg::to_addr) or connect the socket first",
         ),
         libc::ETOOMANYREFS => (
             "ETOOMANYREFS",
@@ -196,28 +203,40 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
         libc::EPERM => (
             "EPERM",
             "the kernel refused the credentials: a process may only claim its own pid and one \
-             of its real, effective or saved uids and gids",
+             of its real, effective or saved uids and gids; send Credentials::current() or no \
+             credentials",
         ),
         libc::EINVAL => (
             "EINVAL",
             "the kernel refused an argument: more than 253 fds, a malformed control message, \
-             invalid flags or an invalid length",
+             invalid flags or an invalid length (for sendfile: an input it cannot read pages \
+             from); check what the message or call carries",
         ),
         libc::EBADF => (
             "EBADF",
-            "a descriptor is not open: the socket or an fd being passed",
+            "a descriptor is not open (or only for O_PATH): the socket or an fd being passed; \
+             keep every descriptor open, and opened for I/O, until the call returns",
         ),
-        libc::ENOTSOCK => ("ENOTSOCK", "the descriptor is not a socket"),
+        libc::ENOTSOCK => (
+            "ENOTSOCK",
+            "the descriptor is not a socket; pass a socket (a pipe or file takes write(2))",
+        ),
         libc::EOPNOTSUPP => (
             "EOPNOTSUPP",
-            "a flag does not fit this socket type (for example MSG_OOB on a datagram socket); \
-             drop the flag",
+            "a flag does not fit this socket type (for example MSG_OOB on a UDP, Unix datagram \
+             or seqpacket socket); drop the flag",
         ),
         libc::EACCES => (
             "EACCES",
-            "permission denied on the destination (socket file or broadcast address)",
+            "permission denied on the destination; give the sender write permission on the \
+             socket file (and search permission on its directories), or set SO_BROADCAST to \
+             send to a broadcast address",
         ),
-        libc::EFAULT => ("EFAULT", "a buffer address is invalid"),
+        libc::EFAULT => (
+            "EFAULT",
+            "a buffer address is invalid; every buffer must stay valid for the whole call (look \
+             for unsafe code that built one)",
+        ),
         libc::EINTR => (
             "EINTR",
             "interrupted by a signal before any data was sent; retry",
@@ -231,6 +250,14 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
         libc::EIO => (
             "EIO",
             "an I/O error, for example a missing offload in the device",
+        ),
+        libc::ESPIPE => (
+            "ESPIPE",
+            "the file has no offsets (a pipe); sendfile needs a regular file or a memfd",
+        ),
+        libc::EOVERFLOW => (
+            "EOVERFLOW",
+            "the file offset or count does not fit the kernel's off_t; send a smaller range",
         ),
         _ => ("errno", "see the manual page of the call"),
     }
