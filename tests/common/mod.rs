@@ -122,6 +122,13 @@ pub(crate) fn tcp_pair() -> (std::net::TcpStream, std::net::TcpStream) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, _) = listener.accept().unwrap();
+    // No test can hang on a blocking call.
+    for s in [&client, &server] {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        s.set_write_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+    }
     (client, server)
 }
 
