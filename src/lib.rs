@@ -9,6 +9,9 @@
 //!   more than 1024 iovecs or control data without payload on a stream socket fail with an
 //!   [`Error::Limit`] (or [`Error::ControlWithoutData`]) that names the limit, before the
 //!   syscall.
+//! - **stream sockets**: [`SendAll`] writes every byte, resuming after partial writes, with the
+//!   control data on the first byte written and never again; [`SendFile`] sends a header and
+//!   then a file range with `sendfile(2)`.
 //!
 //! The pure layers, [`cmsg`] (encoding, decoding, `CMSG_*` arithmetic) and [`IoVecs`], make no
 //! system call; [`SendMsg`] and [`RecvMsg`] do.
