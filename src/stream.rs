@@ -20,6 +20,20 @@ use crate::send::SendMsg;
 use crate::sys;
 
 /// Where a resumable send stands after [`SendAll::send`] or [`SendFile::send`] returns.
+///
+/// ```
+/// use std::io::IoSlice;
+/// use ancillary::{Progress, SendAll};
+///
+/// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+/// a.set_nonblocking(true)?;
+/// let big = vec![0u8; 16 << 20]; // more than the socket buffer holds
+/// let mut job = SendAll::new(&[IoSlice::new(&big)]);
+/// // Nobody reads: the kernel takes what fits, then the send would block.
+/// assert_eq!(job.send(&a)?, Progress::WouldBlock);
+/// assert!(job.sent() > 0 && job.remaining() > 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "on WouldBlock the send is not finished: wait until the socket is writable and call send again"]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Progress {
