@@ -99,6 +99,14 @@ pub enum Error {
         /// Bytes that fitted in the buffers.
         received: usize,
     },
+    /// The file ended before the range [`SendFile`](crate::SendFile) was to send: `sendfile(2)`
+    /// returned 0. The bytes before `offset` were sent, so the peer got a short body.
+    FileEnded {
+        /// The file offset where the file ended.
+        offset: u64,
+        /// Bytes of the range that were not sent.
+        missing: u64,
+    },
     /// A system call failed.
     Os {
         /// The call: `"sendmsg"`, `"recvmsg"`, ...
@@ -134,6 +142,7 @@ impl Error {
                 Error::ControlTruncated { .. } | Error::DataTruncated { .. } => {
                     io::ErrorKind::InvalidData
                 }
+                Error::FileEnded { .. } => io::ErrorKind::UnexpectedEof,
                 _ => io::ErrorKind::InvalidInput,
             },
         }
@@ -157,7 +166,8 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
         libc::EMSGSIZE => (
             "EMSGSIZE",
             "the message is too long to pass atomically on this socket (datagram size or \
-             buffer); send less per message",
+             buffer; a UDP datagram carries at most 65507 bytes over IPv4, 65527 over IPv6); \
+             send less per message",
         ),
         libc::ENOBUFS => (
             "ENOBUFS",
@@ -166,9 +176,14 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
         ),
         libc::EPIPE => (
             "EPIPE",
-            "the connection is shut down or the peer closed it; stop sending or reconnect",
+            "the connection is shut down or the peer closed it (Linux also says so for a TCP \
+             socket that was never connected); stop sending on it, close it and reconnect",
         ),
-        libc::ECONNRESET => ("ECONNRESET", "the peer reset the connection; reconnect"),
+        libc::ECONNRESET => (
+            "ECONNRESET",
+            "the peer reset the connection (it closed with data unread, or with SO_LINGER 0) \
+             and data in flight is lost; close this socket and reconnect",
+        ),
         libc::EISCONN => (
             "EISCONN",
             "the socket is connected and a destination was given; send without a destination",
@@ -180,7 +195,8 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
         ),
         libc::EDESTADDRREQ => (
             "EDESTADDRREQ",
-            "the socket is not connected and has no peer address; name a destination",
+            "the socket is not connected and has no peer address; name a destination \
+             (SendMsg::to, SendMsg::to_addr) or connect the socket first",
         ),
         libc::ETOOMANYREFS => (
             "ETOOMANYREFS",
@@ -190,28 +206,40 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
         libc::EPERM => (
             "EPERM",
             "the kernel refused the credentials: a process may only claim its own pid and one \
-             of its real, effective or saved uids and gids",
+             of its real, effective or saved uids and gids; send Credentials::current() or no \
+             credentials",
         ),
         libc::EINVAL => (
             "EINVAL",
             "the kernel refused an argument: more than 253 fds, a malformed control message, \
-             invalid flags or an invalid length",
+             invalid flags or an invalid length (for sendfile: an input it cannot read pages \
+             from); check what the message or call carries",
         ),
         libc::EBADF => (
             "EBADF",
-            "a descriptor is not open: the socket or an fd being passed",
+            "a descriptor is not open (or only for O_PATH): the socket or an fd being passed; \
+             keep every descriptor open, and opened for I/O, until the call returns",
         ),
-        libc::ENOTSOCK => ("ENOTSOCK", "the descriptor is not a socket"),
+        libc::ENOTSOCK => (
+            "ENOTSOCK",
+            "the descriptor is not a socket; pass a socket (a pipe or file takes write(2))",
+        ),
         libc::EOPNOTSUPP => (
             "EOPNOTSUPP",
-            "a flag does not fit this socket type (for example MSG_OOB on a datagram socket); \
-             drop the flag",
+            "a flag does not fit this socket type (for example MSG_OOB on a UDP, Unix datagram \
+             or seqpacket socket); drop the flag",
         ),
         libc::EACCES => (
             "EACCES",
-            "permission denied on the destination (socket file or broadcast address)",
+            "permission denied on the destination; give the sender write permission on the \
+             socket file (and search permission on its directories), or set SO_BROADCAST to \
+             send to a broadcast address",
         ),
-        libc::EFAULT => ("EFAULT", "a buffer address is invalid"),
+        libc::EFAULT => (
+            "EFAULT",
+            "a buffer address is invalid; every buffer must stay valid for the whole call (look \
+             for unsafe code that built one)",
+        ),
         libc::EINTR => (
             "EINTR",
             "interrupted by a signal before any data was sent; retry",
@@ -225,6 +253,14 @@ fn errno_hint(errno: i32) -> (&'static str, &'static str) {
         libc::EIO => (
             "EIO",
             "an I/O error, for example a missing offload in the device",
+        ),
+        libc::ESPIPE => (
+            "ESPIPE",
+            "the file has no offsets (a pipe); sendfile needs a regular file or a memfd",
+        ),
+        libc::EOVERFLOW => (
+            "EOVERFLOW",
+            "the file offset or count does not fit the kernel's off_t; send a smaller range",
         ),
         _ => ("errno", "see the manual page of the call"),
     }
@@ -285,6 +321,12 @@ impl fmt::Display for Error {
                 f,
                 "datagram truncated (MSG_TRUNC): only {received} bytes fitted in the buffers; \
                  give recvmsg larger buffers"
+            ),
+            Error::FileEnded { offset, missing } => write!(
+                f,
+                "sendfile: the file ended at byte {offset}, {missing} bytes short of the range \
+                 to send; the peer got a short body: close the connection (or send the missing \
+                 bytes another way), and check that nothing truncates the file while it is sent"
             ),
             Error::Os { call, errno } => {
                 let (name, hint) = errno_hint(errno);

@@ -9,6 +9,9 @@
 //!   more than 1024 iovecs or control data without payload on a stream socket fail with an
 //!   [`Error::Limit`] (or [`Error::ControlWithoutData`]) that names the limit, before the
 //!   syscall.
+//! - **stream sockets**: [`SendAll`] writes every byte, resuming after partial writes, with the
+//!   control data on the first byte written and never again; [`SendFile`] sends a header and
+//!   then a file range with `sendfile(2)`.
 //!
 //! The pure layers, [`cmsg`] (encoding, decoding, `CMSG_*` arithmetic) and [`IoVecs`], make no
 //! system call; [`SendMsg`] and [`RecvMsg`] do.
@@ -52,6 +55,7 @@ pub mod iovec;
 pub mod limits;
 mod recv;
 mod send;
+mod stream;
 mod sys;
 
 pub use error::{Error, Limit, Result};
@@ -60,6 +64,9 @@ pub use iovec::{IoVecs, IoVecsMut};
 pub use limits::Limits;
 pub use recv::{Fds, Received, RecvMsg};
 pub use send::SendMsg;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use stream::SendFile;
+pub use stream::{wait_writable, Progress, SendAll};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
@@ -82,5 +89,8 @@ mod tests {
         send_sync::<crate::cmsg::CmsgBuffer<64>>();
         send_sync::<crate::IoVecs<'_>>();
         send_sync::<crate::IoVecsMut<'_>>();
+        send_sync::<crate::SendAll<'_, '_>>();
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        send_sync::<crate::SendFile<'_, '_>>();
     }
 }

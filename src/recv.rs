@@ -209,8 +209,9 @@ impl<'c> Received<'c> {
             });
         }
         if self.is_data_truncated() {
+            // With MSG_TRUNC passed in, `bytes` is the datagram's real length, not what fitted.
             return Err(Error::DataTruncated {
-                received: self.bytes,
+                received: self.bytes.min(self.iov.iter().map(|b| b.len()).sum()),
             });
         }
         Ok(())

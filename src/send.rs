@@ -140,7 +140,7 @@ impl<'a> SendMsg<'a> {
     /// `sendmsg(2)`: sends the message on `socket`; returns the bytes of data sent.
     ///
     /// On a stream socket fewer bytes than given may be sent; the control data went with the
-    /// first byte and must not be sent again.
+    /// first byte and must not be sent again. [`SendAll`](crate::SendAll) resumes for you.
     ///
     /// # Errors
     /// - [`Error::Limit`] when the message exceeds a limit, before the syscall (`kernel: None`)

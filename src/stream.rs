@@ -1,0 +1,444 @@
+//! Stream sockets: send everything, resuming after partial writes, with the control data sent
+//! exactly once; a header followed by a file body with `sendfile(2)`.
+//!
+//! On a stream socket the kernel may write any number of bytes from 1 to what was asked, and
+//! ancillary data rides on the first byte written. A sender that retries the whole `sendmsg`
+//! sends the descriptors twice (libuv#2086); one that drops the control data on a retry may lose
+//! it. [`SendAll`] keeps the cursor and a "control data sent" flag, so neither can happen, on
+//! blocking and non-blocking sockets alike.
+
+use std::io::IoSlice;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::Duration;
+
+use crate::cmsg::Encoder;
+use crate::error::{Error, Result};
+use crate::flags::SendFlags;
+use crate::iovec::IoVecs;
+use crate::limits::{Limits, MAX_IOVECS};
+use crate::send::SendMsg;
+use crate::sys;
+
+/// Where a resumable send stands after [`SendAll::send`] or [`SendFile::send`] returns.
+///
+/// ```
+/// use std::io::IoSlice;
+/// use ancillary::{Progress, SendAll};
+///
+/// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+/// a.set_nonblocking(true)?;
+/// let big = vec![0u8; 16 << 20]; // more than the socket buffer holds
+/// let mut job = SendAll::new(&[IoSlice::new(&big)]);
+/// // Nobody reads: the kernel takes what fits, then the send would block.
+/// assert_eq!(job.send(&a)?, Progress::WouldBlock);
+/// assert!(job.sent() > 0 && job.remaining() > 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "on WouldBlock the send is not finished: wait until the socket is writable and call send again"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Progress {
+    /// Every byte was written, and the control data with the first of them.
+    Done,
+    /// The socket would block (`EAGAIN`/`EWOULDBLOCK`) with bytes left to write. Wait until it
+    /// is writable (`POLLOUT`: [`wait_writable`], or an event loop) and call `send` again: it
+    /// continues where it stopped and does not send the control data again.
+    #[doc(alias = "EAGAIN")]
+    #[doc(alias = "EWOULDBLOCK")]
+    WouldBlock,
+}
+
+/// `poll(2)` for `POLLOUT`: waits until `socket` is writable, at most `timeout` (`None`: no
+/// limit). Returns whether it became writable; an error or hang-up on the socket also counts as
+/// writable, so that the next send reports it.
+///
+/// ```
+/// use std::time::Duration;
+/// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+/// assert!(ancillary::wait_writable(&a, Some(Duration::from_secs(1)))?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Os`] with `call: "poll"` when the call fails.
+///
+/// # References
+/// [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+#[doc(alias = "poll")]
+#[doc(alias = "POLLOUT")]
+pub fn wait_writable<Fd: AsFd>(socket: Fd, timeout: Option<Duration>) -> Result<bool> {
+    sys::poll_one(socket.as_fd(), libc::POLLOUT, timeout).map_err(|e| Error::os("poll", e))
+}
+
+/// Sends every byte of a list of buffers on a stream socket, with control data on the first
+/// byte written, resuming after partial writes.
+///
+/// `'a` is the lifetime of the buffers, `'c` that of the control data and the descriptors it
+/// names.
+///
+/// [`send`](Self::send) writes until everything is written or the socket would block, and then
+/// says which ([`Progress`]); call it again later to continue. [`send_all`](Self::send_all)
+/// waits in `poll(2)` instead, until everything is written. The control data goes with the
+/// first `sendmsg` that writes anything, and never again. `EINTR` is retried. More than 1024
+/// iovecs (`UIO_MAXIOV`) are sent in windows of 1024 per call, which on a stream socket
+/// changes nothing the peer sees. Up to 8 buffers are kept inline: no heap allocation.
+///
+/// On a socket that is not a stream (datagram, seqpacket) every call is one whole message, so
+/// a `SendAll` there is one `sendmsg` and the iovec limit is checked as for [`SendMsg`].
+///
+/// `MSG_NOSIGNAL` is on unless [`allow_sigpipe`](Self::allow_sigpipe) turns it off.
+///
+/// ```
+/// use std::io::{IoSlice, Read};
+/// use std::os::fd::AsFd;
+/// use std::os::unix::net::UnixStream;
+/// use ancillary::{cmsg::{space_for_fds, CmsgBuffer}, Progress, SendAll};
+///
+/// let (a, mut b) = UnixStream::pair()?;
+/// a.set_nonblocking(true)?;
+/// let body = vec![7u8; 1 << 20]; // more than the socket buffer takes at once
+/// let file = std::fs::File::open("/dev/null")?;
+/// let mut space = CmsgBuffer::<{ space_for_fds(1) }>::new();
+/// let mut control = space.encoder();
+/// control.push_rights(&[file.as_fd()])?;
+///
+/// let mut job = SendAll::new(&[IoSlice::new(b"head"), IoSlice::new(&body)]).control(&control);
+/// let reader = std::thread::spawn(move || {
+///     let mut got = Vec::new();
+///     b.read_to_end(&mut got).map(|_| got.len())
+/// });
+/// while job.send(&a)? == Progress::WouldBlock {
+///     assert!(!job.control_pending()); // the fd went with the first bytes
+///     ancillary::wait_writable(&a, None)?;
+/// }
+/// assert_eq!(job.sent(), 4 + body.len());
+/// drop(a);
+/// assert_eq!(reader.join().unwrap()?, 4 + body.len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # References
+/// [sendmsg(2)](https://man7.org/linux/man-pages/man2/sendmsg.2.html),
+/// [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html) (ancillary data on stream
+/// sockets), [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+#[doc(alias = "send_all")]
+#[doc(alias = "write_all")]
+#[derive(Debug, Clone)]
+#[must_use = "a SendAll does nothing until send() or send_all() is called"]
+pub struct SendAll<'a, 'c> {
+    iov: IoVecs<'a>,
+    control: Option<&'c Encoder<'c, 'c>>,
+    control_sent: bool,
+    flags: SendFlags,
+    limits: Option<Limits>,
+    sent: usize,
+    remaining: usize,
+    /// Whether the socket is a stream: learnt on the first call.
+    stream: Option<bool>,
+}
+
+impl<'a, 'c> SendAll<'a, 'c> {
+    /// Sends these buffers, in order. Up to 8 stay inline; more are copied to the heap once.
+    pub fn new(bufs: &[IoSlice<'a>]) -> Self {
+        Self::from_iovecs(bufs.iter().copied().collect())
+    }
+
+    /// Sends the buffers of an [`IoVecs`].
+    pub fn from_iovecs(iov: IoVecs<'a>) -> Self {
+        let remaining = iov.total_len();
+        SendAll {
+            iov,
+            control: None,
+            control_sent: false,
+            flags: SendFlags::NOSIGNAL,
+            limits: None,
+            sent: 0,
+            remaining,
+            stream: None,
+        }
+    }
+
+    /// Attaches control data, sent with the first byte written and never again.
+    ///
+    /// The borrow keeps every descriptor in it open until the `SendAll` is gone.
+    pub fn control(mut self, control: &'c Encoder<'_, '_>) -> Self {
+        self.control = Some(control);
+        self
+    }
+
+    /// Adds these flags (`MSG_*`) to every call.
+    pub fn flags(mut self, flags: SendFlags) -> Self {
+        self.flags |= flags;
+        self
+    }
+
+    /// Leaves out `MSG_NOSIGNAL`: writing to a closed stream raises `SIGPIPE`.
+    pub fn allow_sigpipe(mut self) -> Self {
+        self.flags = self.flags - SendFlags::NOSIGNAL;
+        self
+    }
+
+    /// Checks every call against these limits instead of [`Limits::kernel`]. On a stream socket
+    /// the iovec limit sets the window of iovecs passed per call.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Bytes written so far.
+    pub fn sent(&self) -> usize {
+        self.sent
+    }
+
+    /// Bytes still to write.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// Whether everything was written, control data included.
+    pub fn is_done(&self) -> bool {
+        self.remaining == 0 && !self.control_pending()
+    }
+
+    /// Whether there is control data that has not been sent yet. It goes with the first byte
+    /// written: once any byte is written this is `false` for good.
+    pub fn control_pending(&self) -> bool {
+        !self.control_sent && self.control.is_some_and(|c| !c.is_empty())
+    }
+
+    /// `sendmsg(2)` until every byte is written or the socket would block.
+    ///
+    /// Returns [`Progress::Done`] when everything is written, [`Progress::WouldBlock`] when a
+    /// non-blocking socket (`O_NONBLOCK` or [`SendFlags::DONTWAIT`]) has no room: wait until it is
+    /// writable and call again. After `Done` further calls do nothing.
+    ///
+    /// # Errors
+    /// What [`SendMsg::send`] reports, among them [`Error::ControlWithoutData`] for control data
+    /// and no byte to carry it. After an error [`sent`](Self::sent) says how much had been
+    /// written; what the kernel had taken is not taken back.
+    pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> Result<Progress> {
+        if self.is_done() {
+            return Ok(Progress::Done);
+        }
+        let socket = socket.as_fd();
+        let stream = *self
+            .stream
+            .get_or_insert_with(|| sys::socket_type(socket) == Ok(libc::SOCK_STREAM));
+        let window = match (stream, self.limits) {
+            (false, _) => usize::MAX,
+            (true, Some(l)) => l.max_iovecs.clamp(1, MAX_IOVECS),
+            (true, None) => MAX_IOVECS,
+        };
+        loop {
+            if self.remaining == 0 && !self.control_pending() {
+                return Ok(Progress::Done);
+            }
+            // Leading empty buffers go, so that every call carries at least one byte.
+            self.iov.advance(0);
+            let iov = &self.iov[..self.iov.len().min(window)];
+            let mut msg = SendMsg::new(iov).flags(self.flags);
+            if !self.flags.contains(SendFlags::NOSIGNAL) {
+                msg = msg.allow_sigpipe();
+            }
+            if let Some(limits) = self.limits {
+                msg = msg.limits(limits);
+            }
+            if let (false, Some(control)) = (self.control_sent, self.control) {
+                msg = msg.control(control);
+            }
+            let asked = iov.iter().map(|s| s.len()).sum::<usize>();
+            match msg.send(socket) {
+                Ok(0) if asked > 0 => {
+                    // A stream socket writes at least one byte or fails; a zero here would
+                    // loop forever.
+                    return Err(Error::os("sendmsg", libc::EIO));
+                }
+                Ok(n) => {
+                    self.control_sent = true;
+                    let n = n.min(self.remaining);
+                    self.sent += n;
+                    self.remaining -= n;
+                    self.iov.advance(n);
+                }
+                Err(e) if e.is_would_block() => return Ok(Progress::WouldBlock),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sends everything, waiting in `poll(2)` whenever the socket would block; returns the
+    /// bytes written in all (by this and earlier calls).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), and [`Error::Os`] with `call: "poll"` if waiting fails.
+    pub fn send_all<Fd: AsFd>(&mut self, socket: Fd) -> Result<usize> {
+        let socket = socket.as_fd();
+        while self.send(socket)? == Progress::WouldBlock {
+            wait_writable(socket, None)?;
+        }
+        Ok(self.sent)
+    }
+}
+
+/// Sends a header and then a file's bytes on a stream socket: the header with `MSG_MORE`, the
+/// body with `sendfile(2)` from an offset, resuming partial writes of both.
+///
+/// The header is a [`SendAll`], and may carry control data (with its first byte). `MSG_MORE`
+/// tells TCP that the body follows, so that a short header does not leave in a packet of its
+/// own; the last `sendfile` has no "more" and pushes the data out. With an empty body the header
+/// goes without `MSG_MORE`. The file is read from `offset` by the kernel, without a copy
+/// through user space, and its file position does not change.
+///
+/// `'a` is the lifetime of the header buffers and the file, `'c` that of the header's control
+/// data.
+///
+/// Works on TCP and on Unix stream sockets (Linux splices the file pages into the socket). The
+/// file must be something `sendfile` reads: a regular file, a memfd, a block device; a pipe or a
+/// socket as the file gives `EINVAL`.
+///
+/// ```
+/// use std::io::{IoSlice, Read, Write};
+/// use std::os::unix::net::UnixStream;
+/// use ancillary::SendFile;
+///
+/// let mut file = std::fs::File::from(rustix::fs::memfd_create("body", rustix::fs::MemfdFlags::CLOEXEC)?);
+/// file.write_all(b"0123456789")?;
+///
+/// let (a, mut b) = UnixStream::pair()?;
+/// let header = b"bytes 2..8\n";
+/// let mut job = SendFile::new(&[IoSlice::new(header)], &file, 2, 6);
+/// assert_eq!(job.send_all(&a)?, 11 + 6);
+/// drop(a);
+/// let mut got = String::new();
+/// b.read_to_string(&mut got)?;
+/// assert_eq!(got, "bytes 2..8\n234567");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # References
+/// [sendfile(2)](https://man7.org/linux/man-pages/man2/sendfile.2.html),
+/// [send(2)](https://man7.org/linux/man-pages/man2/send.2.html) (`MSG_MORE`),
+/// [tcp(7)](https://man7.org/linux/man-pages/man7/tcp.7.html) (`TCP_CORK`)
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[doc(alias = "sendfile")]
+#[doc(alias = "MSG_MORE")]
+#[doc(alias = "TCP_CORK")]
+#[derive(Debug, Clone)]
+#[must_use = "a SendFile does nothing until send() or send_all() is called"]
+pub struct SendFile<'a, 'c> {
+    header: SendAll<'a, 'c>,
+    file: BorrowedFd<'a>,
+    start: u64,
+    offset: u64,
+    end: u64,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl<'a, 'c> SendFile<'a, 'c> {
+    /// Sends `header`, then `len` bytes of `file` from byte `offset`.
+    ///
+    /// An `offset + len` past `u64::MAX` is cut at `u64::MAX`; an offset beyond what `off_t`
+    /// holds fails when sending with `EOVERFLOW`.
+    pub fn new<F: AsFd + ?Sized>(
+        header: &[IoSlice<'a>],
+        file: &'a F,
+        offset: u64,
+        len: u64,
+    ) -> Self {
+        let mut header = SendAll::new(header);
+        if len > 0 {
+            header = header.flags(SendFlags::MORE);
+        }
+        SendFile {
+            header,
+            file: file.as_fd(),
+            start: offset,
+            offset,
+            end: offset.saturating_add(len),
+        }
+    }
+
+    /// Attaches control data to the header (see [`SendAll::control`]); the header must then
+    /// have at least one byte.
+    pub fn control(mut self, control: &'c Encoder<'_, '_>) -> Self {
+        self.header = self.header.control(control);
+        self
+    }
+
+    /// Adds these flags (`MSG_*`) to the header's calls.
+    pub fn flags(mut self, flags: SendFlags) -> Self {
+        self.header = self.header.flags(flags);
+        self
+    }
+
+    /// Bytes of header written so far.
+    pub fn header_sent(&self) -> usize {
+        self.header.sent()
+    }
+
+    /// Bytes of the file written so far.
+    pub fn body_sent(&self) -> u64 {
+        self.offset - self.start
+    }
+
+    /// The offset in the file of the next byte to send.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Bytes of header and file still to write.
+    pub fn remaining(&self) -> u64 {
+        self.header.remaining() as u64 + (self.end - self.offset)
+    }
+
+    /// Whether everything was written.
+    pub fn is_done(&self) -> bool {
+        self.header.is_done() && self.offset == self.end
+    }
+
+    /// Writes the header, then the file, until everything is written or the socket would block
+    /// (see [`SendAll::send`]).
+    ///
+    /// # Errors
+    /// - what [`SendAll::send`] reports for the header;
+    /// - [`Error::Os`] with `call: "sendfile"` when `sendfile(2)` fails;
+    /// - [`Error::FileEnded`] when the file ends before `offset + len`: the peer got a short
+    ///   body.
+    pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> Result<Progress> {
+        let socket = socket.as_fd();
+        if self.header.send(socket)? == Progress::WouldBlock {
+            return Ok(Progress::WouldBlock);
+        }
+        while self.offset < self.end {
+            let count = usize::try_from(self.end - self.offset)
+                .unwrap_or(usize::MAX)
+                .min(sys::SENDFILE_MAX);
+            match sys::sendfile(socket, self.file, &mut self.offset, count) {
+                Ok(0) => {
+                    return Err(Error::FileEnded {
+                        offset: self.offset,
+                        missing: self.end - self.offset,
+                    })
+                }
+                Ok(_) => {}
+                Err(e) if e == libc::EAGAIN || e == libc::EWOULDBLOCK => {
+                    return Ok(Progress::WouldBlock)
+                }
+                Err(e) => return Err(Error::os("sendfile", e)),
+            }
+        }
+        Ok(Progress::Done)
+    }
+
+    /// Sends everything, waiting in `poll(2)` whenever the socket would block; returns the bytes
+    /// of header and file written in all.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), and [`Error::Os`] with `call: "poll"` if waiting fails.
+    pub fn send_all<Fd: AsFd>(&mut self, socket: Fd) -> Result<u64> {
+        let socket = socket.as_fd();
+        while self.send(socket)? == Progress::WouldBlock {
+            wait_writable(socket, None)?;
+        }
+        Ok(self.header.sent() as u64 + self.body_sent())
+    }
+}
