@@ -127,6 +127,24 @@ pub struct Received<'c> {
 }
 
 impl<'c> Received<'c> {
+    /// What one slot of a `recvmmsg` received: `control` is exactly the `msg_controllen` bytes
+    /// the kernel wrote, `capacity` the size of the slot.
+    pub(crate) fn from_parts(
+        out: sys::RecvOut,
+        name: libc::sockaddr_storage,
+        capacity: usize,
+        control: &'c mut [u8],
+    ) -> Self {
+        Received {
+            bytes: out.bytes,
+            flags: RecvFlags::from_bits_retain(out.flags),
+            name,
+            namelen: out.namelen,
+            capacity,
+            control,
+        }
+    }
+
     /// Bytes of data received. With `MSG_TRUNC` passed in, a datagram's real length, which may
     /// exceed the buffers. 0 on a stream socket means the peer closed.
     pub fn len(&self) -> usize {
