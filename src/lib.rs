@@ -45,6 +45,7 @@
 
 #![cfg(unix)]
 
+pub mod batch;
 pub mod cmsg;
 mod error;
 mod flags;
@@ -54,6 +55,7 @@ mod recv;
 mod send;
 mod sys;
 
+pub use batch::{Batch, BatchError, RecvBatch};
 pub use error::{Error, Limit, Result};
 pub use flags::{RecvFlags, SendFlags};
 pub use iovec::{IoVecs, IoVecsMut};
@@ -81,5 +83,10 @@ mod tests {
         send_sync::<crate::cmsg::CmsgBuffer<64>>();
         send_sync::<crate::IoVecs<'_>>();
         send_sync::<crate::IoVecsMut<'_>>();
+        send_sync::<crate::Batch<'_>>();
+        send_sync::<crate::BatchError>();
+        send_sync::<crate::RecvBatch>();
+        send_sync::<crate::batch::RecvDatagram<'_>>();
+        send_sync::<crate::batch::RecvIter<'_>>();
     }
 }

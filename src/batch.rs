@@ -1,0 +1,862 @@
+//! Batches of datagrams: `sendmmsg(2)` with a destination, data and control messages per
+//! datagram and UDP GSO (`UDP_SEGMENT`); `recvmmsg(2)` into reusable buffers and UDP GRO.
+//!
+//! [`Batch`] queues datagrams in storage it allocates once and reuses; [`Batch::send`] hands
+//! them to the kernel in as few calls as it can, resumes where the kernel stopped, and never
+//! sends a datagram twice. [`RecvBatch`] receives many datagrams per call.
+//!
+//! ```
+//! use std::net::UdpSocket;
+//! use ancillary::batch::{Batch, RecvBatch};
+//!
+//! let rx = UdpSocket::bind("127.0.0.1:0")?;
+//! let tx = UdpSocket::bind("127.0.0.1:0")?;
+//! let to = rx.local_addr()?;
+//! let payloads: Vec<[u8; 100]> = (0..10u8).map(|i| [i; 100]).collect();
+//!
+//! let mut batch = Batch::new();
+//! for p in &payloads {
+//!     batch.push_with(to, p, |control| {
+//!         control.push_ip_tos(0x02)?; // ECT(0)
+//!         Ok(())
+//!     })?;
+//! }
+//! assert_eq!(batch.send(&tx)?, 10); // one sendmmsg; one UDP_SEGMENT message if GSO works
+//!
+//! let mut recv = RecvBatch::new(16, 2048, 64)?;
+//! let mut got = 0;
+//! while got < 10 {
+//!     recv.recv(&rx)?;
+//!     for d in recv.iter_mut() {
+//!         assert_eq!(d.data(), &[got as u8; 100][..]);
+//!         got += 1;
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # References
+//! [sendmmsg(2)](https://man7.org/linux/man-pages/man2/sendmmsg.2.html),
+//! [recvmmsg(2)](https://man7.org/linux/man-pages/man2/recvmmsg.2.html),
+//! [udp(7)](https://man7.org/linux/man-pages/man7/udp.7.html)
+
+mod arena;
+mod recv;
+
+pub use recv::{split_gro, RecvBatch, RecvDatagram, RecvIter};
+
+use std::fmt;
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, BorrowedFd};
+
+use nix::sys::socket::{SockaddrIn, SockaddrIn6};
+
+use self::arena::ControlArena;
+use crate::cmsg::{Encoder, UDP_SEGMENT_SPACE};
+use crate::error::{Error, Limit, Result};
+use crate::flags::SendFlags;
+use crate::limits::{
+    self, Limits, MAX_MMSG, OPTMEM_EXEMPT, UDP_MAX_PAYLOAD_V4, UDP_MAX_PAYLOAD_V6,
+};
+use crate::sys::{self, MmsgScratch, Name, OutMsg};
+
+/// Room kept after each datagram's control data for the `UDP_SEGMENT` message it carries
+/// when it leads a GSO send.
+const SLOT: usize = UDP_SEGMENT_SPACE;
+
+/// Control room offered to the first push; it grows to what pushes need.
+const INITIAL_CONTROL_ROOM: usize = 128;
+
+/// The most control room a push may grow to when no limit is checked.
+const MAX_CONTROL_ROOM: usize = 1 << 20;
+
+/// Where a datagram goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dest {
+    /// No `msg_name`: the socket's peer.
+    Connected,
+    V4(SockaddrIn),
+    V6(SockaddrIn6),
+}
+
+impl Dest {
+    fn new(addr: Option<SocketAddr>) -> Self {
+        match addr {
+            None => Dest::Connected,
+            Some(SocketAddr::V4(a)) => Dest::V4(a.into()),
+            Some(SocketAddr::V6(a)) => Dest::V6(a.into()),
+        }
+    }
+
+    fn name(&self) -> Option<Name<'_>> {
+        match self {
+            Dest::Connected => None,
+            Dest::V4(a) => Some(Name::new(a)),
+            Dest::V6(a) => Some(Name::new(a)),
+        }
+    }
+
+    /// The largest UDP payload towards this destination, if its family is known.
+    fn payload_cap(&self) -> Option<usize> {
+        match self {
+            Dest::Connected => None,
+            Dest::V4(_) => Some(UDP_MAX_PAYLOAD_V4),
+            Dest::V6(a) if a.ip().to_ipv4_mapped().is_some() => Some(UDP_MAX_PAYLOAD_V4),
+            Dest::V6(_) => Some(UDP_MAX_PAYLOAD_V6),
+        }
+    }
+}
+
+/// One pushed datagram (or one pre-segmented GSO payload).
+#[derive(Debug, Clone, Copy)]
+struct Entry<'a> {
+    dest: Dest,
+    /// Its iovecs in `Batch::iov`.
+    iov_start: usize,
+    iov_end: usize,
+    /// Its control data in the arena; the `UDP_SEGMENT` slot follows.
+    control_at: usize,
+    control_len: usize,
+    /// Payload bytes.
+    len: usize,
+    /// The segment size of a pre-segmented payload; 0 for one datagram.
+    segment: usize,
+    /// The payload of a pre-segmented entry, to cut into datagrams when GSO fails.
+    data: &'a [u8],
+    fds: usize,
+}
+
+impl Entry<'_> {
+    fn segments(&self) -> usize {
+        if self.segment == 0 {
+            1
+        } else {
+            self.len.div_ceil(self.segment)
+        }
+    }
+}
+
+/// One message of the next `sendmmsg`.
+#[derive(Debug, Clone, Copy)]
+struct Planned {
+    /// The entry whose destination and control data the message carries.
+    entry: usize,
+    /// Once this message is sent, every entry before `end` is.
+    end: usize,
+    /// Its iovecs, in `Batch::iov` or (for a piece of a cut payload) in `Batch::pieces`.
+    iov_start: usize,
+    iov_end: usize,
+    pieces: bool,
+    /// Control bytes from the entry's `control_at`, the `UDP_SEGMENT` slot included when
+    /// segmented.
+    control_len: usize,
+    segmented: bool,
+}
+
+/// Counters of what a [`Batch`] did, since it was created.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    /// `sendmmsg` calls made, failed ones included.
+    pub calls: u64,
+    /// Messages the kernel took (a GSO message counts once).
+    pub messages: u64,
+    /// Of those, messages sent with `UDP_SEGMENT` (GSO).
+    pub segmented: u64,
+    /// Times a GSO send was refused (`EIO`, `EINVAL`, `EMSGSIZE`) and its datagrams went
+    /// unsegmented instead.
+    pub fallbacks: u64,
+}
+
+/// Many datagrams, each with its own destination, data and control messages, sent with
+/// `sendmmsg(2)`.
+///
+/// The batch borrows the payloads for `'a` and copies nothing but their addresses; the
+/// destinations, iovecs and control messages go into storage that the batch allocates as it
+/// grows and reuses after every send, so a warm batch makes no heap allocation per datagram or
+/// per send. [`recycle`](Self::recycle) keeps that storage for payloads of another lifetime.
+///
+/// **Limits** are checked when a datagram is pushed, and a datagram over one is refused (the
+/// batch is unchanged): 1024 iovecs, control data against `net.core.optmem_max`, 253 fds,
+/// 65507 bytes of payload towards IPv4 and 65527 towards IPv6, and for
+/// [`push_segments`](Self::push_segments) the segment size and count.
+///
+/// **GSO**: [`send`](Self::send) joins consecutive datagrams to the same destination, with the
+/// same control data and the same size (the last may be shorter), into one message carrying
+/// `UDP_SEGMENT`, within the kernel's segment cap
+/// ([`udp_max_segments`](crate::limits::udp_max_segments)) and the payload cap. It attaches
+/// `UDP_SEGMENT` only to messages of more than one segment, asks the socket whether it can do
+/// GSO (`getsockopt`, nothing is set), and when the kernel refuses a GSO message (`EIO`:
+/// no offload, `EINVAL`, `EMSGSIZE`: segment too large for the path) sends the same datagrams
+/// one by one, for the rest of that call.
+///
+/// ```
+/// use std::net::UdpSocket;
+/// use ancillary::batch::Batch;
+///
+/// let rx = UdpSocket::bind("127.0.0.1:0")?;
+/// let tx = UdpSocket::bind("127.0.0.1:0")?;
+/// let payload = [7u8; 1200];
+/// let mut batch = Batch::new();
+/// for _ in 0..64 {
+///     batch.push(rx.local_addr()?, &payload)?;
+/// }
+/// assert_eq!(batch.send(&tx)?, 64);
+/// assert!(batch.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # References
+/// [sendmmsg(2)](https://man7.org/linux/man-pages/man2/sendmmsg.2.html),
+/// [udp(7)](https://man7.org/linux/man-pages/man7/udp.7.html) (`UDP_SEGMENT`)
+#[doc(alias = "sendmmsg")]
+#[doc(alias = "mmsghdr")]
+#[doc(alias = "UDP_SEGMENT")]
+#[doc(alias = "GSO")]
+pub struct Batch<'a> {
+    entries: Vec<Entry<'a>>,
+    iov: Vec<IoSlice<'a>>,
+    control: ControlArena,
+    control_room: usize,
+    plan: Vec<Planned>,
+    pieces: Vec<IoSlice<'a>>,
+    headers: MmsgScratch,
+    /// The first entry not yet sent.
+    next: usize,
+    /// Datagrams of `entries[next]` already sent, when that entry is a pre-segmented payload
+    /// being sent piece by piece.
+    partial: usize,
+    gso: bool,
+    max_segments: Option<usize>,
+    limits: Limits,
+    flags: SendFlags,
+    stats: BatchStats,
+}
+
+impl Default for Batch<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batch")
+            .field("queued", &self.len())
+            .field("gso", &self.gso)
+            .field("flags", &self.flags)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+/// Moves the storage of an empty vector to another element type of the same layout (the
+/// same type with another lifetime). Collecting a vector's own `into_iter` reuses its
+/// allocation, and there is no element to convert.
+fn relabel<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
+impl<'a> Batch<'a> {
+    /// An empty batch, with GSO on, `MSG_NOSIGNAL`, and the running kernel's [`Limits`].
+    pub fn new() -> Self {
+        Batch {
+            entries: Vec::new(),
+            iov: Vec::new(),
+            control: ControlArena::default(),
+            control_room: INITIAL_CONTROL_ROOM,
+            plan: Vec::new(),
+            pieces: Vec::new(),
+            headers: MmsgScratch::default(),
+            next: 0,
+            partial: 0,
+            gso: true,
+            max_segments: None,
+            limits: Limits::kernel(),
+            flags: SendFlags::NOSIGNAL,
+            stats: BatchStats::default(),
+        }
+    }
+
+    /// An empty batch with room for `datagrams` datagrams, `iovecs` iovecs and
+    /// `control_bytes` bytes of control data before it needs to grow.
+    pub fn with_capacity(datagrams: usize, iovecs: usize, control_bytes: usize) -> Self {
+        let mut b = Self::new();
+        b.entries.reserve(datagrams);
+        b.iov.reserve(iovecs);
+        b.control
+            .reserve(control_bytes.saturating_add(datagrams.saturating_mul(SLOT)));
+        b.plan.reserve(datagrams.min(MAX_MMSG));
+        b
+    }
+
+    /// Turns GSO (`UDP_SEGMENT`) on or off for the next sends. On by default; without it every
+    /// datagram is its own message, and a [`push_segments`](Self::push_segments) payload is
+    /// sent as its separate datagrams.
+    #[doc(alias = "UDP_SEGMENT")]
+    pub fn set_gso(&mut self, enabled: bool) -> &mut Self {
+        self.gso = enabled;
+        self
+    }
+
+    /// Whether GSO is on.
+    pub fn gso(&self) -> bool {
+        self.gso
+    }
+
+    /// The most segments per GSO message: `None` (the default) for the kernel's
+    /// [`udp_max_segments`](crate::limits::udp_max_segments). A larger value than the
+    /// kernel's lets the kernel be the judge: its `EINVAL` then sends those datagrams one by
+    /// one.
+    #[doc(alias = "UDP_MAX_SEGMENTS")]
+    pub fn set_max_segments(&mut self, max: Option<usize>) -> &mut Self {
+        self.max_segments = max.map(|m| m.max(1));
+        self
+    }
+
+    /// Checks pushes against these limits instead of [`Limits::kernel`] (fds, control bytes,
+    /// iovecs per datagram).
+    pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The flags (`MSG_*`) of every `sendmmsg`; `MSG_NOSIGNAL` by default.
+    pub fn set_flags(&mut self, flags: SendFlags) -> &mut Self {
+        self.flags = flags;
+        self
+    }
+
+    /// What the batch did so far.
+    pub fn stats(&self) -> BatchStats {
+        self.stats
+    }
+
+    /// Datagrams queued and not yet sent (a [`push_segments`](Self::push_segments) payload
+    /// counts as one).
+    pub fn len(&self) -> usize {
+        self.entries.len() - self.next
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops every queued datagram, sent or not, keeping the storage.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.iov.clear();
+        self.control.clear();
+        self.plan.clear();
+        self.pieces.clear();
+        self.next = 0;
+        self.partial = 0;
+    }
+
+    /// The same batch, emptied, for payloads borrowed for another lifetime: the storage (and
+    /// the settings and counters) are kept, so a loop that refills its buffers between sends
+    /// allocates nothing once warm.
+    ///
+    /// ```
+    /// # use std::net::UdpSocket;
+    /// # use ancillary::batch::Batch;
+    /// # let rx = UdpSocket::bind("127.0.0.1:0")?;
+    /// # let tx = UdpSocket::bind("127.0.0.1:0")?;
+    /// let mut spare = Batch::new();
+    /// let mut buf = [0u8; 64];
+    /// for round in 0..3u8 {
+    ///     buf.fill(round);
+    ///     let mut batch = spare.recycle();
+    ///     batch.push(rx.local_addr()?, &buf)?;
+    ///     batch.send(&tx)?;
+    ///     spare = batch.recycle(); // ends the borrow of `buf`
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recycle<'b>(mut self) -> Batch<'b> {
+        self.clear();
+        Batch {
+            entries: relabel(self.entries),
+            iov: relabel(self.iov),
+            control: self.control,
+            control_room: self.control_room,
+            plan: self.plan,
+            pieces: relabel(self.pieces),
+            headers: self.headers,
+            next: 0,
+            partial: 0,
+            gso: self.gso,
+            max_segments: self.max_segments,
+            limits: self.limits,
+            flags: self.flags,
+            stats: self.stats,
+        }
+    }
+
+    /// Queues one datagram of `data` to `dest`.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] ([`Limit::Payload`]) if `data` is larger than a UDP datagram to that
+    /// address family can be; the batch is unchanged.
+    pub fn push(&mut self, dest: SocketAddr, data: &'a [u8]) -> Result<()> {
+        self.push_entry(Some(dest), Payload::One(data), 0, |_| Ok(()))
+    }
+
+    /// Queues one datagram of `data` to `dest`, with control messages written by `control`
+    /// (source address, ECN, ...).
+    ///
+    /// `control` writes into the batch's storage; it is called again, on a fresh encoder, if
+    /// that storage had to grow ([`Error::Capacity`]).
+    ///
+    /// ```
+    /// # use std::net::{Ipv4Addr, UdpSocket};
+    /// # use ancillary::batch::Batch;
+    /// # let rx = UdpSocket::bind("127.0.0.1:0")?;
+    /// # let tx = UdpSocket::bind("0.0.0.0:0")?;
+    /// let mut batch = Batch::new();
+    /// batch.push_with(rx.local_addr()?, b"from 127.0.0.2", |c| {
+    ///     c.push_source_ip(Ipv4Addr::new(127, 0, 0, 2).into())?; // IP_PKTINFO
+    ///     c.push_ip_tos(0x01)?; // ECT(1)
+    ///     Ok(())
+    /// })?;
+    /// batch.send(&tx)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Limit`] for a payload, control buffer or fd count over its limit; any error
+    /// `control` returns. The batch is unchanged.
+    pub fn push_with<F>(&mut self, dest: SocketAddr, data: &'a [u8], control: F) -> Result<()>
+    where
+        F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
+    {
+        self.push_entry(Some(dest), Payload::One(data), 0, control)
+    }
+
+    /// Queues one datagram gathered from `iov`, to `dest` (`None`: the connected peer), with
+    /// control messages written by `control` (see [`push_with`](Self::push_with)).
+    ///
+    /// # Errors
+    /// [`Error::Limit`] for more than 1024 iovecs or a payload, control buffer or fd count over
+    /// its limit; any error `control` returns. The batch is unchanged.
+    pub fn push_vectored<F>(
+        &mut self,
+        dest: Option<SocketAddr>,
+        iov: &[IoSlice<'a>],
+        control: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
+    {
+        self.push_entry(dest, Payload::Many(iov), 0, control)
+    }
+
+    /// Queues a GSO payload: `data` goes out as datagrams of `segment_size` bytes (the last
+    /// may be shorter), in one `UDP_SEGMENT` message when the socket can, else one by one.
+    /// Every datagram carries the control messages written by `control`. A payload of at most
+    /// `segment_size` bytes is a single datagram and goes without `UDP_SEGMENT`.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] with the batch unchanged: [`Limit::SegmentSize`] for a segment size of
+    /// 0 or larger than one datagram can be, [`Limit::Segments`] for more segments than the
+    /// kernel's cap, [`Limit::Payload`] for more than 65507 (IPv4) or 65527 (IPv6) bytes in
+    /// all, [`Limit::ControlBuffer`] when the control data with `UDP_SEGMENT` reaches
+    /// `optmem_max`; any error `control` returns.
+    #[doc(alias = "UDP_SEGMENT")]
+    pub fn push_segments<F>(
+        &mut self,
+        dest: Option<SocketAddr>,
+        data: &'a [u8],
+        segment_size: usize,
+        control: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
+    {
+        let cap = Dest::new(dest)
+            .payload_cap()
+            .unwrap_or(UDP_MAX_PAYLOAD_V6)
+            .min(usize::from(u16::MAX));
+        if segment_size == 0 || segment_size > cap {
+            return Err(limit(Limit::SegmentSize, segment_size, cap));
+        }
+        let segment = if data.len() > segment_size {
+            segment_size
+        } else {
+            0
+        };
+        self.push_entry(dest, Payload::One(data), segment, control)
+    }
+
+    /// The segment cap in force.
+    fn segment_cap(&self) -> usize {
+        self.max_segments.unwrap_or_else(limits::udp_max_segments)
+    }
+
+    fn push_entry<F>(
+        &mut self,
+        dest: Option<SocketAddr>,
+        payload: Payload<'_, 'a>,
+        segment: usize,
+        mut control: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
+    {
+        let dest = Dest::new(dest);
+        let (iovecs, len) = match payload {
+            Payload::One(d) => (1, d.len()),
+            Payload::Many(v) => (v.len(), v.iter().map(|s| s.len()).sum()),
+        };
+        if iovecs > self.limits.max_iovecs {
+            return Err(limit(Limit::Iovecs, iovecs, self.limits.max_iovecs));
+        }
+        if let Some(cap) = dest.payload_cap() {
+            if len > cap {
+                return Err(limit(Limit::Payload, len, cap));
+            }
+        }
+        let segment_cap = if segment != 0 { self.segment_cap() } else { 1 };
+        if segment != 0 && len.div_ceil(segment) > segment_cap {
+            return Err(limit(Limit::Segments, len.div_ceil(segment), segment_cap));
+        }
+
+        // Control data, written in place at the end of the arena.
+        let at = self.control.used();
+        let max_room = self.limits.optmem_max.min(MAX_CONTROL_ROOM);
+        let mut room = self.control_room;
+        let (control_len, fds) = loop {
+            self.control.reserve(room + SLOT);
+            let mut enc = Encoder::new(&mut self.control.bytes_mut()[at..at + room]);
+            match control(&mut enc) {
+                Ok(()) => break (enc.len(), enc.fd_count()),
+                Err(Error::Capacity { needed, .. }) if needed > room && room < max_room => {
+                    room = needed.max(room.saturating_mul(2)).min(max_room);
+                }
+                Err(Error::Capacity { needed, .. })
+                    if needed > OPTMEM_EXEMPT && needed >= self.limits.optmem_max =>
+                {
+                    return Err(limit(Limit::ControlBuffer, needed, self.limits.optmem_max));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        self.control_room = room;
+        let with_slot = if segment != 0 { SLOT } else { 0 };
+        self.limits.check(fds, control_len + with_slot, iovecs)?;
+
+        // The UDP_SEGMENT this entry carries when it leads a GSO message.
+        let size = if segment != 0 { segment } else { len };
+        if let Ok(size @ 1..) = u16::try_from(size) {
+            let slot = &mut self.control.bytes_mut()[at + control_len..at + control_len + SLOT];
+            Encoder::new(slot).push_udp_segment(size)?;
+        }
+        self.control.commit(control_len + SLOT);
+
+        let iov_start = self.iov.len();
+        let data = match payload {
+            Payload::One(d) => {
+                self.iov.push(IoSlice::new(d));
+                d
+            }
+            Payload::Many(v) => {
+                self.iov.extend_from_slice(v);
+                &[]
+            }
+        };
+        self.entries.push(Entry {
+            dest,
+            iov_start,
+            iov_end: self.iov.len(),
+            control_at: at,
+            control_len,
+            len,
+            segment,
+            data: if segment != 0 { data } else { &[] },
+            fds,
+        });
+        Ok(())
+    }
+
+    /// `sendmmsg(2)`: sends every queued datagram on `socket`, in order, in calls of at most
+    /// 1024 messages; returns how many datagrams were sent (all that were queued) and empties
+    /// the batch, keeping its storage.
+    ///
+    /// When the kernel takes fewer messages than offered, the next call starts from the first
+    /// one it did not take: no datagram is sent twice or skipped.
+    ///
+    /// # Errors
+    /// A [`BatchError`] with the datagrams sent before the failure
+    /// ([`BatchError::sent`]) and the error; the unsent datagrams stay queued, and the next
+    /// `send` starts from the first of them. With a non-blocking socket that is how `EAGAIN`
+    /// arrives. A GSO message that the kernel refuses (`EIO`, `EINVAL`, `EMSGSIZE`) is not an
+    /// error: its datagrams go one by one.
+    pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> std::result::Result<usize, BatchError> {
+        let fd = socket.as_fd();
+        let start = self.next;
+        let mut gso = self.gso && self.may_segment() && sys::udp_segment_option(fd).is_ok();
+        let max_segments = if gso { self.segment_cap() } else { 1 };
+        while self.next < self.entries.len() {
+            self.plan(gso, max_segments);
+            let result = self.send_planned(fd);
+            self.stats.calls += 1;
+            match result {
+                Ok(0) => {
+                    // sendmmsg with messages never returns 0; do not spin if it does.
+                    return Err(BatchError {
+                        sent: self.next - start,
+                        error: Error::os("sendmmsg", libc::EIO),
+                    });
+                }
+                Ok(k) => self.advance(k),
+                Err(libc::EIO | libc::EINVAL | libc::EMSGSIZE) if gso && self.plan[0].segmented => {
+                    // Nothing of the refused message went; send its datagrams one by one.
+                    gso = false;
+                    self.stats.fallbacks += 1;
+                }
+                Err(errno) => {
+                    return Err(BatchError {
+                        sent: self.next - start,
+                        error: self.kernel_error(errno),
+                    })
+                }
+            }
+        }
+        let sent = self.next - start;
+        self.clear();
+        Ok(sent)
+    }
+
+    /// Whether any message of the next send could carry `UDP_SEGMENT`.
+    fn may_segment(&self) -> bool {
+        self.len() > 1 || self.entries.get(self.next).is_some_and(|e| e.segment != 0)
+    }
+
+    fn send_planned(&mut self, fd: BorrowedFd<'_>) -> std::result::Result<usize, i32> {
+        let entries = &self.entries;
+        let (iov, pieces) = (&self.iov, &self.pieces);
+        let control = self.control.bytes();
+        let msgs = self.plan.iter().map(|p| {
+            let e = &entries[p.entry];
+            OutMsg {
+                name: e.dest.name(),
+                iov: if p.pieces {
+                    &pieces[p.iov_start..p.iov_end]
+                } else {
+                    &iov[p.iov_start..p.iov_end]
+                },
+                control: &control[e.control_at..e.control_at + p.control_len],
+            }
+        });
+        sys::sendmmsg(fd, &mut self.headers, msgs, self.flags.bits())
+    }
+
+    /// Marks the first `k` planned messages as sent.
+    fn advance(&mut self, k: usize) {
+        for p in &self.plan[..k] {
+            if p.pieces && p.end == self.next {
+                self.partial += 1;
+            } else {
+                self.next = p.end;
+                self.partial = 0;
+            }
+            self.stats.messages += 1;
+            self.stats.segmented += u64::from(p.segmented);
+        }
+    }
+
+    /// Whether `e` may lead a GSO message.
+    fn can_lead(&self, e: &Entry<'_>) -> bool {
+        e.segment == 0
+            && e.fds == 0
+            && (1..=usize::from(u16::MAX)).contains(&e.len)
+            && self.limits.check(0, e.control_len + SLOT, 0).is_ok()
+    }
+
+    /// Plans the next `sendmmsg`: at most 1024 messages from the first unsent datagram.
+    fn plan(&mut self, gso: bool, max_segments: usize) {
+        self.plan.clear();
+        self.pieces.clear();
+        let control = self.control.bytes();
+        let mut i = self.next;
+        let mut partial = self.partial;
+        while i < self.entries.len() && self.plan.len() < MAX_MMSG {
+            let e = self.entries[i];
+            if e.segment != 0 {
+                if gso && partial == 0 {
+                    self.plan.push(Planned {
+                        entry: i,
+                        end: i + 1,
+                        iov_start: e.iov_start,
+                        iov_end: e.iov_end,
+                        pieces: false,
+                        control_len: e.control_len + SLOT,
+                        segmented: true,
+                    });
+                    i += 1;
+                    continue;
+                }
+                // Cut the payload into its datagrams, from the first one not yet sent.
+                let n = e.segments();
+                while partial < n && self.plan.len() < MAX_MMSG {
+                    let a = partial * e.segment;
+                    let b = (a + e.segment).min(e.len);
+                    self.pieces.push(IoSlice::new(&e.data[a..b]));
+                    partial += 1;
+                    self.plan.push(Planned {
+                        entry: i,
+                        end: if partial == n { i + 1 } else { i },
+                        iov_start: self.pieces.len() - 1,
+                        iov_end: self.pieces.len(),
+                        pieces: true,
+                        control_len: e.control_len,
+                        segmented: false,
+                    });
+                }
+                if partial < n {
+                    break;
+                }
+                partial = 0;
+                i += 1;
+                continue;
+            }
+
+            let mut j = i + 1;
+            if gso && self.can_lead(&e) {
+                let cap = e.dest.payload_cap().unwrap_or(UDP_MAX_PAYLOAD_V4);
+                let own = &control[e.control_at..e.control_at + e.control_len];
+                let (mut total, mut iovecs) = (e.len, e.iov_end - e.iov_start);
+                while j < self.entries.len() && j - i < max_segments {
+                    let f = &self.entries[j];
+                    let fits = f.segment == 0
+                        && f.fds == 0
+                        && f.dest == e.dest
+                        && (1..=e.len).contains(&f.len)
+                        && self.entries[j - 1].len == e.len
+                        && total + f.len <= cap
+                        && iovecs + (f.iov_end - f.iov_start) <= self.limits.max_iovecs
+                        && control[f.control_at..f.control_at + f.control_len] == *own;
+                    if !fits {
+                        break;
+                    }
+                    total += f.len;
+                    iovecs += f.iov_end - f.iov_start;
+                    j += 1;
+                }
+            }
+            let segmented = j - i > 1;
+            self.plan.push(Planned {
+                entry: i,
+                end: j,
+                iov_start: e.iov_start,
+                iov_end: self.entries[j - 1].iov_end,
+                pieces: false,
+                control_len: e.control_len + if segmented { SLOT } else { 0 },
+                segmented,
+            });
+            i = j;
+        }
+    }
+
+    /// Maps a kernel error for the first planned message to [`Error::Limit`] when it means a
+    /// limit that was not checked (looser [`Limits`]), else to [`Error::Os`].
+    fn kernel_error(&self, errno: i32) -> Error {
+        let Some(p) = self.plan.first() else {
+            return Error::os("sendmmsg", errno);
+        };
+        let e = &self.entries[p.entry];
+        let kernel = |limit, needed, max| Error::Limit {
+            limit,
+            needed,
+            max,
+            kernel: Some(errno),
+        };
+        let iovecs = p.iov_end - p.iov_start;
+        match errno {
+            libc::EINVAL if e.fds > limits::MAX_FDS => kernel(Limit::Fds, e.fds, limits::MAX_FDS),
+            libc::ENOBUFS if p.control_len > OPTMEM_EXEMPT => {
+                kernel(Limit::ControlBuffer, p.control_len, limits::optmem_max())
+            }
+            libc::EMSGSIZE if iovecs > limits::MAX_IOVECS => {
+                kernel(Limit::Iovecs, iovecs, limits::MAX_IOVECS)
+            }
+            _ => Error::os("sendmmsg", errno),
+        }
+    }
+}
+
+/// What a push carries.
+#[derive(Clone, Copy)]
+enum Payload<'s, 'a> {
+    One(&'a [u8]),
+    Many(&'s [IoSlice<'a>]),
+}
+
+fn limit(limit: Limit, needed: usize, max: usize) -> Error {
+    Error::Limit {
+        limit,
+        needed,
+        max,
+        kernel: None,
+    }
+}
+
+/// A [`Batch::send`] that failed after sending [`sent`](Self::sent) datagrams: the rest stay
+/// queued in the batch.
+///
+/// Converts into the crate's [`Error`] (and [`io::Error`]) with `?`, dropping the count.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchError {
+    /// Datagrams of the batch sent before the failure (by this call).
+    pub sent: usize,
+    /// Why the next one was not.
+    pub error: Error,
+}
+
+impl BatchError {
+    /// Datagrams sent before the failure.
+    pub fn sent(&self) -> usize {
+        self.sent
+    }
+
+    /// Whether the socket would have blocked (`EAGAIN`): wait until it is writable and send
+    /// again.
+    pub fn is_would_block(&self) -> bool {
+        self.error.is_would_block()
+    }
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (after {} datagrams of the batch were sent; the rest stay queued: call send \
+             again to resume)",
+            self.error, self.sent
+        )
+    }
+}
+
+impl std::error::Error for BatchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<BatchError> for Error {
+    fn from(e: BatchError) -> Error {
+        e.error
+    }
+}
+
+impl From<BatchError> for io::Error {
+    fn from(e: BatchError) -> io::Error {
+        io::Error::new(e.error.kind(), e)
+    }
+}
