@@ -404,7 +404,7 @@ impl<'a> Batch<'a> {
     /// [`Error::Limit`] ([`Limit::Payload`]) if `data` is larger than a UDP datagram to that
     /// address family can be; the batch is unchanged.
     pub fn push(&mut self, dest: SocketAddr, data: &'a [u8]) -> Result<()> {
-        self.push_entry(Some(dest), Payload::One(data), 0, |_| Ok(()))
+        self.push_entry(Some(dest), Payload::One(data), 0, None::<NoControl<'a>>)
     }
 
     /// Queues one datagram of `data` to `dest`, with control messages written by `control`
@@ -435,7 +435,7 @@ impl<'a> Batch<'a> {
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
-        self.push_entry(Some(dest), Payload::One(data), 0, control)
+        self.push_entry(Some(dest), Payload::One(data), 0, Some(control))
     }
 
     /// Queues one datagram gathered from `iov`, to `dest` (`None`: the connected peer), with
@@ -453,7 +453,7 @@ impl<'a> Batch<'a> {
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
-        self.push_entry(dest, Payload::Many(iov), 0, control)
+        self.push_entry(dest, Payload::Many(iov), 0, Some(control))
     }
 
     /// Queues a GSO payload: `data` goes out as datagrams of `segment_size` bytes (the last
@@ -490,7 +490,7 @@ impl<'a> Batch<'a> {
         } else {
             0
         };
-        self.push_entry(dest, Payload::One(data), segment, control)
+        self.push_entry(dest, Payload::One(data), segment, Some(control))
     }
 
     /// The segment cap in force.
@@ -503,7 +503,7 @@ impl<'a> Batch<'a> {
         dest: Option<SocketAddr>,
         payload: Payload<'_, 'a>,
         segment: usize,
-        mut control: F,
+        control: Option<F>,
     ) -> Result<()>
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
@@ -526,36 +526,18 @@ impl<'a> Batch<'a> {
             return Err(limit(Limit::Segments, len.div_ceil(segment), segment_cap));
         }
 
-        // Control data, written in place at the end of the arena.
+        // Control data, written in place at the end of the arena, followed by room for the
+        // UDP_SEGMENT message that the entry carries if it leads a GSO message.
         let at = self.control.used();
-        let max_room = self.limits.optmem_max.min(MAX_CONTROL_ROOM);
-        let mut room = self.control_room;
-        let (control_len, fds) = loop {
-            self.control.reserve(room + SLOT);
-            let mut enc = Encoder::new(&mut self.control.bytes_mut()[at..at + room]);
-            match control(&mut enc) {
-                Ok(()) => break (enc.len(), enc.fd_count()),
-                Err(Error::Capacity { needed, .. }) if needed > room && room < max_room => {
-                    room = needed.max(room.saturating_mul(2)).min(max_room);
-                }
-                Err(Error::Capacity { needed, .. })
-                    if needed > OPTMEM_EXEMPT && needed >= self.limits.optmem_max =>
-                {
-                    return Err(limit(Limit::ControlBuffer, needed, self.limits.optmem_max));
-                }
-                Err(e) => return Err(e),
+        let (control_len, fds) = match control {
+            Some(control) => self.encode_control(at, control)?,
+            None => {
+                self.control.reserve(SLOT);
+                (0, 0)
             }
         };
-        self.control_room = room;
         let with_slot = if segment != 0 { SLOT } else { 0 };
         self.limits.check(fds, control_len + with_slot, iovecs)?;
-
-        // The UDP_SEGMENT this entry carries when it leads a GSO message.
-        let size = if segment != 0 { segment } else { len };
-        if let Ok(size @ 1..) = u16::try_from(size) {
-            let slot = &mut self.control.bytes_mut()[at + control_len..at + control_len + SLOT];
-            Encoder::new(slot).push_udp_segment(size)?;
-        }
         self.control.commit(control_len + SLOT);
 
         let iov_start = self.iov.len();
@@ -581,6 +563,46 @@ impl<'a> Batch<'a> {
             fds,
         });
         Ok(())
+    }
+
+    /// Runs `control` on an encoder over the free arena from `at`, growing the arena (and
+    /// running it again) while it is too small; returns the bytes written and the fds.
+    fn encode_control<F>(&mut self, at: usize, mut control: F) -> Result<(usize, usize)>
+    where
+        F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
+    {
+        let max_room = self.limits.optmem_max.min(MAX_CONTROL_ROOM);
+        let mut room = self.control_room;
+        loop {
+            self.control.reserve(room + SLOT);
+            let mut enc = Encoder::new(&mut self.control.bytes_mut()[at..at + room]);
+            match control(&mut enc) {
+                Ok(()) => {
+                    self.control_room = room;
+                    return Ok((enc.len(), enc.fd_count()));
+                }
+                Err(Error::Capacity { needed, .. }) if needed > room && room < max_room => {
+                    room = needed.max(room.saturating_mul(2)).min(max_room);
+                }
+                Err(Error::Capacity { needed, .. })
+                    if needed > OPTMEM_EXEMPT && needed >= self.limits.optmem_max =>
+                {
+                    return Err(limit(Limit::ControlBuffer, needed, self.limits.optmem_max));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes `UDP_SEGMENT` with this size into the slot after entry `i`'s control data.
+    fn write_segment(&mut self, i: usize, size: usize) {
+        let e = &self.entries[i];
+        let at = e.control_at + e.control_len;
+        let size = u16::try_from(size).expect("segment sizes are checked to fit a u16");
+        let written = Encoder::new(&mut self.control.bytes_mut()[at..at + SLOT])
+            .push_udp_segment(size)
+            .is_ok();
+        debug_assert!(written, "the slot is UDP_SEGMENT_SPACE aligned bytes");
     }
 
     /// `sendmmsg(2)`: sends every queued datagram on `socket`, in order, in calls of at most
@@ -682,13 +704,13 @@ impl<'a> Batch<'a> {
     fn plan(&mut self, gso: bool, max_segments: usize) {
         self.plan.clear();
         self.pieces.clear();
-        let control = self.control.bytes();
         let mut i = self.next;
         let mut partial = self.partial;
         while i < self.entries.len() && self.plan.len() < MAX_MMSG {
             let e = self.entries[i];
             if e.segment != 0 {
                 if gso && partial == 0 {
+                    self.write_segment(i, e.segment);
                     self.plan.push(Planned {
                         entry: i,
                         end: i + 1,
@@ -728,6 +750,7 @@ impl<'a> Batch<'a> {
 
             let mut j = i + 1;
             if gso && self.can_lead(&e) {
+                let control = self.control.bytes();
                 let cap = e.dest.payload_cap().unwrap_or(UDP_MAX_PAYLOAD_V4);
                 let own = &control[e.control_at..e.control_at + e.control_len];
                 let (mut total, mut iovecs) = (e.len, e.iov_end - e.iov_start);
@@ -750,6 +773,9 @@ impl<'a> Batch<'a> {
                 }
             }
             let segmented = j - i > 1;
+            if segmented {
+                self.write_segment(i, e.len);
+            }
             self.plan.push(Planned {
                 entry: i,
                 end: j,
@@ -789,6 +815,9 @@ impl<'a> Batch<'a> {
         }
     }
 }
+
+/// The control writer of a push without control data (never called).
+type NoControl<'a> = fn(&mut Encoder<'_, 'a>) -> Result<()>;
 
 /// What a push carries.
 #[derive(Clone, Copy)]
