@@ -5,13 +5,17 @@
 //!   [`OwnedFd`](std::os::fd::OwnedFd)s that close themselves unless taken, close-on-exec by
 //!   default, even when the kernel truncates (`MSG_CTRUNC`).
 //! - **credentials**: `SCM_CREDENTIALS` ([`cmsg::Credentials`]).
+//! - **batched datagrams**: [`Batch`] sends many datagrams, each with its own destination and
+//!   control messages (`IP_PKTINFO`, `IP_TOS`, ...), with `sendmmsg` and UDP GSO
+//!   (`UDP_SEGMENT`); [`RecvBatch`] receives with `recvmmsg` and splits GRO trains
+//!   ([`batch`]).
 //! - **limits checked first**: more than 253 fds, a control buffer at `net.core.optmem_max`,
 //!   more than 1024 iovecs or control data without payload on a stream socket fail with an
 //!   [`Error::Limit`] (or [`Error::ControlWithoutData`]) that names the limit, before the
 //!   syscall.
 //!
 //! The pure layers, [`cmsg`] (encoding, decoding, `CMSG_*` arithmetic) and [`IoVecs`], make no
-//! system call; [`SendMsg`] and [`RecvMsg`] do.
+//! system call; [`SendMsg`], [`RecvMsg`], [`Batch`] and [`RecvBatch`] do.
 //!
 //! ```
 //! use std::io::{IoSlice, IoSliceMut, Read, Seek, Write};
