@@ -618,6 +618,7 @@ impl<'a> Batch<'a> {
     /// `send` starts from the first of them. With a non-blocking socket that is how `EAGAIN`
     /// arrives. A GSO message that the kernel refuses (`EIO`, `EINVAL`, `EMSGSIZE`) is not an
     /// error: its datagrams go one by one.
+    #[doc(alias = "sendmmsg")]
     pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> std::result::Result<usize, BatchError> {
         let fd = socket.as_fd();
         let start = self.next;

@@ -75,6 +75,8 @@ fn one_gso_message_arrives_as_separate_datagrams() {
     assert_eq!(coalesced, 0);
     assert_eq!(got, sent);
     assert!(nothing_queued_udp(&rx));
+    // GSO went per message: the socket-level option was never set (quinn#2575).
+    assert_eq!(get_int_opt(&tx, libc::SOL_UDP, libc::UDP_SEGMENT), 0);
 }
 
 #[test]

@@ -103,6 +103,7 @@ impl RecvBatch {
     /// The flags of every call: `MSG_CMSG_CLOEXEC | MSG_WAITFORONE` by default. Add
     /// `MSG_DONTWAIT` to never block; leave out `MSG_WAITFORONE` to block until every slot is
     /// filled.
+    #[doc(alias = "MSG_WAITFORONE")]
     pub fn set_flags(&mut self, flags: RecvFlags) -> &mut Self {
         self.flags = flags;
         self
@@ -131,6 +132,7 @@ impl RecvBatch {
     /// [`Error::Os`] when the call fails: `EAGAIN` on a non-blocking socket (or with
     /// `MSG_DONTWAIT`, or after `SO_RCVTIMEO`) with nothing queued, ... Truncation is not an
     /// error here: see [`Received::check`] on each datagram.
+    #[doc(alias = "recvmmsg")]
     pub fn recv<Fd: AsFd>(&mut self, socket: Fd) -> Result<usize> {
         self.release();
         let n = self.capacity();
