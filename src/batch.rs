@@ -61,9 +61,8 @@ use crate::limits::{
 };
 use crate::sys::{self, MmsgScratch, Name, OutMsg};
 
-/// Room kept after each datagram's control data for the `UDP_SEGMENT` message it carries
-/// when it leads a GSO send.
-const SLOT: usize = UDP_SEGMENT_SPACE;
+/// The space `UDP_SEGMENT` adds to a GSO message's control data.
+const SEGMENT_SPACE: usize = UDP_SEGMENT_SPACE;
 
 /// Control room offered to the first push; it grows to what pushes need.
 const INITIAL_CONTROL_ROOM: usize = 128;
@@ -96,26 +95,27 @@ impl Dest {
             Dest::V6(a) => Some(Name::new(a)),
         }
     }
+}
 
-    /// The largest UDP payload towards this destination, if its family is known.
-    fn payload_cap(&self) -> Option<usize> {
-        match self {
-            Dest::Connected => None,
-            Dest::V4(_) => Some(UDP_MAX_PAYLOAD_V4),
-            Dest::V6(a) if a.ip().to_ipv4_mapped().is_some() => Some(UDP_MAX_PAYLOAD_V4),
-            Dest::V6(_) => Some(UDP_MAX_PAYLOAD_V6),
-        }
+/// The largest UDP payload towards `addr`, if its family is known.
+fn payload_cap(addr: Option<SocketAddr>) -> Option<usize> {
+    match addr {
+        None => None,
+        Some(SocketAddr::V4(_)) => Some(UDP_MAX_PAYLOAD_V4),
+        Some(SocketAddr::V6(a)) if a.ip().to_ipv4_mapped().is_some() => Some(UDP_MAX_PAYLOAD_V4),
+        Some(SocketAddr::V6(_)) => Some(UDP_MAX_PAYLOAD_V6),
     }
 }
 
 /// One pushed datagram (or one pre-segmented GSO payload).
 #[derive(Debug, Clone, Copy)]
 struct Entry<'a> {
-    dest: Dest,
+    /// `None`: the connected peer.
+    dest: Option<SocketAddr>,
     /// Its iovecs in `Batch::iov`.
     iov_start: usize,
     iov_end: usize,
-    /// Its control data in the arena; the `UDP_SEGMENT` slot follows.
+    /// Its control data in the arena.
     control_at: usize,
     control_len: usize,
     /// Payload bytes.
@@ -142,14 +142,17 @@ impl Entry<'_> {
 struct Planned {
     /// The entry whose destination and control data the message carries.
     entry: usize,
+    /// Its destination, as `msg_name` wants it.
+    name: Dest,
     /// Once this message is sent, every entry before `end` is.
     end: usize,
     /// Its iovecs, in `Batch::iov` or (for a piece of a cut payload) in `Batch::pieces`.
     iov_start: usize,
     iov_end: usize,
     pieces: bool,
-    /// Control bytes from the entry's `control_at`, the `UDP_SEGMENT` slot included when
-    /// segmented.
+    /// Its control data: the entry's, in the arena; or for a GSO message, a copy of it
+    /// followed by `UDP_SEGMENT`, in `Batch::gso_control`.
+    control_at: usize,
     control_len: usize,
     segmented: bool,
 }
@@ -220,6 +223,7 @@ pub struct Batch<'a> {
     control: ControlArena,
     control_room: usize,
     plan: Vec<Planned>,
+    gso_control: ControlArena,
     pieces: Vec<IoSlice<'a>>,
     headers: MmsgScratch,
     /// The first entry not yet sent.
@@ -270,6 +274,7 @@ impl<'a> Batch<'a> {
             control: ControlArena::default(),
             control_room: INITIAL_CONTROL_ROOM,
             plan: Vec::new(),
+            gso_control: ControlArena::default(),
             pieces: Vec::new(),
             headers: MmsgScratch::default(),
             next: 0,
@@ -288,8 +293,7 @@ impl<'a> Batch<'a> {
         let mut b = Self::new();
         b.entries.reserve(datagrams);
         b.iov.reserve(iovecs);
-        b.control
-            .reserve(control_bytes.saturating_add(datagrams.saturating_mul(SLOT)));
+        b.control.reserve(control_bytes);
         b.plan.reserve(datagrams.min(MAX_MMSG));
         b
     }
@@ -353,6 +357,7 @@ impl<'a> Batch<'a> {
         self.iov.clear();
         self.control.clear();
         self.plan.clear();
+        self.gso_control.clear();
         self.pieces.clear();
         self.next = 0;
         self.partial = 0;
@@ -386,6 +391,7 @@ impl<'a> Batch<'a> {
             control: self.control,
             control_room: self.control_room,
             plan: self.plan,
+            gso_control: self.gso_control,
             pieces: relabel(self.pieces),
             headers: self.headers,
             next: 0,
@@ -478,8 +484,7 @@ impl<'a> Batch<'a> {
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
-        let cap = Dest::new(dest)
-            .payload_cap()
+        let cap = payload_cap(dest)
             .unwrap_or(UDP_MAX_PAYLOAD_V6)
             .min(usize::from(u16::MAX));
         if segment_size == 0 || segment_size > cap {
@@ -508,7 +513,6 @@ impl<'a> Batch<'a> {
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
-        let dest = Dest::new(dest);
         let (iovecs, len) = match payload {
             Payload::One(d) => (1, d.len()),
             Payload::Many(v) => (v.len(), v.iter().map(|s| s.len()).sum()),
@@ -516,7 +520,7 @@ impl<'a> Batch<'a> {
         if iovecs > self.limits.max_iovecs {
             return Err(limit(Limit::Iovecs, iovecs, self.limits.max_iovecs));
         }
-        if let Some(cap) = dest.payload_cap() {
+        if let Some(cap) = payload_cap(dest) {
             if len > cap {
                 return Err(limit(Limit::Payload, len, cap));
             }
@@ -526,19 +530,16 @@ impl<'a> Batch<'a> {
             return Err(limit(Limit::Segments, len.div_ceil(segment), segment_cap));
         }
 
-        // Control data, written in place at the end of the arena, followed by room for the
-        // UDP_SEGMENT message that the entry carries if it leads a GSO message.
+        // Control data, written in place at the end of the arena.
         let at = self.control.used();
         let (control_len, fds) = match control {
             Some(control) => self.encode_control(at, control)?,
-            None => {
-                self.control.reserve(SLOT);
-                (0, 0)
-            }
+            None => (0, 0),
         };
-        let with_slot = if segment != 0 { SLOT } else { 0 };
-        self.limits.check(fds, control_len + with_slot, iovecs)?;
-        self.control.commit(control_len + SLOT);
+        // A GSO payload always goes with UDP_SEGMENT.
+        let with_segment = if segment != 0 { SEGMENT_SPACE } else { 0 };
+        self.limits.check(fds, control_len + with_segment, iovecs)?;
+        self.control.commit(control_len);
 
         let iov_start = self.iov.len();
         let data = match payload {
@@ -574,7 +575,7 @@ impl<'a> Batch<'a> {
         let max_room = self.limits.optmem_max.min(MAX_CONTROL_ROOM);
         let mut room = self.control_room;
         loop {
-            self.control.reserve(room + SLOT);
+            self.control.reserve(room);
             let mut enc = Encoder::new(&mut self.control.bytes_mut()[at..at + room]);
             match control(&mut enc) {
                 Ok(()) => {
@@ -594,15 +595,23 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Writes `UDP_SEGMENT` with this size into the slot after entry `i`'s control data.
-    fn write_segment(&mut self, i: usize, size: usize) {
+    /// Copies entry `i`'s control data into the GSO control of the plan, followed by
+    /// `UDP_SEGMENT` with this size; returns where it lies there and its length.
+    fn gso_control(&mut self, i: usize, size: usize) -> (usize, usize) {
         let e = &self.entries[i];
-        let at = e.control_at + e.control_len;
+        let own = &self.control.bytes()[e.control_at..e.control_at + e.control_len];
+        let at = self.gso_control.used();
+        let len = own.len() + SEGMENT_SPACE;
+        self.gso_control.reserve(len);
+        let dst = &mut self.gso_control.bytes_mut()[at..at + len];
+        dst[..own.len()].copy_from_slice(own);
         let size = u16::try_from(size).expect("segment sizes are checked to fit a u16");
-        let written = Encoder::new(&mut self.control.bytes_mut()[at..at + SLOT])
+        let written = Encoder::new(&mut dst[own.len()..])
             .push_udp_segment(size)
             .is_ok();
-        debug_assert!(written, "the slot is UDP_SEGMENT_SPACE aligned bytes");
+        debug_assert!(written, "room for exactly UDP_SEGMENT was reserved");
+        self.gso_control.commit(len);
+        (at, len)
     }
 
     /// `sendmmsg(2)`: sends every queued datagram on `socket`, in order, in calls of at most
@@ -661,20 +670,20 @@ impl<'a> Batch<'a> {
     }
 
     fn send_planned(&mut self, fd: BorrowedFd<'_>) -> std::result::Result<usize, i32> {
-        let entries = &self.entries;
         let (iov, pieces) = (&self.iov, &self.pieces);
-        let control = self.control.bytes();
-        let msgs = self.plan.iter().map(|p| {
-            let e = &entries[p.entry];
-            OutMsg {
-                name: e.dest.name(),
-                iov: if p.pieces {
-                    &pieces[p.iov_start..p.iov_end]
-                } else {
-                    &iov[p.iov_start..p.iov_end]
-                },
-                control: &control[e.control_at..e.control_at + p.control_len],
-            }
+        let (control, gso_control) = (self.control.bytes(), self.gso_control.bytes());
+        let msgs = self.plan.iter().map(|p| OutMsg {
+            name: p.name.name(),
+            iov: if p.pieces {
+                &pieces[p.iov_start..p.iov_end]
+            } else {
+                &iov[p.iov_start..p.iov_end]
+            },
+            control: if p.segmented {
+                &gso_control[p.control_at..p.control_at + p.control_len]
+            } else {
+                &control[p.control_at..p.control_at + p.control_len]
+            },
         });
         sys::sendmmsg(fd, &mut self.headers, msgs, self.flags.bits())
     }
@@ -698,12 +707,16 @@ impl<'a> Batch<'a> {
         e.segment == 0
             && e.fds == 0
             && (1..=usize::from(u16::MAX)).contains(&e.len)
-            && self.limits.check(0, e.control_len + SLOT, 0).is_ok()
+            && self
+                .limits
+                .check(0, e.control_len + SEGMENT_SPACE, 0)
+                .is_ok()
     }
 
     /// Plans the next `sendmmsg`: at most 1024 messages from the first unsent datagram.
     fn plan(&mut self, gso: bool, max_segments: usize) {
         self.plan.clear();
+        self.gso_control.clear();
         self.pieces.clear();
         let mut i = self.next;
         let mut partial = self.partial;
@@ -711,14 +724,16 @@ impl<'a> Batch<'a> {
             let e = self.entries[i];
             if e.segment != 0 {
                 if gso && partial == 0 {
-                    self.write_segment(i, e.segment);
+                    let (control_at, control_len) = self.gso_control(i, e.segment);
                     self.plan.push(Planned {
                         entry: i,
+                        name: Dest::new(e.dest),
                         end: i + 1,
                         iov_start: e.iov_start,
                         iov_end: e.iov_end,
                         pieces: false,
-                        control_len: e.control_len + SLOT,
+                        control_at,
+                        control_len,
                         segmented: true,
                     });
                     i += 1;
@@ -733,10 +748,12 @@ impl<'a> Batch<'a> {
                     partial += 1;
                     self.plan.push(Planned {
                         entry: i,
+                        name: Dest::new(e.dest),
                         end: if partial == n { i + 1 } else { i },
                         iov_start: self.pieces.len() - 1,
                         iov_end: self.pieces.len(),
                         pieces: true,
+                        control_at: e.control_at,
                         control_len: e.control_len,
                         segmented: false,
                     });
@@ -752,7 +769,7 @@ impl<'a> Batch<'a> {
             let mut j = i + 1;
             if gso && self.can_lead(&e) {
                 let control = self.control.bytes();
-                let cap = e.dest.payload_cap().unwrap_or(UDP_MAX_PAYLOAD_V4);
+                let cap = payload_cap(e.dest).unwrap_or(UDP_MAX_PAYLOAD_V4);
                 let own = &control[e.control_at..e.control_at + e.control_len];
                 let (mut total, mut iovecs) = (e.len, e.iov_end - e.iov_start);
                 while j < self.entries.len() && j - i < max_segments {
@@ -764,7 +781,9 @@ impl<'a> Batch<'a> {
                         && self.entries[j - 1].len == e.len
                         && total + f.len <= cap
                         && iovecs + (f.iov_end - f.iov_start) <= self.limits.max_iovecs
-                        && control[f.control_at..f.control_at + f.control_len] == *own;
+                        && f.control_len == own.len()
+                        && (own.is_empty()
+                            || control[f.control_at..f.control_at + f.control_len] == *own);
                     if !fits {
                         break;
                     }
@@ -774,16 +793,20 @@ impl<'a> Batch<'a> {
                 }
             }
             let segmented = j - i > 1;
-            if segmented {
-                self.write_segment(i, e.len);
-            }
+            let (control_at, control_len) = if segmented {
+                self.gso_control(i, e.len)
+            } else {
+                (e.control_at, e.control_len)
+            };
             self.plan.push(Planned {
                 entry: i,
+                name: Dest::new(e.dest),
                 end: j,
                 iov_start: e.iov_start,
                 iov_end: self.entries[j - 1].iov_end,
                 pieces: false,
-                control_len: e.control_len + if segmented { SLOT } else { 0 },
+                control_at,
+                control_len,
                 segmented,
             });
             i = j;

@@ -11,6 +11,8 @@ use std::mem::align_of;
 #[derive(Debug, Default)]
 pub(crate) struct ControlArena {
     buf: Vec<u8>,
+    /// Leading bytes of `buf` skipped so that the rest starts aligned.
+    skip: usize,
     used: usize,
 }
 
@@ -22,22 +24,25 @@ impl ControlArena {
     }
 
     /// The aligned storage: `used()` bytes in use, then free room.
+    #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.buf[Self::skip(&self.buf)..]
+        &self.buf[self.skip..]
     }
 
     /// As [`bytes`](Self::bytes), writable.
+    #[inline]
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
-        let skip = Self::skip(&self.buf);
-        &mut self.buf[skip..]
+        &mut self.buf[self.skip..]
     }
 
     /// Bytes in use.
+    #[inline]
     pub(crate) fn used(&self) -> usize {
         self.used
     }
 
     /// Marks `n` more bytes as used (after writing them into the free room).
+    #[inline]
     pub(crate) fn commit(&mut self, n: usize) {
         debug_assert!(self.used + n <= self.bytes().len());
         self.used += n;
@@ -49,11 +54,16 @@ impl ControlArena {
     }
 
     /// Makes sure at least `room` bytes are free after what is in use.
+    #[inline]
     pub(crate) fn reserve(&mut self, room: usize) {
-        let want = self.used.saturating_add(room);
-        if self.bytes().len() >= want {
-            return;
+        if self.buf.len() - self.skip < self.used.saturating_add(room) {
+            self.grow(room);
         }
+    }
+
+    #[cold]
+    fn grow(&mut self, room: usize) {
+        let want = self.used.saturating_add(room);
         let len = want
             .max(self.buf.len().saturating_mul(2))
             .saturating_add(align_of::<libc::cmsghdr>());
@@ -61,6 +71,7 @@ impl ControlArena {
         let skip = Self::skip(&grown);
         grown[skip..skip + self.used].copy_from_slice(&self.bytes()[..self.used]);
         self.buf = grown;
+        self.skip = skip;
     }
 }
 
