@@ -14,8 +14,11 @@
 //! | `quinn-udp GSO` | `quinn_udp::UdpSocketState::try_send` of 54-segment transmits |
 //!
 //! Each round runs every strategy once, in turn (interleaved, so drift of the machine hits all
-//! alike); the report gives each strategy's median over the rounds. The receiving socket is not
+//! alike); the report gives each strategy's median wall time over the rounds, and the user and
+//! system CPU time of the sending thread per datagram over all rounds (user time is what a
+//! library adds; on loopback the system time includes the receive path). The receiving socket is not
 //! read: once its buffer is full the kernel drops what arrives, after the same loopback path.
+//! On a shared machine, prefer many short rounds (`-- 30000 41`).
 //!
 //! ```text
 //! cargo bench --bench datagram                  # 100 000 datagrams per strategy and round
@@ -297,6 +300,17 @@ fn median(v: &mut [Duration]) -> Duration {
     v[v.len() / 2]
 }
 
+/// User and system CPU time of this thread so far.
+fn cpu_times() -> (Duration, Duration) {
+    // SAFETY: rusage is plain data; zero is valid, and getrusage writes only into it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: ru is a live rusage.
+    let r = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    assert_eq!(r, 0);
+    let d = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    (d(ru.ru_utime), d(ru.ru_stime))
+}
+
 fn main() {
     let nums: Vec<usize> = std::env::args()
         .skip(1)
@@ -346,6 +360,8 @@ fn main() {
         "quinn-udp GSO",
     ];
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    let mut user: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    let mut system: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
     println!(
         "{n} datagrams of {SIZE} bytes per strategy, {rounds} rounds; GSO: {} segments per \
          send (kernel cap {}, quinn-udp {})",
@@ -355,6 +371,7 @@ fn main() {
     );
     for round in 0..=rounds {
         for (k, t) in times.iter_mut().enumerate() {
+            let (u0, s0) = cpu_times();
             let start = Instant::now();
             match k {
                 0 => libc_sendto(&s, n),
@@ -370,6 +387,9 @@ fn main() {
             // Round 0 warms up (buffers, caches, the segment cap probe) and is not counted.
             if round > 0 {
                 t.push(start.elapsed());
+                let (u1, s1) = cpu_times();
+                user[k].push(u1 - u0);
+                system[k].push(s1 - s0);
             }
         }
         if round > 0 {
@@ -378,16 +398,20 @@ fn main() {
     }
     eprintln!();
     let med: Vec<Duration> = times.iter_mut().map(|t| median(t)).collect();
+    // CPU times are counted in scheduler ticks: only their sums over all rounds mean much.
+    let per = |v: &[Duration]| v.iter().sum::<Duration>().as_nanos() as f64 / (n * v.len()) as f64;
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!(
-        "{:<16} {:>14} {:>10}",
-        "strategy", "datagrams/s", "vs sendto"
+        "{:<16} {:>12} {:>10} {:>14} {:>13}",
+        "strategy", "datagrams/s", "vs sendto", "user ns/dgram", "sys ns/dgram"
     );
-    for (name, d) in names.iter().zip(&med) {
+    for (k, (name, d)) in names.iter().zip(&med).enumerate() {
         println!(
-            "{name:<16} {:>14.0} {:>9.2}x",
+            "{name:<16} {:>12.0} {:>9.2}x {:>14.1} {:>13.1}",
             rate(*d),
-            med[0].as_secs_f64() / d.as_secs_f64()
+            med[0].as_secs_f64() / d.as_secs_f64(),
+            per(&user[k]),
+            per(&system[k]),
         );
     }
     let ratio = |a: usize, b: usize| med[b].as_secs_f64() / med[a].as_secs_f64();
