@@ -98,6 +98,7 @@ impl Dest {
 }
 
 /// The largest UDP payload towards `addr`, if its family is known.
+#[inline]
 fn payload_cap(addr: Option<SocketAddr>) -> Option<usize> {
     match addr {
         None => None,
@@ -410,7 +411,27 @@ impl<'a> Batch<'a> {
     /// [`Error::Limit`] ([`Limit::Payload`]) if `data` is larger than a UDP datagram to that
     /// address family can be; the batch is unchanged.
     pub fn push(&mut self, dest: SocketAddr, data: &'a [u8]) -> Result<()> {
-        self.push_entry(Some(dest), Payload::One(data), 0, None::<NoControl<'a>>)
+        // What push_entry does for one slice without control data, without the rest.
+        if let Some(cap) = payload_cap(Some(dest)) {
+            if data.len() > cap {
+                return Err(limit(Limit::Payload, data.len(), cap));
+            }
+        }
+        self.limits.check(0, 0, 1)?;
+        let iov_start = self.iov.len();
+        self.iov.push(IoSlice::new(data));
+        self.entries.push(Entry {
+            dest: Some(dest),
+            iov_start,
+            iov_end: iov_start + 1,
+            control_at: self.control.used(),
+            control_len: 0,
+            len: data.len(),
+            segment: 0,
+            data: &[],
+            fds: 0,
+        });
+        Ok(())
     }
 
     /// Queues one datagram of `data` to `dest`, with control messages written by `control`
@@ -839,9 +860,6 @@ impl<'a> Batch<'a> {
         }
     }
 }
-
-/// The control writer of a push without control data (never called).
-type NoControl<'a> = fn(&mut Encoder<'_, 'a>) -> Result<()>;
 
 /// What a push carries.
 #[derive(Clone, Copy)]
