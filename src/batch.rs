@@ -108,33 +108,46 @@ fn payload_cap(addr: Option<SocketAddr>) -> Option<usize> {
     }
 }
 
-/// One pushed datagram (or one pre-segmented GSO payload).
+/// What an entry of the batch holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// One datagram, with any number of iovecs.
+    Single,
+    /// Datagrams pushed one after another to one destination with the same control data, one
+    /// iovec each, all `segment` bytes long but the last, which may be shorter: what GSO
+    /// messages carry.
+    Run,
+    /// A GSO payload pushed whole (`push_segments`): one iovec, cut every `segment` bytes.
+    Train,
+}
+
+/// Datagrams queued together: one datagram, a run of them, or a pushed GSO payload.
 #[derive(Debug, Clone, Copy)]
 struct Entry<'a> {
+    kind: Kind,
     /// `None`: the connected peer.
     dest: Option<SocketAddr>,
     /// Its iovecs in `Batch::iov`.
     iov_start: usize,
     iov_end: usize,
-    /// Its control data in the arena.
+    /// Its control data (every datagram's) in the arena.
     control_at: usize,
     control_len: usize,
-    /// Payload bytes.
+    /// Payload bytes over all its datagrams.
     len: usize,
-    /// The segment size of a pre-segmented payload; 0 for one datagram.
+    /// The size of each datagram but the last (of a single datagram: its size).
     segment: usize,
-    /// The payload of a pre-segmented entry, to cut into datagrams when GSO fails.
+    /// Datagrams in it.
+    datagrams: usize,
+    /// The payload of a `Train`, to cut at any datagram.
     data: &'a [u8],
     fds: usize,
 }
 
 impl Entry<'_> {
-    fn segments(&self) -> usize {
-        if self.segment == 0 {
-            1
-        } else {
-            self.len.div_ceil(self.segment)
-        }
+    /// The size of its last datagram.
+    fn last_len(&self) -> usize {
+        self.len - (self.datagrams - 1) * self.segment
     }
 }
 
@@ -145,8 +158,8 @@ struct Planned {
     entry: usize,
     /// Its destination, as `msg_name` wants it.
     name: Dest,
-    /// Once this message is sent, every entry before `end` is.
-    end: usize,
+    /// The entry's datagrams it carries, from the first not yet sent.
+    datagrams: usize,
     /// Its iovecs, in `Batch::iov` or (for a piece of a cut payload) in `Batch::pieces`.
     iov_start: usize,
     iov_end: usize,
@@ -188,10 +201,11 @@ pub struct BatchStats {
 /// 65507 bytes of payload towards IPv4 and 65527 towards IPv6, and for
 /// [`push_segments`](Self::push_segments) the segment size and count.
 ///
-/// **GSO**: [`send`](Self::send) joins consecutive datagrams to the same destination, with the
-/// same control data and the same size (the last may be shorter), into one message carrying
-/// `UDP_SEGMENT`, within the kernel's segment cap
-/// ([`udp_max_segments`](crate::limits::udp_max_segments)) and the payload cap. It attaches
+/// **GSO**: consecutive datagrams to the same destination, with the same control data and the
+/// same size (the last may be shorter), are kept as one run as they are pushed;
+/// [`send`](Self::send) sends a run in messages carrying `UDP_SEGMENT`, each within the
+/// kernel's segment cap ([`udp_max_segments`](crate::limits::udp_max_segments)), the payload
+/// cap and the iovec limit. It attaches
 /// `UDP_SEGMENT` only to messages of more than one segment, asks the socket whether it can do
 /// GSO (`getsockopt`, nothing is set), and when the kernel refuses a GSO message (`EIO`:
 /// no offload, `EINVAL`, `EMSGSIZE`: segment too large for the path) sends the same datagrams
@@ -231,9 +245,10 @@ pub struct Batch<'a> {
     headers: MmsgScratch,
     /// The first entry not yet sent.
     next: usize,
-    /// Datagrams of `entries[next]` already sent, when that entry is a pre-segmented payload
-    /// being sent piece by piece.
+    /// Datagrams of `entries[next]` already sent.
     partial: usize,
+    /// Pushes not yet sent.
+    queued: usize,
     gso: bool,
     max_segments: Option<usize>,
     limits: Limits,
@@ -282,6 +297,7 @@ impl<'a> Batch<'a> {
             headers: MmsgScratch::default(),
             next: 0,
             partial: 0,
+            queued: 0,
             gso: true,
             max_segments: None,
             limits: Limits::kernel(),
@@ -346,7 +362,7 @@ impl<'a> Batch<'a> {
     /// Datagrams queued and not yet sent (a [`push_segments`](Self::push_segments) payload
     /// counts as one).
     pub fn len(&self) -> usize {
-        self.entries.len() - self.next
+        self.queued
     }
 
     /// Whether nothing is queued.
@@ -364,6 +380,7 @@ impl<'a> Batch<'a> {
         self.pieces.clear();
         self.next = 0;
         self.partial = 0;
+        self.queued = 0;
     }
 
     /// The same batch, emptied, for payloads borrowed for another lifetime: the storage (and
@@ -399,6 +416,7 @@ impl<'a> Batch<'a> {
             headers: self.headers,
             next: 0,
             partial: 0,
+            queued: 0,
             gso: self.gso,
             max_segments: self.max_segments,
             limits: self.limits,
@@ -420,20 +438,78 @@ impl<'a> Batch<'a> {
             }
         }
         self.limits.check(0, 0, 1)?;
+        let slice = IoSlice::new(data);
+        if !self.join(Some(dest), slice, 0, 0) {
+            self.push_single(Some(dest), slice, self.control.used(), 0, 0);
+        }
+        Ok(())
+    }
+
+    /// Adds a datagram (one iovec, control data already in the arena at `control_at` but not
+    /// committed) to the last entry if it continues that entry's run; `false` if it does not.
+    #[inline]
+    fn join(
+        &mut self,
+        dest: Option<SocketAddr>,
+        slice: IoSlice<'a>,
+        control_at: usize,
+        control_len: usize,
+    ) -> bool {
+        let Some(last) = self.entries.last() else {
+            return false;
+        };
+        let len = slice.len();
+        let joins = last.kind != Kind::Train
+            && self.entries.len() > self.next
+            && last.dest == dest
+            && last.fds == 0
+            && last.iov_end - last.iov_start == last.datagrams
+            && (1..=usize::from(u16::MAX)).contains(&last.segment)
+            && (1..=last.segment).contains(&len)
+            && last.last_len() == last.segment
+            && last.control_len == control_len
+            && (control_len == 0
+                || self.control.bytes()[last.control_at..last.control_at + control_len]
+                    == self.control.bytes()[control_at..control_at + control_len]);
+        if !joins {
+            return false;
+        }
+        self.iov.push(slice);
+        let last = self.entries.last_mut().expect("checked above");
+        last.kind = Kind::Run;
+        last.iov_end += 1;
+        last.datagrams += 1;
+        last.len += len;
+        self.queued += 1;
+        true
+    }
+
+    /// Queues a new entry of one datagram of one iovec (control data committed already).
+    fn push_single(
+        &mut self,
+        dest: Option<SocketAddr>,
+        slice: IoSlice<'a>,
+        control_at: usize,
+        control_len: usize,
+        fds: usize,
+    ) {
         let iov_start = self.iov.len();
-        self.iov.push(IoSlice::new(data));
+        let len = slice.len();
+        self.iov.push(slice);
         self.entries.push(Entry {
-            dest: Some(dest),
+            kind: Kind::Single,
+            dest,
             iov_start,
             iov_end: iov_start + 1,
-            control_at: self.control.used(),
-            control_len: 0,
-            len: data.len(),
-            segment: 0,
+            control_at,
+            control_len,
+            len,
+            segment: len,
+            datagrams: 1,
             data: &[],
-            fds: 0,
+            fds,
         });
-        Ok(())
+        self.queued += 1;
     }
 
     /// Queues one datagram of `data` to `dest`, with control messages written by `control`
@@ -562,30 +638,61 @@ impl<'a> Batch<'a> {
         // A GSO payload always goes with UDP_SEGMENT.
         let with_segment = if segment != 0 { SEGMENT_SPACE } else { 0 };
         self.limits.check(fds, control_len + with_segment, iovecs)?;
-        self.control.commit(control_len);
 
-        let iov_start = self.iov.len();
-        let data = match payload {
-            Payload::One(d) => {
-                self.iov.push(IoSlice::new(d));
-                d
-            }
-            Payload::Many(v) => {
-                self.iov.extend_from_slice(v);
-                &[]
-            }
+        let one = match payload {
+            Payload::One(d) => Some(IoSlice::new(d)),
+            Payload::Many([s]) => Some(*s),
+            Payload::Many(_) => None,
         };
-        self.entries.push(Entry {
-            dest,
-            iov_start,
-            iov_end: self.iov.len(),
-            control_at: at,
-            control_len,
-            len,
-            segment,
-            data: if segment != 0 { data } else { &[] },
-            fds,
-        });
+        if segment == 0 && fds == 0 {
+            if let Some(slice) = one {
+                if self.join(dest, slice, at, control_len) {
+                    return Ok(()); // the run's control data serves; this copy is dropped
+                }
+            }
+        }
+        self.control.commit(control_len);
+        match (one, payload) {
+            (Some(slice), _) if segment == 0 => {
+                self.push_single(dest, slice, at, control_len, fds);
+            }
+            (_, Payload::One(data)) => {
+                let iov_start = self.iov.len();
+                self.iov.push(IoSlice::new(data));
+                self.entries.push(Entry {
+                    kind: Kind::Train,
+                    dest,
+                    iov_start,
+                    iov_end: iov_start + 1,
+                    control_at: at,
+                    control_len,
+                    len,
+                    segment,
+                    datagrams: len.div_ceil(segment),
+                    data,
+                    fds,
+                });
+                self.queued += 1;
+            }
+            (_, Payload::Many(v)) => {
+                let iov_start = self.iov.len();
+                self.iov.extend_from_slice(v);
+                self.entries.push(Entry {
+                    kind: Kind::Single,
+                    dest,
+                    iov_start,
+                    iov_end: self.iov.len(),
+                    control_at: at,
+                    control_len,
+                    len,
+                    segment: len,
+                    datagrams: 1,
+                    data: &[],
+                    fds,
+                });
+                self.queued += 1;
+            }
+        }
         Ok(())
     }
 
@@ -653,7 +760,7 @@ impl<'a> Batch<'a> {
     #[doc(alias = "sendmmsg")]
     pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> std::result::Result<usize, BatchError> {
         let fd = socket.as_fd();
-        let start = self.next;
+        let start = self.queued;
         let mut gso = self.gso && self.may_segment() && sys::udp_segment_option(fd).is_ok();
         let max_segments = if gso { self.segment_cap() } else { 1 };
         while self.next < self.entries.len() {
@@ -664,7 +771,7 @@ impl<'a> Batch<'a> {
                 Ok(0) => {
                     // sendmmsg with messages never returns 0; do not spin if it does.
                     return Err(BatchError {
-                        sent: self.next - start,
+                        sent: start - self.queued,
                         error: Error::os("sendmmsg", libc::EIO),
                     });
                 }
@@ -676,20 +783,22 @@ impl<'a> Batch<'a> {
                 }
                 Err(errno) => {
                     return Err(BatchError {
-                        sent: self.next - start,
+                        sent: start - self.queued,
                         error: self.kernel_error(errno),
                     })
                 }
             }
         }
-        let sent = self.next - start;
+        let sent = start - self.queued;
         self.clear();
         Ok(sent)
     }
 
     /// Whether any message of the next send could carry `UDP_SEGMENT`.
     fn may_segment(&self) -> bool {
-        self.len() > 1 || self.entries.get(self.next).is_some_and(|e| e.segment != 0)
+        self.entries[self.next..]
+            .iter()
+            .any(|e| e.kind != Kind::Single)
     }
 
     fn send_planned(&mut self, fd: BorrowedFd<'_>) -> std::result::Result<usize, i32> {
@@ -714,10 +823,17 @@ impl<'a> Batch<'a> {
     /// Marks the first `k` planned messages as sent.
     fn advance(&mut self, k: usize) {
         for p in &self.plan[..k] {
-            if p.pieces && p.end == self.next {
-                self.partial += 1;
-            } else {
-                self.next = p.end;
+            let e = &self.entries[self.next];
+            debug_assert_eq!(p.entry, self.next, "messages go in order");
+            self.partial += p.datagrams;
+            if e.kind == Kind::Run {
+                self.queued -= p.datagrams;
+            }
+            if self.partial == e.datagrams {
+                if e.kind != Kind::Run {
+                    self.queued -= 1;
+                }
+                self.next += 1;
                 self.partial = 0;
             }
             self.stats.messages += 1;
@@ -725,114 +841,80 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Whether `e` may lead a GSO message.
-    fn can_lead(&self, e: &Entry<'_>) -> bool {
-        e.segment == 0
+    /// Whether the datagrams of `e` may go in GSO messages.
+    fn can_segment(&self, e: &Entry<'_>) -> bool {
+        e.kind != Kind::Single
             && e.fds == 0
-            && (1..=usize::from(u16::MAX)).contains(&e.len)
+            && (1..=usize::from(u16::MAX)).contains(&e.segment)
             && self
                 .limits
                 .check(0, e.control_len + SEGMENT_SPACE, 0)
                 .is_ok()
     }
 
-    /// Plans the next `sendmmsg`: at most 1024 messages from the first unsent datagram.
+    /// Plans the next `sendmmsg`: at most 1024 messages from the first unsent datagram. With
+    /// `gso`, a run or a pushed GSO payload goes in messages of as many datagrams as the
+    /// segment cap, the payload cap and the iovec limit allow; without, one datagram each.
     fn plan(&mut self, gso: bool, max_segments: usize) {
         self.plan.clear();
         self.gso_control.clear();
         self.pieces.clear();
         let mut i = self.next;
-        let mut partial = self.partial;
+        let mut done = self.partial;
         while i < self.entries.len() && self.plan.len() < MAX_MMSG {
             let e = self.entries[i];
-            if e.segment != 0 {
-                if gso && partial == 0 {
-                    let (control_at, control_len) = self.gso_control(i, e.segment);
-                    self.plan.push(Planned {
-                        entry: i,
-                        name: Dest::new(e.dest),
-                        end: i + 1,
-                        iov_start: e.iov_start,
-                        iov_end: e.iov_end,
-                        pieces: false,
-                        control_at,
-                        control_len,
-                        segmented: true,
-                    });
-                    i += 1;
-                    continue;
-                }
-                // Cut the payload into its datagrams, from the first one not yet sent.
-                let n = e.segments();
-                while partial < n && self.plan.len() < MAX_MMSG {
-                    let a = partial * e.segment;
-                    let b = (a + e.segment).min(e.len);
-                    self.pieces.push(IoSlice::new(&e.data[a..b]));
-                    partial += 1;
-                    self.plan.push(Planned {
-                        entry: i,
-                        name: Dest::new(e.dest),
-                        end: if partial == n { i + 1 } else { i },
-                        iov_start: self.pieces.len() - 1,
-                        iov_end: self.pieces.len(),
-                        pieces: true,
-                        control_at: e.control_at,
-                        control_len: e.control_len,
-                        segmented: false,
-                    });
-                }
-                if partial < n {
-                    break;
-                }
-                partial = 0;
-                i += 1;
-                continue;
-            }
-
-            let mut j = i + 1;
-            if gso && self.can_lead(&e) {
-                let control = self.control.bytes();
-                let cap = payload_cap(e.dest).unwrap_or(UDP_MAX_PAYLOAD_V4);
-                let own = &control[e.control_at..e.control_at + e.control_len];
-                let (mut total, mut iovecs) = (e.len, e.iov_end - e.iov_start);
-                while j < self.entries.len() && j - i < max_segments {
-                    let f = &self.entries[j];
-                    let fits = f.segment == 0
-                        && f.fds == 0
-                        && f.dest == e.dest
-                        && (1..=e.len).contains(&f.len)
-                        && self.entries[j - 1].len == e.len
-                        && total + f.len <= cap
-                        && iovecs + (f.iov_end - f.iov_start) <= self.limits.max_iovecs
-                        && f.control_len == own.len()
-                        && (own.is_empty()
-                            || control[f.control_at..f.control_at + f.control_len] == *own);
-                    if !fits {
-                        break;
+            let name = Dest::new(e.dest);
+            let segmentable = gso && self.can_segment(&e);
+            let cap = payload_cap(e.dest).unwrap_or(UDP_MAX_PAYLOAD_V4);
+            while done < e.datagrams && self.plan.len() < MAX_MMSG {
+                let left = e.datagrams - done;
+                let n = if segmentable && left > 1 {
+                    let by_bytes = if e.len - done * e.segment <= cap {
+                        left
+                    } else {
+                        cap / e.segment
+                    };
+                    let by_iovecs = match e.kind {
+                        Kind::Run => self.limits.max_iovecs,
+                        _ => usize::MAX,
+                    };
+                    left.min(max_segments).min(by_bytes).min(by_iovecs).max(1)
+                } else {
+                    1
+                };
+                let (iov_start, iov_end, pieces) = match e.kind {
+                    Kind::Single => (e.iov_start, e.iov_end, false),
+                    Kind::Run => (e.iov_start + done, e.iov_start + done + n, false),
+                    Kind::Train => {
+                        let a = done * e.segment;
+                        let b = ((done + n) * e.segment).min(e.len);
+                        self.pieces.push(IoSlice::new(&e.data[a..b]));
+                        (self.pieces.len() - 1, self.pieces.len(), true)
                     }
-                    total += f.len;
-                    iovecs += f.iov_end - f.iov_start;
-                    j += 1;
-                }
+                };
+                let (control_at, control_len) = if n > 1 {
+                    self.gso_control(i, e.segment)
+                } else {
+                    (e.control_at, e.control_len)
+                };
+                self.plan.push(Planned {
+                    entry: i,
+                    name,
+                    datagrams: n,
+                    iov_start,
+                    iov_end,
+                    pieces,
+                    control_at,
+                    control_len,
+                    segmented: n > 1,
+                });
+                done += n;
             }
-            let segmented = j - i > 1;
-            let (control_at, control_len) = if segmented {
-                self.gso_control(i, e.len)
-            } else {
-                (e.control_at, e.control_len)
-            };
-            self.plan.push(Planned {
-                entry: i,
-                name: Dest::new(e.dest),
-                end: j,
-                iov_start: e.iov_start,
-                iov_end: self.entries[j - 1].iov_end,
-                pieces: false,
-                control_at,
-                control_len,
-                segmented,
-            });
-            i = j;
+            if done < e.datagrams {
+                break;
+            }
+            i += 1;
+            done = 0;
         }
     }
 
