@@ -24,6 +24,21 @@ pub enum Limit {
     #[doc(alias = "UIO_MAXIOV")]
     #[doc(alias = "IOV_MAX")]
     Iovecs,
+    /// `UDP_MAX_SEGMENTS`: at most 64 segments (128 on newer kernels) in one `UDP_SEGMENT`
+    /// send. The kernel answers `EINVAL` beyond it.
+    #[doc(alias = "UDP_MAX_SEGMENTS")]
+    Segments,
+    /// The `UDP_SEGMENT` segment size: from 1 to the largest UDP payload of the address
+    /// family (it travels as a `u16`).
+    #[doc(alias = "UDP_SEGMENT")]
+    SegmentSize,
+    /// The largest UDP payload, GSO segments together: 65507 bytes over IPv4, 65527 over IPv6.
+    /// The kernel answers `EMSGSIZE` beyond it.
+    Payload,
+    /// `UIO_MAXIOV`: at most 1024 messages in one `sendmmsg`/`recvmmsg`; the kernel silently
+    /// takes only that many.
+    #[doc(alias = "vlen")]
+    Messages,
 }
 
 impl Limit {
@@ -33,6 +48,10 @@ impl Limit {
             Limit::Fds => "SCM_MAX_FD",
             Limit::ControlBuffer => "net.core.optmem_max",
             Limit::Iovecs => "UIO_MAXIOV",
+            Limit::Segments => "UDP_MAX_SEGMENTS",
+            Limit::SegmentSize => "the UDP_SEGMENT size",
+            Limit::Payload => "the UDP payload limit",
+            Limit::Messages => "UIO_MAXIOV (messages per call)",
         }
     }
 
@@ -44,6 +63,17 @@ impl Limit {
                  net.core.optmem_max"
             }
             Limit::Iovecs => "join buffers or send them in several calls of at most 1024 iovecs",
+            Limit::Segments => {
+                "split the payload into several UDP_SEGMENT sends of at most that many segments"
+            }
+            Limit::SegmentSize => {
+                "choose a segment size of at least 1 byte that fits in one datagram"
+            }
+            Limit::Payload => {
+                "send less per datagram (and per GSO send): at most 65507 bytes over IPv4, \
+                 65527 over IPv6"
+            }
+            Limit::Messages => "use at most 1024 messages per call",
         }
     }
 }
@@ -279,11 +309,19 @@ impl fmt::Display for Error {
                     Limit::Fds => "file descriptors",
                     Limit::ControlBuffer => "bytes of control data",
                     Limit::Iovecs => "iovecs",
+                    Limit::Segments => "GSO segments",
+                    Limit::SegmentSize => "bytes per segment",
+                    Limit::Payload => "bytes of UDP payload",
+                    Limit::Messages => "messages",
                 };
                 match limit {
                     Limit::ControlBuffer => write!(
                         f,
                         "{needed} {what} reach {limit} ({max}): the kernel takes less than {max}"
+                    )?,
+                    Limit::SegmentSize => write!(
+                        f,
+                        "a segment size of {needed} bytes is outside {limit} range 1..={max}"
                     )?,
                     _ => write!(f, "{needed} {what} exceed {limit} ({max})")?,
                 }

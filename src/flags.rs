@@ -157,6 +157,10 @@ flag_set! {
         /// `MSG_WAITALL`: wait for the full request (stream sockets).
         #[doc(alias = "MSG_WAITALL")]
         WAITALL = libc::MSG_WAITALL,
+        /// `MSG_WAITFORONE` (`recvmmsg`): block for the first message only, then take what
+        /// else is queued without waiting.
+        #[doc(alias = "MSG_WAITFORONE")]
+        WAITFORONE = libc::MSG_WAITFORONE,
         /// In `msg_flags`: the control data was truncated for lack of buffer space.
         #[doc(alias = "MSG_CTRUNC")]
         CTRUNC = libc::MSG_CTRUNC,

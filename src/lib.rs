@@ -5,6 +5,10 @@
 //!   [`OwnedFd`](std::os::fd::OwnedFd)s that close themselves unless taken, close-on-exec by
 //!   default, even when the kernel truncates (`MSG_CTRUNC`).
 //! - **credentials**: `SCM_CREDENTIALS` ([`cmsg::Credentials`]).
+//! - **batched datagrams**: [`Batch`] sends many datagrams, each with its own destination and
+//!   control messages (`IP_PKTINFO`, `IP_TOS`, ...), with `sendmmsg` and UDP GSO
+//!   (`UDP_SEGMENT`); [`RecvBatch`] receives with `recvmmsg` and splits GRO trains
+//!   ([`batch`]).
 //! - **limits checked first**: more than 253 fds, a control buffer at `net.core.optmem_max`,
 //!   more than 1024 iovecs or control data without payload on a stream socket fail with an
 //!   [`Error::Limit`] (or [`Error::ControlWithoutData`]) that names the limit, before the
@@ -14,7 +18,7 @@
 //!   then a file range with `sendfile(2)`.
 //!
 //! The pure layers, [`cmsg`] (encoding, decoding, `CMSG_*` arithmetic) and [`IoVecs`], make no
-//! system call; [`SendMsg`] and [`RecvMsg`] do.
+//! system call; [`SendMsg`], [`RecvMsg`], [`Batch`] and [`RecvBatch`] do.
 //!
 //! ```
 //! use std::io::{IoSlice, IoSliceMut, Read, Seek, Write};
@@ -48,6 +52,7 @@
 
 #![cfg(unix)]
 
+pub mod batch;
 pub mod cmsg;
 mod error;
 mod flags;
@@ -58,6 +63,7 @@ mod send;
 mod stream;
 mod sys;
 
+pub use batch::{Batch, BatchError, RecvBatch};
 pub use error::{Error, Limit, Result};
 pub use flags::{RecvFlags, SendFlags};
 pub use iovec::{IoVecs, IoVecsMut};
@@ -92,5 +98,10 @@ mod tests {
         send_sync::<crate::SendAll<'_, '_>>();
         #[cfg(any(target_os = "linux", target_os = "android"))]
         send_sync::<crate::SendFile<'_, '_>>();
+        send_sync::<crate::Batch<'_>>();
+        send_sync::<crate::BatchError>();
+        send_sync::<crate::RecvBatch>();
+        send_sync::<crate::batch::RecvDatagram<'_>>();
+        send_sync::<crate::batch::RecvIter<'_>>();
     }
 }

@@ -28,6 +28,54 @@ pub const OPTMEM_EXEMPT: usize = std::mem::size_of::<libc::cmsghdr>() + 20;
 /// 0 means "not read yet".
 static OPTMEM_MAX: AtomicUsize = AtomicUsize::new(0);
 
+/// The largest UDP payload over IPv4, GSO segments together: 65535 less the IPv4 and UDP
+/// headers (udp(7); `EMSGSIZE` beyond it).
+pub const UDP_MAX_PAYLOAD_V4: usize = 65507;
+
+/// The largest UDP payload over IPv6, GSO segments together: 65535 less the UDP header (the
+/// IPv6 payload length does not count the IPv6 header; `EMSGSIZE` beyond it).
+pub const UDP_MAX_PAYLOAD_V6: usize = 65527;
+
+/// `UDP_MAX_SEGMENTS` of kernels before the cap was raised to 128; assumed when the probe of
+/// [`udp_max_segments`] cannot run.
+pub const UDP_MAX_SEGMENTS_FALLBACK: usize = 64;
+
+/// Messages one `sendmmsg(2)` or `recvmmsg(2)` takes (`UIO_MAXIOV`): the kernel silently
+/// clamps `vlen` to it.
+#[doc(alias = "UIO_MAXIOV")]
+pub const MAX_MMSG: usize = 1024;
+
+/// 0 means "not probed yet".
+static UDP_MAX_SEGMENTS: AtomicUsize = AtomicUsize::new(0);
+
+/// `UDP_MAX_SEGMENTS`: the most segments one `UDP_SEGMENT` (GSO) send may carry, 64 or 128
+/// depending on the kernel.
+///
+/// The kernel does not publish it, so it is probed on first use, once per process: a private
+/// socket on 127.0.0.1 sends 128 one-byte segments to itself (64 when the kernel answers
+/// `EINVAL`) and is closed, with whatever it received. No socket of the caller is touched and
+/// no socket option is set. [`UDP_MAX_SEGMENTS_FALLBACK`] if the probe cannot run (no
+/// loopback, no GSO). [`set_udp_max_segments`] overrides it.
+#[doc(alias = "UDP_MAX_SEGMENTS")]
+pub fn udp_max_segments() -> usize {
+    match UDP_MAX_SEGMENTS.load(Ordering::Relaxed) {
+        0 => {
+            let v = crate::sys::probe_udp_max_segments().unwrap_or(UDP_MAX_SEGMENTS_FALLBACK);
+            match UDP_MAX_SEGMENTS.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => v,
+                Err(other) => other,
+            }
+        }
+        v => v,
+    }
+}
+
+/// Overrides the segment cap that GSO sends are planned and checked against, for the whole
+/// process. A value of 0 makes the next use probe again.
+pub fn set_udp_max_segments(value: usize) {
+    UDP_MAX_SEGMENTS.store(value, Ordering::Relaxed);
+}
+
 /// `net.core.optmem_max`: the control buffer of a `sendmsg` must stay below it.
 ///
 /// Read from `/proc/sys/net/core/optmem_max` on first use, once per process;
@@ -145,6 +193,13 @@ impl Default for Limits {
 mod tests {
     use super::*;
     use crate::{Error, Limit};
+
+    #[test]
+    fn probes_the_segment_cap() {
+        let v = udp_max_segments();
+        assert!(v == 64 || v == 128, "{v}");
+        assert_eq!(crate::sys::probe_udp_max_segments(), Some(v));
+    }
 
     #[test]
     fn reads_sysctl() {

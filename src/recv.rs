@@ -122,6 +122,7 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
         .map_err(|e| Error::os("recvmsg", e))?;
         let capacity = self.control.len();
         Ok(Received {
+            room: self.iov.iter().map(|b| b.len()).sum(),
             iov: self.iov,
             bytes: out.bytes,
             flags: RecvFlags::from_bits_retain(out.flags),
@@ -138,7 +139,10 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
 ///
 /// Owns every descriptor in the control data: those not taken are closed on drop.
 pub struct Received<'c> {
+    /// The data buffers (empty for a slot of a batch, whose data lies elsewhere).
     iov: &'c [IoSliceMut<'c>],
+    /// Bytes of data buffer offered.
+    room: usize,
     bytes: usize,
     flags: RecvFlags,
     /// Initialized for its first `namelen` bytes.
@@ -151,6 +155,31 @@ pub struct Received<'c> {
 }
 
 impl<'c> Received<'c> {
+    /// What one slot of a `recvmmsg` received: `control` is exactly the `msg_controllen` bytes
+    /// the kernel wrote, `capacity` the size of the slot.
+    pub(crate) fn from_parts(
+        out: sys::RecvOut,
+        name: &'c libc::sockaddr_storage,
+        room: usize,
+        capacity: usize,
+        control: &'c mut [u8],
+    ) -> Self {
+        // SAFETY: MaybeUninit<T> has the layout of T, and a shared reference to an initialized T
+        // is a valid shared reference to MaybeUninit<T> (nothing can be written through it).
+        let name = unsafe { &*(name as *const libc::sockaddr_storage).cast() };
+        Received {
+            iov: &[],
+            room,
+            bytes: out.bytes,
+            flags: RecvFlags::from_bits_retain(out.flags),
+            name,
+            namelen: out.namelen,
+            capacity,
+            control,
+            all_taken: false,
+        }
+    }
+
     /// Bytes of data received. With `MSG_TRUNC` passed in, a datagram's real length, which may
     /// exceed the buffers. 0 on a stream socket means the peer closed.
     #[inline]
@@ -211,7 +240,7 @@ impl<'c> Received<'c> {
         if self.is_data_truncated() {
             // With MSG_TRUNC passed in, `bytes` is the datagram's real length, not what fitted.
             return Err(Error::DataTruncated {
-                received: self.bytes.min(self.iov.iter().map(|b| b.len()).sum()),
+                received: self.bytes.min(self.room),
             });
         }
         Ok(())

@@ -1,11 +1,11 @@
-//! The only module that calls the kernel's socket functions. Every raw `msghdr` is built here,
-//! inside one function call, from borrows the compiler tracks, so no pointer in it outlives
-//! what it points to.
+//! The only module that calls the kernel's socket functions. Every raw `msghdr` and `mmsghdr`
+//! is built here, inside one function call, from borrows the compiler tracks, so no pointer in
+//! it outlives what it points to.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::marker::PhantomData;
 use std::mem::size_of;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::sys::socket::SockaddrLike;
 
@@ -81,7 +81,7 @@ pub(crate) fn sendmsg(
 }
 
 /// What `recvmsg(2)` reported besides the data.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RecvOut {
     pub(crate) bytes: usize,
     pub(crate) namelen: libc::socklen_t,
@@ -230,4 +230,228 @@ pub(crate) fn current_credentials() -> Credentials {
             gid: libc::getegid(),
         }
     }
+}
+
+/// Storage for the raw headers of one `sendmmsg`/`recvmmsg` call.
+///
+/// It is empty between calls: headers are written into it inside one call of [`sendmmsg`] or
+/// [`recvmmsg`], from borrows that outlive that call, and cleared before the call returns.
+/// Only the capacity is kept, so a warm batch allocates nothing.
+#[derive(Default)]
+pub(crate) struct MmsgScratch {
+    hdrs: Vec<libc::mmsghdr>,
+    iovs: Vec<libc::iovec>,
+}
+
+// SAFETY: the vectors are empty outside a call (see the type's docs), so no pointer in them is
+// ever reachable from another thread; what remains is an allocation of plain memory.
+unsafe impl Send for MmsgScratch {}
+// SAFETY: as for Send; a shared reference allows no access to the contents at all.
+unsafe impl Sync for MmsgScratch {}
+
+impl std::fmt::Debug for MmsgScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MmsgScratch")
+            .field("capacity", &self.hdrs.capacity())
+            .finish()
+    }
+}
+
+/// One message of a `sendmmsg`: everything borrowed for `'a`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutMsg<'a> {
+    pub(crate) name: Option<Name<'a>>,
+    pub(crate) iov: &'a [IoSlice<'a>],
+    pub(crate) control: &'a [u8],
+}
+
+/// `sendmmsg(2)` of `msgs` (at most [`MAX_MMSG`](crate::limits::MAX_MMSG) of them), retried on
+/// `EINTR`: how many messages the kernel took, from the first. Empty control data goes as NULL
+/// with length 0.
+pub(crate) fn sendmmsg<'a>(
+    fd: BorrowedFd<'_>,
+    scratch: &mut MmsgScratch,
+    msgs: impl IntoIterator<Item = OutMsg<'a>>,
+    flags: libc::c_int,
+) -> Result<usize, i32> {
+    let hdrs = &mut scratch.hdrs;
+    hdrs.clear();
+    for m in msgs {
+        // SAFETY: mmsghdr is plain data (pointers and integers); all-zero is a valid value.
+        let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+        if let Some(n) = m.name {
+            h.msg_hdr.msg_name = n.ptr as *mut libc::c_void;
+            h.msg_hdr.msg_namelen = n.len;
+        }
+        // IoSlice is guaranteed ABI-compatible with struct iovec on Unix.
+        h.msg_hdr.msg_iov = m.iov.as_ptr() as *mut libc::iovec;
+        h.msg_hdr.msg_iovlen = m.iov.len() as _;
+        if !m.control.is_empty() {
+            h.msg_hdr.msg_control = m.control.as_ptr() as *mut libc::c_void;
+            h.msg_hdr.msg_controllen = m.control.len() as _;
+        }
+        hdrs.push(h);
+    }
+    let result = loop {
+        // SAFETY: every pointer in the headers comes from a borrow of an OutMsg<'a>, and 'a
+        // outlives this call; lengths match the borrowed slices; the kernel only reads through
+        // them, and writes msg_len into the headers, which we own.
+        let r = unsafe {
+            libc::sendmmsg(
+                fd.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                hdrs.len() as libc::c_uint,
+                flags,
+            )
+        };
+        if r >= 0 {
+            break Ok(r as usize);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            e => break Err(e),
+        }
+    };
+    hdrs.clear();
+    result
+}
+
+/// One message slot of a `recvmmsg`: everything exclusively borrowed for `'a`.
+#[derive(Debug)]
+pub(crate) struct InMsg<'a> {
+    pub(crate) name: &'a mut libc::sockaddr_storage,
+    pub(crate) buf: &'a mut [u8],
+    pub(crate) control: &'a mut [u8],
+}
+
+/// `recvmmsg(2)` into `msgs` (at most [`MAX_MMSG`](crate::limits::MAX_MMSG)), without timeout,
+/// retried on `EINTR`; writes what each received message reported into `out` (as long as
+/// `msgs`) and returns how many messages arrived.
+///
+/// Every header is built anew from the full buffers on each call, so `msg_controllen`,
+/// `msg_namelen` and `msg_flags` never carry over from an earlier call (nix#2813); the lengths
+/// the kernel writes back are clamped to the buffers given.
+pub(crate) fn recvmmsg<'a>(
+    fd: BorrowedFd<'_>,
+    scratch: &mut MmsgScratch,
+    msgs: impl IntoIterator<Item = InMsg<'a>>,
+    out: &mut [RecvOut],
+    flags: libc::c_int,
+) -> Result<usize, i32> {
+    let MmsgScratch { hdrs, iovs } = scratch;
+    hdrs.clear();
+    iovs.clear();
+    for (m, o) in msgs.into_iter().zip(out.iter_mut()) {
+        // SAFETY: mmsghdr is plain data; all-zero is valid.
+        let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+        h.msg_hdr.msg_name = (m.name as *mut libc::sockaddr_storage).cast();
+        h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        iovs.push(libc::iovec {
+            iov_base: m.buf.as_mut_ptr().cast(),
+            iov_len: m.buf.len(),
+        });
+        h.msg_hdr.msg_iovlen = 1;
+        if !m.control.is_empty() {
+            h.msg_hdr.msg_control = m.control.as_mut_ptr().cast();
+            h.msg_hdr.msg_controllen = m.control.len() as _;
+        }
+        o.controllen = m.control.len();
+        hdrs.push(h);
+    }
+    // The iovecs are in place now: point each header at its own.
+    let base = iovs.as_mut_ptr();
+    for (i, h) in hdrs.iter_mut().enumerate() {
+        h.msg_hdr.msg_iov = base.wrapping_add(i);
+    }
+    let result = loop {
+        // SAFETY: every pointer in the headers comes from an exclusive borrow of an InMsg<'a>
+        // ('a outlives this call) or points into `iovs`, which is not touched until the call
+        // returns; each length matches its buffer, and the kernel writes at most that much.
+        let r = unsafe {
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                hdrs.len() as libc::c_uint,
+                flags,
+                std::ptr::null_mut(),
+            )
+        };
+        if r >= 0 {
+            break Ok(r as usize);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            e => break Err(e),
+        }
+    };
+    if let Ok(n) = result {
+        for (h, o) in hdrs.iter().zip(out.iter_mut()).take(n) {
+            o.bytes = h.msg_len as usize;
+            o.namelen = h
+                .msg_hdr
+                .msg_namelen
+                .min(size_of::<libc::sockaddr_storage>() as _);
+            #[allow(clippy::unnecessary_cast)]
+            {
+                o.controllen = (h.msg_hdr.msg_controllen as usize).min(o.controllen);
+            }
+            o.flags = h.msg_hdr.msg_flags;
+        }
+    }
+    hdrs.clear();
+    iovs.clear();
+    result
+}
+
+/// `getsockopt(SOL_UDP, UDP_SEGMENT)`: the socket's default GSO segment size (0: none). An
+/// error (`ENOPROTOOPT`, `EOPNOTSUPP`) means the socket cannot do UDP GSO.
+pub(crate) fn udp_segment_option(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
+    let mut v: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: v and len are valid for writes of the sizes given.
+    let r = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_UDP,
+            libc::UDP_SEGMENT,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        Ok(v)
+    } else {
+        Err(errno())
+    }
+}
+
+/// The kernel's `UDP_MAX_SEGMENTS`, found by sending on a private socket on 127.0.0.1 to
+/// itself: 128 one-byte segments, then 64 if the kernel refused with `EINVAL`. The socket is
+/// closed with whatever it received; no option is set on it. `None` if neither went.
+pub(crate) fn probe_udp_max_segments() -> Option<usize> {
+    use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).ok()?;
+    let to: nix::sys::socket::SockaddrIn = match sock.local_addr().ok()? {
+        SocketAddr::V4(a) => a.into(),
+        SocketAddr::V6(_) => return None,
+    };
+    let mut storage = crate::cmsg::CmsgBuffer::<{ crate::cmsg::UDP_SEGMENT_SPACE }>::new();
+    let mut control = storage.encoder();
+    control.push_udp_segment(1).ok()?;
+    let payload = [0u8; 128];
+    for n in [128, 64] {
+        let iov = [IoSlice::new(&payload[..n])];
+        match sendmsg(
+            sock.as_fd(),
+            Some(Name::new(&to)),
+            &iov,
+            control.as_bytes(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        ) {
+            Ok(_) => return Some(n),
+            Err(libc::EINVAL) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
 }

@@ -154,6 +154,40 @@ pub enum ControlMessage<'a> {
     Pidfd(std::os::fd::OwnedFd),
     /// Any other message (or a known one too short for its type), as bytes.
     Raw(RawCmsg<'a>),
+    /// `UDP_GRO`: the datagram is several coalesced ones of this size, the last possibly
+    /// shorter (split it with [`split_gro`](crate::batch::split_gro)).
+    #[doc(alias = "UDP_GRO")]
+    UdpGro(u16),
+    /// `IP_PKTINFO`: the destination address and incoming interface of an IPv4 datagram.
+    #[doc(alias = "IP_PKTINFO")]
+    IpPktInfo(super::Ipv4PktInfo),
+    /// `IPV6_PKTINFO`: the destination address and incoming interface of an IPv6 datagram.
+    #[doc(alias = "IPV6_PKTINFO")]
+    Ipv6PktInfo(super::Ipv6PktInfo),
+    /// `IP_TOS`: the type-of-service byte (DSCP and ECN) of an IPv4 datagram.
+    #[doc(alias = "IP_TOS")]
+    #[doc(alias = "IP_RECVTOS")]
+    IpTos(u8),
+    /// `IPV6_TCLASS`: the traffic class (DSCP and ECN) of an IPv6 datagram.
+    #[doc(alias = "IPV6_TCLASS")]
+    #[doc(alias = "IPV6_RECVTCLASS")]
+    Ipv6TrafficClass(u8),
+    /// `IP_TTL`: the time-to-live of an IPv4 datagram.
+    #[doc(alias = "IP_TTL")]
+    #[doc(alias = "IP_RECVTTL")]
+    IpTtl(u8),
+    /// `IPV6_HOPLIMIT`: the hop limit of an IPv6 datagram.
+    #[doc(alias = "IPV6_HOPLIMIT")]
+    #[doc(alias = "IPV6_RECVHOPLIMIT")]
+    Ipv6HopLimit(u8),
+    /// `SCM_TIMESTAMPNS`: when the datagram arrived.
+    #[doc(alias = "SO_TIMESTAMPNS")]
+    #[doc(alias = "SCM_TIMESTAMPNS")]
+    TimestampNs(super::Timestamp),
+    /// `SO_RXQ_OVFL`: datagrams the socket dropped for lack of receive buffer, since it was
+    /// created.
+    #[doc(alias = "SO_RXQ_OVFL")]
+    RxqOverflow(u32),
 }
 
 /// The owning walk over control data that `recvmsg(2)` received: descriptors come out as
@@ -212,13 +246,16 @@ impl<'a> Iterator for ControlMessages<'a> {
             {
                 ControlMessage::Credentials(Credentials::from_bytes(data).expect("checked"))
             }
-            (level, ty) => ControlMessage::Raw(RawCmsg {
-                level,
-                ty,
-                data,
-                offset,
-                cmsg_len: f.cmsg_len,
-            }),
+            (level, ty) => match super::ip::decode(level, ty, data) {
+                Some(typed) => typed,
+                None => ControlMessage::Raw(RawCmsg {
+                    level,
+                    ty,
+                    data,
+                    offset,
+                    cmsg_len: f.cmsg_len,
+                }),
+            },
         })
     }
 }

@@ -4,7 +4,8 @@
 //!   `CMSG_LEN` and `CMSG_ALIGN`; [`Layout`] holds the same arithmetic for other systems.
 //! - Storage: [`CmsgBuffer`] is inline storage aligned for `cmsghdr` by construction;
 //!   [`aligned_mut`] aligns a caller's byte slice forward.
-//! - Encoding: [`Encoder`] appends `SCM_RIGHTS`, `SCM_CREDENTIALS` and raw messages.
+//! - Encoding: [`Encoder`] appends `SCM_RIGHTS`, `SCM_CREDENTIALS`, the UDP and IP messages
+//!   (`UDP_SEGMENT`, `IP_PKTINFO`, `IP_TOS`, ...) and raw messages.
 //! - Decoding: [`RawIter`] walks any bytes without trusting a length and without touching a
 //!   descriptor; [`ControlMessages`] is the owning view of what `recvmsg` received.
 //!
@@ -23,12 +24,17 @@ use std::ops::{Deref, DerefMut};
 mod creds;
 mod decode;
 mod encode;
+mod ip;
 mod rights;
 
 pub use creds::Credentials;
 pub(crate) use decode::close_untaken;
 pub use decode::{ControlMessage, ControlMessages, RawCmsg, RawIter};
 pub use encode::Encoder;
+pub use ip::{
+    Ipv4PktInfo, Ipv6PktInfo, Timestamp, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE,
+    TXTIME_SPACE, UDP_SEGMENT_SPACE,
+};
 pub use rights::Rights;
 
 /// The alignment unit of `CMSG_ALIGN` on this target: `sizeof(size_t)` on Linux (glibc and musl).

@@ -203,3 +203,70 @@ pub(crate) fn set_nonblocking(fd: &impl AsFd) {
     let flags = OFlag::from_bits_retain(fcntl(fd.as_fd(), FcntlArg::F_GETFL).unwrap());
     fcntl(fd.as_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)).unwrap();
 }
+
+/// `setsockopt` of an `int` option; panics on failure.
+pub(crate) fn set_int_opt(fd: &impl AsFd, level: i32, name: i32, value: i32) {
+    try_set_int_opt(fd, level, name, value).unwrap_or_else(|e| {
+        panic!("setsockopt({level}, {name}, {value}): {e}");
+    })
+}
+
+/// `setsockopt` of an `int` option.
+pub(crate) fn try_set_int_opt(
+    fd: &impl AsFd,
+    level: i32,
+    name: i32,
+    value: i32,
+) -> std::io::Result<()> {
+    // SAFETY: value is a live int and its size is given.
+    let r = unsafe {
+        libc::setsockopt(
+            raw(fd),
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// `getsockopt` of an `int` option; panics on failure.
+pub(crate) fn get_int_opt(fd: &impl AsFd, level: i32, name: i32) -> i32 {
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: v and len are valid for writes of the sizes given.
+    let r =
+        unsafe { libc::getsockopt(raw(fd), level, name, (&mut v as *mut i32).cast(), &mut len) };
+    assert_eq!(
+        r,
+        0,
+        "getsockopt({level}, {name}): {}",
+        std::io::Error::last_os_error()
+    );
+    v
+}
+
+/// A UDP socket bound to `addr` with a receive buffer of about `bytes` (`SO_RCVBUFFORCE` as
+/// root, else as much as `SO_RCVBUF` allows) and a receive timeout, so no test can hang.
+pub(crate) fn udp_receiver(addr: &str, bytes: i32) -> std::net::UdpSocket {
+    let s = std::net::UdpSocket::bind(addr).expect("bind receiver");
+    if try_set_int_opt(&s, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_err() {
+        set_int_opt(&s, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes);
+    }
+    s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    s
+}
+
+/// Whether nothing is queued on `sock` (a non-blocking peek finds nothing).
+pub(crate) fn nothing_queued_udp(sock: &std::net::UdpSocket) -> bool {
+    sock.set_nonblocking(true).unwrap();
+    let r = sock.peek(&mut [0u8; 1]);
+    sock.set_nonblocking(false).unwrap();
+    matches!(r, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}

@@ -1,0 +1,339 @@
+//! `recvmmsg(2)` into reusable buffers, and splitting of GRO-coalesced datagrams.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::os::fd::AsFd;
+
+use super::arena::ControlArena;
+use crate::cmsg::{self, RawIter};
+use crate::error::{Error, Limit, Result};
+use crate::flags::RecvFlags;
+use crate::limits::MAX_MMSG;
+use crate::recv::Received;
+use crate::sys::{self, InMsg, MmsgScratch, RecvOut};
+
+/// Storage for up to 1024 datagrams received by one `recvmmsg(2)`: for each, a data buffer, a
+/// control buffer and a source address, allocated once and reused by every call.
+///
+/// Every call builds its headers anew from the full buffers, so `msg_controllen`,
+/// `msg_namelen` and `msg_flags` never carry over from an earlier call (a batch reused in a
+/// loop keeps receiving all its control data: nix#2813). Descriptors received in control data
+/// (`SCM_RIGHTS` on a Unix socket) are owned: those the caller does not take are closed by the
+/// next [`recv`](Self::recv) or when the batch drops.
+///
+/// By default a call passes `MSG_CMSG_CLOEXEC` and `MSG_WAITFORONE`: it blocks (on a blocking
+/// socket) until one datagram arrives, then takes whatever else is queued without waiting.
+///
+/// ```
+/// use std::net::UdpSocket;
+/// use ancillary::batch::RecvBatch;
+///
+/// let rx = UdpSocket::bind("127.0.0.1:0")?;
+/// let tx = UdpSocket::bind("127.0.0.1:0")?;
+/// for i in 0..3u8 {
+///     tx.send_to(&[i; 10], rx.local_addr()?)?;
+/// }
+/// let mut batch = RecvBatch::new(8, 1500, 0)?;
+/// let mut seen = Vec::new();
+/// while seen.len() < 3 {
+///     batch.recv(&rx)?;
+///     for d in batch.iter_mut() {
+///         assert_eq!(d.socket_addr(), Some(tx.local_addr()?));
+///         seen.push(d.data()[0]);
+///     }
+/// }
+/// assert_eq!(seen, [0, 1, 2]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # References
+/// [recvmmsg(2)](https://man7.org/linux/man-pages/man2/recvmmsg.2.html)
+#[doc(alias = "recvmmsg")]
+pub struct RecvBatch {
+    data: Vec<u8>,
+    buf_size: usize,
+    control: ControlArena,
+    control_size: usize,
+    names: Vec<libc::sockaddr_storage>,
+    out: Vec<RecvOut>,
+    scratch: MmsgScratch,
+    filled: usize,
+    flags: RecvFlags,
+}
+
+impl RecvBatch {
+    /// Room for `messages` datagrams of up to `buf_size` bytes each, with `control_size`
+    /// bytes of control data each (rounded up to the `cmsghdr` alignment; size it with
+    /// [`cmsg::space`]).
+    ///
+    /// To receive GRO-coalesced datagrams (`UDP_GRO` on the socket), make `buf_size` 65535
+    /// and leave room for [`cmsg::INT_SPACE`] of control data: a buffer shorter than the
+    /// coalesced datagram truncates it (`MSG_TRUNC`).
+    ///
+    /// # Errors
+    /// [`Error::Limit`] ([`Limit::Messages`]) for more than 1024 messages, which one
+    /// `recvmmsg` cannot fill.
+    pub fn new(messages: usize, buf_size: usize, control_size: usize) -> Result<Self> {
+        if messages > MAX_MMSG {
+            return Err(Error::Limit {
+                limit: Limit::Messages,
+                needed: messages,
+                max: MAX_MMSG,
+                kernel: None,
+            });
+        }
+        let control_size = cmsg::align(control_size);
+        let mut control = ControlArena::default();
+        control.reserve(control_size * messages);
+        // SAFETY: sockaddr_storage is plain data; all-zero is valid.
+        let zero: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        Ok(RecvBatch {
+            data: vec![0; buf_size * messages],
+            buf_size,
+            control,
+            control_size,
+            names: vec![zero; messages],
+            out: vec![RecvOut::default(); messages],
+            scratch: MmsgScratch::default(),
+            filled: 0,
+            flags: RecvFlags::CMSG_CLOEXEC | RecvFlags::WAITFORONE,
+        })
+    }
+
+    /// The flags of every call: `MSG_CMSG_CLOEXEC | MSG_WAITFORONE` by default. Add
+    /// `MSG_DONTWAIT` to never block; leave out `MSG_WAITFORONE` to block until every slot is
+    /// filled.
+    #[doc(alias = "MSG_WAITFORONE")]
+    pub fn set_flags(&mut self, flags: RecvFlags) -> &mut Self {
+        self.flags = flags;
+        self
+    }
+
+    /// Datagrams the batch holds room for.
+    pub fn capacity(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Datagrams the last [`recv`](Self::recv) received.
+    pub fn len(&self) -> usize {
+        self.filled
+    }
+
+    /// Whether the last call received nothing (or none was made).
+    pub fn is_empty(&self) -> bool {
+        self.filled == 0
+    }
+
+    /// `recvmmsg(2)`: receives up to [`capacity`](Self::capacity) datagrams on `socket`;
+    /// returns how many arrived. What the previous call received is dropped first (closing any
+    /// descriptors not taken).
+    ///
+    /// # Errors
+    /// [`Error::Os`] when the call fails: `EAGAIN` on a non-blocking socket (or with
+    /// `MSG_DONTWAIT`, or after `SO_RCVTIMEO`) with nothing queued, ... Truncation is not an
+    /// error here: see [`Received::check`] on each datagram.
+    #[doc(alias = "recvmmsg")]
+    pub fn recv<Fd: AsFd>(&mut self, socket: Fd) -> Result<usize> {
+        self.release();
+        let n = self.capacity();
+        let control = &mut self.control.bytes_mut()[..self.control_size * n];
+        let slots = self
+            .names
+            .iter_mut()
+            .zip(slots(&mut self.data, self.buf_size, n))
+            .zip(slots(control, self.control_size, n))
+            .map(|((name, buf), control)| InMsg { name, buf, control });
+        let got = sys::recvmmsg(
+            socket.as_fd(),
+            &mut self.scratch,
+            slots,
+            &mut self.out,
+            self.flags.bits(),
+        )
+        .map_err(|e| Error::os("recvmmsg", e))?;
+        self.filled = got;
+        Ok(got)
+    }
+
+    /// The datagrams of the last call, in order. Each owns the descriptors in its control
+    /// data while it lives (see [`Received::messages`]).
+    pub fn iter_mut(&mut self) -> RecvIter<'_> {
+        let n = self.filled;
+        let size = self.control_size;
+        RecvIter {
+            out: self.out[..n].iter(),
+            names: self.names.iter(),
+            data: &self.data,
+            buf_size: self.buf_size,
+            control: &mut self.control.bytes_mut()[..size * n],
+            control_size: size,
+        }
+    }
+
+    /// Closes the descriptors the last call received that nobody took.
+    fn release(&mut self) {
+        let size = self.control_size;
+        let n = self.filled;
+        self.filled = 0;
+        let control = &mut self.control.bytes_mut()[..size * self.names.len()];
+        for (out, slot) in self.out[..n].iter().zip(slots(control, size, n)) {
+            let len = out.controllen.min(slot.len());
+            // SAFETY: these bytes were written by recvmmsg and only walked by owning walks,
+            // which mark every descriptor they hand out or close; what is left is owned by
+            // nobody else.
+            unsafe { cmsg::close_untaken(&mut slot[..len]) };
+        }
+    }
+}
+
+/// The first `n` slots of `size` bytes of `buf` (empty slots when `size` is 0).
+fn slots(buf: &mut [u8], size: usize, n: usize) -> impl Iterator<Item = &mut [u8]> + '_ {
+    let mut rest = buf;
+    (0..n).map(move |_| {
+        let all = std::mem::take(&mut rest);
+        let (slot, after) = all.split_at_mut(size.min(all.len()));
+        rest = after;
+        slot
+    })
+}
+
+impl Drop for RecvBatch {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+impl fmt::Debug for RecvBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvBatch")
+            .field("capacity", &self.capacity())
+            .field("buf_size", &self.buf_size)
+            .field("control_size", &self.control_size)
+            .field("filled", &self.filled)
+            .field("flags", &self.flags)
+            .finish()
+    }
+}
+
+/// The datagrams of one [`RecvBatch::recv`], in order.
+pub struct RecvIter<'b> {
+    out: std::slice::Iter<'b, RecvOut>,
+    names: std::slice::Iter<'b, libc::sockaddr_storage>,
+    data: &'b [u8],
+    buf_size: usize,
+    control: &'b mut [u8],
+    control_size: usize,
+}
+
+impl<'b> Iterator for RecvIter<'b> {
+    type Item = RecvDatagram<'b>;
+
+    fn next(&mut self) -> Option<RecvDatagram<'b>> {
+        let out = self.out.next()?;
+        let name = self.names.next()?;
+        let (buf, rest) = self.data.split_at(self.buf_size.min(self.data.len()));
+        self.data = rest;
+        let control = std::mem::take(&mut self.control);
+        let (slot, rest) = control.split_at_mut(self.control_size.min(control.len()));
+        self.control = rest;
+        let controllen = out.controllen.min(slot.len());
+        Some(RecvDatagram {
+            data: &buf[..out.bytes.min(buf.len())],
+            received: Received::from_parts(
+                *out,
+                name,
+                self.buf_size,
+                self.control_size,
+                &mut slot[..controllen],
+            ),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.out.size_hint()
+    }
+}
+
+impl ExactSizeIterator for RecvIter<'_> {}
+
+impl fmt::Debug for RecvIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvIter")
+            .field("remaining", &self.out.len())
+            .finish()
+    }
+}
+
+/// One datagram of a [`RecvBatch`]: its data, and everything [`Received`] tells (length,
+/// flags, source address, control messages), which it dereferences to.
+pub struct RecvDatagram<'b> {
+    data: &'b [u8],
+    received: Received<'b>,
+}
+
+impl<'b> RecvDatagram<'b> {
+    /// The data received (at most the buffer size; see [`Received::is_data_truncated`]).
+    pub fn data(&self) -> &'b [u8] {
+        self.data
+    }
+
+    /// The `UDP_GRO` segment size, if the kernel coalesced several datagrams into this one.
+    #[doc(alias = "UDP_GRO")]
+    pub fn gro_segment_size(&self) -> Option<usize> {
+        RawIter::new(self.received.control_bytes())
+            .filter(|m| m.level == libc::SOL_UDP && m.ty == libc::UDP_GRO)
+            .find_map(|m| {
+                let w: [u8; 4] = m.data.get(..4)?.try_into().ok()?;
+                usize::try_from(libc::c_int::from_ne_bytes(w))
+                    .ok()
+                    .filter(|&s| s > 0)
+            })
+    }
+
+    /// The datagrams as they were sent: the data split at the `UDP_GRO` segment size, or the
+    /// data alone when it was not coalesced.
+    pub fn segments(&self) -> std::slice::Chunks<'b, u8> {
+        split_gro(self.data, self.gro_segment_size().unwrap_or(0))
+    }
+}
+
+impl<'b> Deref for RecvDatagram<'b> {
+    type Target = Received<'b>;
+    fn deref(&self) -> &Received<'b> {
+        &self.received
+    }
+}
+
+impl DerefMut for RecvDatagram<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.received
+    }
+}
+
+impl fmt::Debug for RecvDatagram<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvDatagram")
+            .field("data_len", &self.data.len())
+            .field("received", &self.received)
+            .finish()
+    }
+}
+
+/// Splits a GRO-coalesced datagram into the datagrams that were coalesced: pieces of
+/// `segment_size` bytes (the `UDP_GRO` value), the last possibly shorter. A `segment_size`
+/// of 0 gives the whole buffer as one piece.
+///
+/// ```
+/// let coalesced = [1u8, 1, 1, 2, 2, 2, 3];
+/// let parts: Vec<&[u8]> = ancillary::batch::split_gro(&coalesced, 3).collect();
+/// assert_eq!(parts, [&[1u8, 1, 1][..], &[2, 2, 2], &[3]]);
+/// ```
+#[doc(alias = "UDP_GRO")]
+pub fn split_gro(data: &[u8], segment_size: usize) -> std::slice::Chunks<'_, u8> {
+    let size = if segment_size == 0 {
+        data.len().max(1)
+    } else {
+        segment_size
+    };
+    data.chunks(size)
+}

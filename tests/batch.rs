@@ -1,0 +1,351 @@
+//! `Batch` on real sockets: 100 000 numbered datagrams over loopback with and without GSO,
+//! each arriving exactly once; resumption after the kernel takes fewer messages than offered;
+//! an error after k datagrams reports k and keeps the rest queued.
+
+mod common;
+
+use std::io::{IoSlice, IoSliceMut};
+use std::net::UdpSocket;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ancillary::batch::{Batch, RecvBatch};
+use ancillary::cmsg::ControlMessage;
+use ancillary::{Error, RecvMsg, SendFlags};
+use common::*;
+use nix::sys::socket::SockType;
+
+/// Writes datagram `n`: its number, then bytes that depend on it and on the position.
+fn fill(buf: &mut [u8], n: u32) {
+    buf[..4].copy_from_slice(&n.to_le_bytes());
+    for (k, b) in buf[4..].iter_mut().enumerate() {
+        *b = (n as usize).wrapping_mul(31).wrapping_add(k) as u8;
+    }
+}
+
+/// The number of a datagram written by `fill`, if its content is right.
+fn number(buf: &[u8]) -> Option<u32> {
+    let n = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?);
+    let ok = buf[4..]
+        .iter()
+        .enumerate()
+        .all(|(k, &b)| b == (n as usize).wrapping_mul(31).wrapping_add(k) as u8);
+    ok.then_some(n)
+}
+
+/// Size of datagram `n`: mostly 200 bytes; now and then a shorter one, which ends a GSO run.
+fn size_of_datagram(n: usize) -> usize {
+    if n % 97 == 96 {
+        60 + n % 50
+    } else {
+        200
+    }
+}
+
+/// `n` numbered datagrams in one buffer, and where each starts.
+fn numbered(n: usize) -> (Vec<u8>, Vec<usize>) {
+    let mut offsets = Vec::with_capacity(n + 1);
+    offsets.push(0);
+    for i in 0..n {
+        offsets.push(offsets[i] + size_of_datagram(i));
+    }
+    let mut buf = vec![0u8; offsets[n]];
+    for i in 0..n {
+        fill(&mut buf[offsets[i]..offsets[i + 1]], i as u32);
+    }
+    (buf, offsets)
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    seen: Vec<u8>,
+    received: usize,
+    duplicates: usize,
+    corrupt: usize,
+    drops: u32,
+}
+
+/// Receives until `n` datagrams arrived, or the sender is done and nothing came for a second.
+fn receive(rx: UdpSocket, n: usize, progress: Arc<AtomicUsize>, done: Arc<AtomicBool>) -> Tally {
+    let mut t = Tally {
+        seen: vec![0; n],
+        ..Tally::default()
+    };
+    let mut batch = RecvBatch::new(256, 2048, 64).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut idle = 0;
+    while t.received < n && Instant::now() < deadline && idle < 5 {
+        match batch.recv(&rx) {
+            Ok(_) => {
+                idle = 0;
+                for mut d in batch.iter_mut() {
+                    assert!(!d.is_data_truncated());
+                    for m in d.messages() {
+                        if let ControlMessage::RxqOverflow(drops) = m {
+                            t.drops = t.drops.max(drops);
+                        }
+                    }
+                    match number(d.data()) {
+                        Some(k) if (k as usize) < n && d.len() == size_of_datagram(k as usize) => {
+                            let seen = &mut t.seen[k as usize];
+                            if *seen > 0 {
+                                t.duplicates += 1;
+                            }
+                            *seen = seen.saturating_add(1);
+                            t.received += 1;
+                        }
+                        _ => t.corrupt += 1,
+                    }
+                }
+                progress.store(t.received, Ordering::Release);
+            }
+            Err(e) if e.is_would_block() => {
+                if done.load(Ordering::Acquire) {
+                    idle += 1;
+                }
+            }
+            Err(e) => panic!("recvmmsg: {e}"),
+        }
+    }
+    t
+}
+
+/// Sends `N` numbered datagrams through one batch, 2048 per send, paced so the receiver's
+/// buffer always has room for what is in flight; checks that each arrived exactly once.
+fn blast(gso: bool) {
+    const N: usize = 100_000;
+    let rx = udp_receiver("127.0.0.1:0", 64 << 20);
+    set_int_opt(&rx, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1);
+    let rcvbuf = get_int_opt(&rx, libc::SOL_SOCKET, libc::SO_RCVBUF) as usize;
+    // A 200-byte datagram takes well under 4 KiB of receive buffer (skb truesize).
+    let window = (rcvbuf / 4096).clamp(512, 16384);
+    let to = rx.local_addr().unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (buf, offsets) = numbered(N);
+
+    let progress = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let receiver = {
+        let (p, d) = (progress.clone(), done.clone());
+        thread::spawn(move || receive(rx, N, p, d))
+    };
+
+    let mut batch = Batch::new();
+    batch.set_gso(gso);
+    let mut sent = 0;
+    while sent < N {
+        let end = (sent + 2048).min(N);
+        for i in sent..end {
+            batch.push(to, &buf[offsets[i]..offsets[i + 1]]).unwrap();
+        }
+        assert_eq!(batch.send(&tx).unwrap(), end - sent);
+        assert!(batch.is_empty());
+        sent = end;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while sent - progress.load(Ordering::Acquire) > window {
+            assert!(Instant::now() < deadline, "the receiver stalled");
+            thread::sleep(Duration::from_micros(200));
+        }
+    }
+    done.store(true, Ordering::Release);
+    let t = receiver.join().unwrap();
+
+    let stats = batch.stats();
+    if gso {
+        assert!(stats.segmented > 0, "{stats:?}");
+        assert_eq!(stats.fallbacks, 0, "{stats:?}");
+        assert!(stats.messages < (N / 10) as u64, "{stats:?}");
+    } else {
+        assert_eq!(stats.segmented, 0);
+        assert_eq!(stats.messages, N as u64);
+    }
+    // 1024 messages per sendmmsg at most: without GSO each send of 2048 took two calls.
+    assert!(stats.calls >= (N / 2048) as u64, "{stats:?}");
+    assert_eq!(t.corrupt, 0, "datagrams with wrong content");
+    assert_eq!(t.duplicates, 0, "datagrams received twice");
+    let missing = t.seen.iter().filter(|&&c| c == 0).count();
+    assert!(
+        missing <= t.drops as usize,
+        "unexplained loss: {missing} datagrams missing, {} dropped by the socket (SO_RXQ_OVFL)",
+        t.drops
+    );
+    assert_eq!(
+        missing, 0,
+        "{missing} datagrams dropped by the receiving socket (SO_RXQ_OVFL)"
+    );
+    assert_eq!(t.received, N);
+}
+
+#[test]
+fn hundred_thousand_datagrams_without_gso_arrive_exactly_once() {
+    blast(false);
+}
+
+#[test]
+fn hundred_thousand_datagrams_with_gso_arrive_exactly_once() {
+    blast(true);
+}
+
+#[test]
+fn more_than_1024_messages_resume_from_the_first_unsent() {
+    let rx = udp_receiver("127.0.0.1:0", 16 << 20);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = rx.local_addr().unwrap();
+    let (buf, offsets) = numbered(3000);
+    let mut batch = Batch::new();
+    batch.set_gso(false);
+    for i in 0..3000 {
+        batch.push(to, &buf[offsets[i]..offsets[i + 1]]).unwrap();
+    }
+    assert_eq!(batch.len(), 3000);
+    assert_eq!(batch.send(&tx), Ok(3000));
+    assert_eq!(batch.stats().calls, 3);
+    let mut recv = RecvBatch::new(1024, 512, 0).unwrap();
+    let mut next = 0u32;
+    while next < 3000 {
+        recv.recv(&rx).unwrap();
+        for d in recv.iter_mut() {
+            assert_eq!(number(d.data()), Some(next), "in order, each once");
+            next += 1;
+        }
+    }
+    assert!(nothing_queued_udp(&rx));
+}
+
+#[test]
+fn an_error_after_k_datagrams_reports_k_and_keeps_the_rest_queued() {
+    let rx = udp_receiver("127.0.0.1:0", 4 << 20);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = rx.local_addr().unwrap();
+    let (buf, offsets) = numbered(10);
+    let d = |i: usize| &buf[offsets[i]..offsets[i + 1]];
+    for gso in [false, true] {
+        let mut batch = Batch::new();
+        batch.set_gso(gso);
+        for i in 0..4 {
+            batch.push(to, d(i)).unwrap();
+        }
+        // The kernel refuses a TTL of 0 with EINVAL.
+        batch
+            .push_with(to, d(4), |c| {
+                c.push_ip_ttl(0)?;
+                Ok(())
+            })
+            .unwrap();
+        for i in 5..10 {
+            batch.push(to, d(i)).unwrap();
+        }
+        let err = batch.send(&tx).unwrap_err();
+        assert_eq!(err.sent(), 4, "{err}");
+        assert_eq!(err.error.raw_os_error(), Some(libc::EINVAL));
+        assert!(err.to_string().contains("after 4 datagrams"), "{err}");
+        assert_eq!(
+            batch.len(),
+            6,
+            "the failed datagram and the rest stay queued"
+        );
+        // The same error again: nothing goes past the failing datagram.
+        assert_eq!(batch.send(&tx).unwrap_err().sent(), 0);
+        let e: Error = err.into();
+        assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+
+        let mut recv = RecvBatch::new(16, 512, 0).unwrap();
+        let mut got = Vec::new();
+        while got.len() < 4 {
+            recv.recv(&rx).unwrap();
+            got.extend(recv.iter_mut().map(|d| number(d.data()).unwrap()));
+        }
+        assert_eq!(got, [0, 1, 2, 3]);
+        assert!(nothing_queued_udp(&rx));
+    }
+}
+
+#[test]
+fn a_full_receiver_stops_a_nonblocking_batch_and_send_resumes_without_duplicates() {
+    // A Unix datagram pair queues only net.unix.max_dgram_qlen datagrams before the sender
+    // gets EAGAIN: the kernel takes part of each sendmmsg.
+    let (a, b) = pair(SockType::Datagram);
+    let (buf, offsets) = numbered(500);
+    let mut batch = Batch::new();
+    batch.set_flags(SendFlags::NOSIGNAL | SendFlags::DONTWAIT);
+    for i in 0..500 {
+        batch
+            .push_vectored(
+                None,
+                &[IoSlice::new(&buf[offsets[i]..offsets[i + 1]])],
+                |_| Ok(()),
+            )
+            .unwrap();
+    }
+    let mut sent = 0;
+    let mut stops = 0;
+    let mut next = 0u32;
+    let mut data = [0u8; 512];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while next < 500 {
+        assert!(Instant::now() < deadline);
+        match batch.send(&a) {
+            Ok(n) => sent += n,
+            Err(e) => {
+                assert!(e.is_would_block(), "{e}");
+                sent += e.sent();
+                stops += 1;
+            }
+        }
+        assert_eq!(batch.len(), 500 - sent);
+        // Drain what arrived, checking order and content.
+        loop {
+            let got = {
+                let mut iov = [IoSliceMut::new(&mut data)];
+                let mut recv = RecvMsg::new(&mut iov).flags(ancillary::RecvFlags::DONTWAIT);
+                let len = recv.recv(b.as_fd()).map(|m| m.len());
+                len
+            };
+            match got {
+                Ok(len) => {
+                    assert_eq!(number(&data[..len]), Some(next));
+                    next += 1;
+                }
+                Err(e) if e.is_would_block() => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(
+            next as usize, sent,
+            "received exactly what was reported sent"
+        );
+    }
+    assert!(stops > 0, "the receiver queue never filled");
+    assert!(batch.is_empty());
+}
+
+#[test]
+fn recycled_batches_carry_new_payloads() {
+    let rx = udp_receiver("127.0.0.1:0", 4 << 20);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = rx.local_addr().unwrap();
+    let mut spare = Batch::new();
+    let mut buf = [0u8; 64];
+    let mut recv = RecvBatch::new(8, 128, 0).unwrap();
+    for round in 0..5u32 {
+        fill(&mut buf, round);
+        let mut batch = spare.recycle();
+        batch.push(to, &buf).unwrap();
+        batch.push(to, &buf[..32]).unwrap();
+        assert_eq!(batch.send(&tx), Ok(2));
+        spare = batch.recycle();
+        let mut got = 0;
+        while got < 2 {
+            recv.recv(&rx).unwrap();
+            for d in recv.iter_mut() {
+                assert_eq!(number(d.data()), Some(round));
+                got += 1;
+            }
+        }
+    }
+    assert_eq!(spare.stats().messages, 5, "one GSO message per round");
+    assert_eq!(spare.stats().segmented, 5);
+}

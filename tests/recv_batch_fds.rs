@@ -1,0 +1,72 @@
+//! `RecvBatch` owns the descriptors it receives: those taken are the caller's, the rest are
+//! closed when the batch receives again or drops; truncation is reported. Its own binary, so
+//! that counting this process's open descriptors sees no other test's.
+
+mod common;
+
+use std::io::IoSlice;
+use std::os::fd::AsFd;
+
+use ancillary::batch::{Batch, RecvBatch};
+use ancillary::Error;
+use common::*;
+use nix::sys::socket::SockType;
+
+#[test]
+fn recv_batch_owns_received_fds_and_closes_those_not_taken() {
+    let (a, b) = pair(SockType::Datagram);
+    let files = dev_nulls(3);
+    let before = open_fd_count();
+    let fds: Vec<_> = files.iter().map(|f| f.as_fd()).collect();
+    let payloads = [*b"one", *b"two", *b"thr"];
+    let mut batch = Batch::new();
+    for (i, p) in payloads.iter().enumerate() {
+        batch
+            .push_vectored(None, &[IoSlice::new(p)], |c| {
+                c.push_rights(&fds[..=i])?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert_eq!(batch.send(&a), Ok(3));
+    drop(batch);
+
+    let room = ancillary::cmsg::space_for_fds(3);
+    let mut recv = RecvBatch::new(4, 16, room).unwrap();
+    let mut got = 0;
+    let mut taken = Vec::new();
+    while got < 3 {
+        recv.recv(&b).unwrap();
+        for (k, mut d) in recv.iter_mut().enumerate() {
+            d.check().unwrap();
+            assert_eq!(d.data(), &payloads[got][..]);
+            if k == 0 {
+                // Take the fds of the first datagram of each call; leave the others.
+                taken.extend(d.fds());
+            }
+            got += 1;
+        }
+    }
+    assert!(!taken.is_empty());
+    assert!(taken.iter().all(is_cloexec));
+    drop(recv); // closes every fd not taken
+    assert_eq!(open_fd_count(), before + taken.len());
+    drop(taken);
+    assert_eq!(open_fd_count(), before);
+
+    // Too small a buffer: truncation is reported, not hidden.
+    let (a, b) = pair(SockType::Datagram);
+    let mut batch = Batch::new();
+    batch
+        .push_vectored(None, &[IoSlice::new(&[5u8; 100])], |_| Ok(()))
+        .unwrap();
+    batch.send(&a).unwrap();
+    let mut recv = RecvBatch::new(1, 10, 0).unwrap();
+    assert_eq!(recv.recv(&b).unwrap(), 1);
+    let d = recv.iter_mut().next().unwrap();
+    assert_eq!(d.data(), &[5u8; 10][..]);
+    assert!(matches!(
+        d.check(),
+        Err(Error::DataTruncated { received: 10 })
+    ));
+}
