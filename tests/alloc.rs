@@ -2,9 +2,9 @@
 //! allocator watches a full round (encode, sendmsg, recvmsg, take and close the fds).
 
 mod common;
+#[path = "common/counting.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::IoSliceMut;
 use std::os::fd::{AsFd, BorrowedFd};
 
@@ -13,36 +13,9 @@ use ancillary::{cmsg::Credentials, IoVecs, RecvMsg, SendMsg};
 use common::*;
 use nix::sys::socket::SockType;
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: the caller upholds alloc's contract, which we forward.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as for alloc.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: as for alloc.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(|c| c.get())
-}
+static GLOBAL: counting::Counting = counting::Counting;
+use counting::allocations;
 
 /// One round: encode `fds`, send, receive, take and close every fd. Returns fds received.
 fn round(a: BorrowedFd<'_>, b: BorrowedFd<'_>, fds: &[BorrowedFd<'_>]) -> usize {

@@ -3,8 +3,6 @@
 mod common;
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 
 use ancillary::cmsg::{CmsgBuffer, ControlMessage, Credentials, CREDENTIALS_SPACE};
 use ancillary::{Error, RecvMsg, SendMsg};
@@ -69,21 +67,7 @@ const CHILD_ENV: &str = "ANCILLARY_TEST_FORGED_PID_CHILD";
 /// Runs `child_claims_a_forged_pid` in a child process that is not root.
 #[test]
 fn forged_pid_is_refused_with_eperm() {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        "child_claims_a_forged_pid",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CHILD_ENV, "1");
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        // Root may claim any pid: drop to nobody (std also drops supplementary groups).
-        cmd.uid(65534).gid(65534);
-    }
-    let out = cmd.output().expect("spawn the child");
+    let out = run_unprivileged("child_claims_a_forged_pid", CHILD_ENV);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("forged pid refused: EPERM"),

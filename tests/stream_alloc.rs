@@ -2,9 +2,9 @@
 //! watches the sending thread through many partial writes, polls and resumptions.
 
 mod common;
+#[path = "common/counting.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::IoSlice;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
@@ -15,36 +15,9 @@ use ancillary::{wait_writable, Progress, SendAll};
 use common::*;
 use nix::sys::socket::{setsockopt, sockopt::SndBuf, SockType};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: the caller upholds alloc's contract, which we forward.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as for alloc.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: as for alloc.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(|c| c.get())
-}
+static GLOBAL: counting::Counting = counting::Counting;
+use counting::allocations;
 
 /// Sends the 8 buffers with the fd, resuming after every partial write; returns the waits.
 fn round(sock: &UnixStream, bufs: &[IoSlice<'_>; 8], fd: &std::fs::File) -> usize {
