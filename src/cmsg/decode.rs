@@ -7,10 +7,19 @@
 //!   length after `MSG_CTRUNC`; Linux shrinks it but may cut the padding);
 //! - the next header starts at `CMSG_ALIGN(cmsg_len)`, and a trailing partial header ends the walk.
 //!
-//! This is libc's `CMSG_FIRSTHDR`/`CMSG_NXTHDR` walk with two documented differences: a message
-//! whose length runs past the end is yielded clamped (glibc's `CMSG_NXTHDR` drops it, its
-//! `CMSG_FIRSTHDR` hands it over unchecked), and a first header with `cmsg_len` below the header
-//! size yields nothing (glibc hands it over and stops after it).
+//! This is the walk of libc's `CMSG_FIRSTHDR`/`CMSG_NXTHDR` (glibc 2.36 and later, and the
+//! `libc` crate's rewrite of them; the `cmsg_libc_diff` fuzz target compares them on arbitrary
+//! bytes) with two differences:
+//! - a message whose `cmsg_len` runs past the end is yielded with its data clamped, and the walk
+//!   ends; libc hands it over with that `cmsg_len` unchecked (`CMSG_DATA` up to it overruns the
+//!   buffer) and ends there too. glibc before 2.36 drops such a message unless it is the first,
+//!   and also one whose padding alone runs past the end;
+//! - a header whose `cmsg_len` is below the header size, first or not, ends the walk without
+//!   being yielded; libc hands it over and stops after it.
+//!
+//! The `libc` crate's `CMSG_NXTHDR` (0.2.191) also overflows when `cmsg_len` is within 7 of
+//! `usize::MAX`: it aborts where overflow checks are on, and elsewhere hands the same header back,
+//! so a walk over such bytes never ends.
 
 use std::ops::Range;
 

@@ -236,7 +236,10 @@ impl<const N: usize> DerefMut for CmsgBuffer<N> {
     }
 }
 
-/// The largest part of `buf` that starts aligned for `cmsghdr` (possibly empty).
+/// The largest part of `buf` that starts aligned for `cmsghdr`.
+///
+/// Empty when `buf` holds no aligned address; that empty slice then lies at the end of `buf`,
+/// which need not be aligned (nothing can be read or written through it).
 #[inline]
 pub fn aligned_mut(buf: &mut [u8]) -> &mut [u8] {
     let skip = buf.as_ptr().align_offset(align_of::<libc::cmsghdr>());
@@ -306,5 +309,24 @@ mod tests {
             assert!(a.len() + 8 >= 40 - start);
         }
         assert!(aligned_mut(&mut []).is_empty());
+        // Too short to reach an aligned address: empty, and an encoder over it has no room.
+        let mut st = CmsgBuffer::<16>::new();
+        for start in 1..8 {
+            let short = &mut st[start..8];
+            let end = short.as_ptr() as usize + short.len();
+            let a = aligned_mut(short);
+            assert!(a.is_empty());
+            assert_eq!(a.as_ptr() as usize, end);
+        }
+        let mut enc = Encoder::new(&mut st[1..8]);
+        assert_eq!(enc.capacity(), 0);
+        assert_eq!(
+            enc.push_raw(libc::IPPROTO_IP, libc::IP_TOS, &[])
+                .unwrap_err(),
+            crate::Error::Capacity {
+                needed: space(0),
+                available: 0
+            }
+        );
     }
 }
