@@ -48,7 +48,7 @@ pub use recv::{split_gro, RecvBatch, RecvDatagram, RecvIter};
 use std::fmt;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use nix::sys::socket::{SockaddrIn, SockaddrIn6};
 
@@ -164,11 +164,28 @@ struct Planned {
     iov_start: usize,
     iov_end: usize,
     pieces: bool,
-    /// Its control data: the entry's, in the arena; or for a GSO message, a copy of it
+    /// Its control data: the entry's, in the arena; or (`own_control` false) a copy of it
     /// followed by `UDP_SEGMENT`, in `Batch::gso_control`.
     control_at: usize,
     control_len: usize,
+    own_control: bool,
+    /// Whether it is a GSO message (more than one datagram).
     segmented: bool,
+    /// Payload bytes it carries.
+    bytes: usize,
+}
+
+/// What [`Batch::send`] found out about the socket it last sent on, so that it asks once per
+/// socket rather than once per send.
+#[derive(Debug, Clone, Copy)]
+struct SocketInfo {
+    fd: RawFd,
+    /// `getsockopt(UDP_SEGMENT)` worked: the socket may do GSO.
+    gso: bool,
+    /// The socket's own `UDP_SEGMENT` size (0: none).
+    segment_option: libc::c_int,
+    /// The kernel refused a GSO message on it: later sends go without GSO.
+    gso_refused: bool,
 }
 
 /// Counters of what a [`Batch`] did, since it was created.
@@ -207,9 +224,14 @@ pub struct BatchStats {
 /// kernel's segment cap ([`udp_max_segments`](crate::limits::udp_max_segments)), the payload
 /// cap and the iovec limit. It attaches
 /// `UDP_SEGMENT` only to messages of more than one segment, asks the socket whether it can do
-/// GSO (`getsockopt`, nothing is set), and when the kernel refuses a GSO message (`EIO`:
-/// no offload, `EINVAL`, `EMSGSIZE`: segment too large for the path) sends the same datagrams
-/// one by one, for the rest of that call.
+/// GSO (`getsockopt`, nothing is set) on the first send to it, and when the kernel refuses a
+/// GSO message (`EIO`: no offload, `EINVAL`, `EMSGSIZE`: segment too large for the path) sends
+/// the same datagrams one by one, and every later datagram on that socket too, until
+/// [`set_gso`](Self::set_gso) is called.
+///
+/// **Datagram sockets only**: UDP, Unix datagram or seqpacket. On a stream socket
+/// `sendmmsg` may write part of a message and count it as sent, so [`send`](Self::send)
+/// refuses one ([`Error::NotDatagramSocket`]); write streams with [`SendAll`](crate::SendAll).
 ///
 /// ```
 /// use std::net::UdpSocket;
@@ -250,6 +272,7 @@ pub struct Batch<'a> {
     /// Pushes not yet sent.
     queued: usize,
     gso: bool,
+    socket: Option<SocketInfo>,
     max_segments: Option<usize>,
     limits: Limits,
     flags: SendFlags,
@@ -299,6 +322,7 @@ impl<'a> Batch<'a> {
             partial: 0,
             queued: 0,
             gso: true,
+            socket: None,
             max_segments: None,
             limits: Limits::kernel(),
             flags: SendFlags::NOSIGNAL,
@@ -320,9 +344,14 @@ impl<'a> Batch<'a> {
     /// Turns GSO (`UDP_SEGMENT`) on or off for the next sends. On by default; without it every
     /// datagram is its own message, and a [`push_segments`](Self::push_segments) payload is
     /// sent as its separate datagrams.
+    ///
+    /// It also forgets what the batch learnt about the socket it sent on (its type, its
+    /// `UDP_SEGMENT` option, a GSO refusal): call it after changing the socket's
+    /// `UDP_SEGMENT` option, or to try GSO again after a fallback.
     #[doc(alias = "UDP_SEGMENT")]
     pub fn set_gso(&mut self, enabled: bool) -> &mut Self {
         self.gso = enabled;
+        self.socket = None;
         self
     }
 
@@ -418,6 +447,7 @@ impl<'a> Batch<'a> {
             partial: 0,
             queued: 0,
             gso: self.gso,
+            socket: self.socket,
             max_segments: self.max_segments,
             limits: self.limits,
             flags: self.flags,
@@ -751,34 +781,70 @@ impl<'a> Batch<'a> {
     /// When the kernel takes fewer messages than offered, the next call starts from the first
     /// one it did not take: no datagram is sent twice or skipped.
     ///
+    /// The first send to a socket asks the kernel for its type and its `UDP_SEGMENT` option
+    /// (`getsockopt`); the batch remembers the answers for that descriptor, so later sends to
+    /// it make one `sendmmsg` per 1024 messages and nothing else. Call
+    /// [`set_gso`](Self::set_gso) to make it ask again (after changing the socket's options, or
+    /// when a descriptor number was closed and reused for another socket).
+    ///
     /// # Errors
     /// A [`BatchError`] with the datagrams sent before the failure
     /// ([`BatchError::sent`]) and the error; the unsent datagrams stay queued, and the next
     /// `send` starts from the first of them. With a non-blocking socket that is how `EAGAIN`
     /// arrives. A GSO message that the kernel refuses (`EIO`, `EINVAL`, `EMSGSIZE`) is not an
     /// error: its datagrams go one by one.
+    ///
+    /// [`Error::NotDatagramSocket`], with nothing sent, for a stream (`SOCK_STREAM`) socket;
+    /// [`Error::PartialDatagram`] if the kernel took only part of a message anyway (a
+    /// descriptor reused for a stream socket since the batch checked it): that message is
+    /// counted as sent.
     #[doc(alias = "sendmmsg")]
     pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> std::result::Result<usize, BatchError> {
         let fd = socket.as_fd();
         let start = self.queued;
-        let mut gso = self.gso && self.may_segment() && sys::udp_segment_option(fd).is_ok();
+        if self.next == self.entries.len() {
+            self.clear();
+            return Ok(0);
+        }
+        let info = self
+            .socket_info(fd)
+            .map_err(|error| BatchError { sent: 0, error })?;
+        let mut gso = self.gso && info.gso && !info.gso_refused && self.may_segment();
         let max_segments = if gso { self.segment_cap() } else { 1 };
         while self.next < self.entries.len() {
             self.plan(gso, max_segments);
             let result = self.send_planned(fd);
             self.stats.calls += 1;
             match result {
-                Ok(0) => {
+                Ok((0, _)) => {
                     // sendmmsg with messages never returns 0; do not spin if it does.
                     return Err(BatchError {
                         sent: start - self.queued,
                         error: Error::os("sendmmsg", libc::EIO),
                     });
                 }
-                Ok(k) => self.advance(k),
+                Ok((k, last_len)) => {
+                    let planned = self.plan[k - 1].bytes;
+                    self.advance(k);
+                    if last_len != planned {
+                        // Only a stream writes part of a message; never resume on it.
+                        self.socket = None;
+                        return Err(BatchError {
+                            sent: start - self.queued,
+                            error: Error::PartialDatagram {
+                                written: last_len,
+                                len: planned,
+                            },
+                        });
+                    }
+                }
                 Err(libc::EIO | libc::EINVAL | libc::EMSGSIZE) if gso && self.plan[0].segmented => {
-                    // Nothing of the refused message went; send its datagrams one by one.
+                    // Nothing of the refused message went; send its datagrams one by one, in
+                    // this call and the next ones on this socket (until `set_gso`).
                     gso = false;
+                    if let Some(s) = &mut self.socket {
+                        s.gso_refused = true;
+                    }
                     self.stats.fallbacks += 1;
                 }
                 Err(errno) => {
@@ -794,6 +860,38 @@ impl<'a> Batch<'a> {
         Ok(sent)
     }
 
+    /// What the batch knows of `fd`: asked of the kernel (`SO_TYPE`, `UDP_SEGMENT`) on the first
+    /// send to it, remembered until another socket is used or [`set_gso`](Self::set_gso).
+    ///
+    /// # Errors
+    /// [`Error::NotDatagramSocket`] for a stream socket; [`Error::Os`] if it is not a socket.
+    fn socket_info(&mut self, fd: BorrowedFd<'_>) -> Result<SocketInfo> {
+        let raw = fd.as_raw_fd();
+        match self.socket {
+            Some(info) if info.fd == raw => Ok(info),
+            _ => self.probe_socket(fd),
+        }
+    }
+
+    #[cold]
+    fn probe_socket(&mut self, fd: BorrowedFd<'_>) -> Result<SocketInfo> {
+        self.socket = None;
+        match sys::socket_type(fd) {
+            Ok(libc::SOCK_STREAM) => return Err(Error::NotDatagramSocket),
+            Ok(_) => {}
+            Err(errno) => return Err(Error::os("getsockopt", errno)),
+        }
+        let option = sys::udp_segment_option(fd);
+        let info = SocketInfo {
+            fd: fd.as_raw_fd(),
+            gso: option.is_ok(),
+            segment_option: option.unwrap_or(0),
+            gso_refused: false,
+        };
+        self.socket = Some(info);
+        Ok(info)
+    }
+
     /// Whether any message of the next send could carry `UDP_SEGMENT`.
     fn may_segment(&self) -> bool {
         self.entries[self.next..]
@@ -801,7 +899,7 @@ impl<'a> Batch<'a> {
             .any(|e| e.kind != Kind::Single)
     }
 
-    fn send_planned(&mut self, fd: BorrowedFd<'_>) -> std::result::Result<usize, i32> {
+    fn send_planned(&mut self, fd: BorrowedFd<'_>) -> std::result::Result<(usize, usize), i32> {
         let (iov, pieces) = (&self.iov, &self.pieces);
         let (control, gso_control) = (self.control.bytes(), self.gso_control.bytes());
         let msgs = self.plan.iter().map(|p| OutMsg {
@@ -811,7 +909,7 @@ impl<'a> Batch<'a> {
             } else {
                 &iov[p.iov_start..p.iov_end]
             },
-            control: if p.segmented {
+            control: if !p.own_control {
                 &gso_control[p.control_at..p.control_at + p.control_len]
             } else {
                 &control[p.control_at..p.control_at + p.control_len]
@@ -897,6 +995,7 @@ impl<'a> Batch<'a> {
                 } else {
                     (e.control_at, e.control_len)
                 };
+                let bytes = ((done + n) * e.segment).min(e.len) - done * e.segment;
                 self.plan.push(Planned {
                     entry: i,
                     name,
@@ -906,7 +1005,9 @@ impl<'a> Batch<'a> {
                     pieces,
                     control_at,
                     control_len,
+                    own_control: n == 1,
                     segmented: n > 1,
+                    bytes,
                 });
                 done += n;
             }

@@ -137,6 +137,31 @@ pub enum Error {
         /// Bytes of the range that were not sent.
         missing: u64,
     },
+    /// A [`Batch`](crate::batch::Batch) was sent on a stream (`SOCK_STREAM`) socket, where
+    /// `sendmmsg(2)` may write part of a message and count it as sent. Nothing was sent.
+    #[doc(alias = "SOCK_STREAM")]
+    NotDatagramSocket,
+    /// The kernel took only part of a message of a [`Batch`](crate::batch::Batch): the socket
+    /// does not keep message boundaries. The bytes written are gone; the batch counts that
+    /// message as sent.
+    PartialDatagram {
+        /// Bytes of the message the kernel took.
+        written: usize,
+        /// Bytes the message had.
+        len: usize,
+    },
+    /// Flags a [`Batch`](crate::batch::Batch) cannot send with: `MSG_MORE` would merge its
+    /// datagrams into one, `MSG_OOB` and `MSG_EOR` belong to streams and records.
+    #[doc(alias = "MSG_MORE")]
+    BatchFlags {
+        /// The flags refused.
+        flags: crate::flags::SendFlags,
+    },
+    /// Sizes given to a constructor add up to more memory than can be addressed.
+    SizeOverflow {
+        /// What overflowed.
+        what: &'static str,
+    },
     /// A system call failed.
     Os {
         /// The call: `"sendmsg"`, `"recvmsg"`, ...
@@ -365,6 +390,28 @@ impl fmt::Display for Error {
                 "sendfile: the file ended at byte {offset}, {missing} bytes short of the range \
                  to send; the peer got a short body: close the connection (or send the missing \
                  bytes another way), and check that nothing truncates the file while it is sent"
+            ),
+            Error::NotDatagramSocket => f.write_str(
+                "a Batch sends datagrams, and this is a stream (SOCK_STREAM) socket, where \
+                 sendmmsg may write part of a message and still count it; nothing was sent: \
+                 write a stream with SendAll (or SendMsg), and use Batch on UDP, Unix datagram \
+                 or seqpacket sockets",
+            ),
+            Error::PartialDatagram { written, len } => write!(
+                f,
+                "the kernel took only {written} of the {len} bytes of a message of the batch: \
+                 the socket does not keep message boundaries, and the rest of that message is \
+                 lost; write streams with SendAll, not Batch"
+            ),
+            Error::BatchFlags { flags } => write!(
+                f,
+                "a Batch cannot send with {flags:?}: MSG_MORE would join its datagrams into \
+                 one, MSG_OOB and MSG_EOR belong to stream and record sockets; leave them out \
+                 (use SendMsg for a single message that needs them)"
+            ),
+            Error::SizeOverflow { what } => write!(
+                f,
+                "{what} overflows the address space; ask for fewer or smaller buffers"
             ),
             Error::Os { call, errno } => {
                 let (name, hint) = errno_hint(errno);

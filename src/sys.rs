@@ -164,14 +164,15 @@ pub(crate) fn sendfile(
 }
 
 /// `poll(2)` on one descriptor: `Ok(true)` once any of `events` (or an error or hang-up, which
-/// the next call on it reports) is ready, `Ok(false)` when `timeout` passes first. `None` waits
-/// without limit. `EINTR` is retried with the time that is left.
+/// the next call on it reports) is ready, `Ok(false)` when `timeout` passes first. `None` (or
+/// a timeout too long for the clock to represent) waits without limit. `EINTR` is retried with
+/// the time that is left.
 pub(crate) fn poll_one(
     fd: BorrowedFd<'_>,
     events: libc::c_short,
     timeout: Option<std::time::Duration>,
 ) -> Result<bool, i32> {
-    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
     loop {
         let ms: libc::c_int = match deadline {
             None => -1,
@@ -266,14 +267,14 @@ pub(crate) struct OutMsg<'a> {
 }
 
 /// `sendmmsg(2)` of `msgs` (at most [`MAX_MMSG`](crate::limits::MAX_MMSG) of them), retried on
-/// `EINTR`: how many messages the kernel took, from the first. Empty control data goes as NULL
-/// with length 0.
+/// `EINTR`: how many messages the kernel took, from the first, and the bytes it took of the
+/// last of them (`msg_len`). Empty control data goes as NULL with length 0.
 pub(crate) fn sendmmsg<'a>(
     fd: BorrowedFd<'_>,
     scratch: &mut MmsgScratch,
     msgs: impl IntoIterator<Item = OutMsg<'a>>,
     flags: libc::c_int,
-) -> Result<usize, i32> {
+) -> Result<(usize, usize), i32> {
     let hdrs = &mut scratch.hdrs;
     hdrs.clear();
     for m in msgs {
@@ -305,7 +306,12 @@ pub(crate) fn sendmmsg<'a>(
             )
         };
         if r >= 0 {
-            break Ok(r as usize);
+            let k = r as usize;
+            let last = k
+                .checked_sub(1)
+                .and_then(|i| hdrs.get(i))
+                .map_or(0, |h| h.msg_len as usize);
+            break Ok((k, last));
         }
         match errno() {
             libc::EINTR => continue,

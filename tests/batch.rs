@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::io::{IoSlice, IoSliceMut};
+use std::io::{IoSlice, IoSliceMut, Read};
 use std::net::UdpSocket;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -348,4 +348,66 @@ fn recycled_batches_carry_new_payloads() {
     }
     assert_eq!(spare.stats().messages, 5, "one GSO message per round");
     assert_eq!(spare.stats().segmented, 5);
+}
+
+/// On a stream socket `sendmmsg` counts a partly written message as sent: the batch refuses
+/// stream sockets before sending anything, whichever socket it sent on before.
+#[test]
+fn a_stream_socket_is_refused_before_anything_is_sent() {
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (t1, _t2) = tcp_pair();
+    let data = [5u8; 100];
+    let mut batch = Batch::new();
+    batch.push(rx.local_addr().unwrap(), &data).unwrap();
+    assert_eq!(batch.send(&tx), Ok(1));
+    for stream in [a.as_fd(), t1.as_fd()] {
+        let iov = [IoSlice::new(&data)];
+        batch.push_vectored(None, &iov, |_| Ok(())).unwrap();
+        let err = batch.send(stream).unwrap_err();
+        assert_eq!(err.error, Error::NotDatagramSocket, "{err}");
+        assert_eq!(err.sent(), 0);
+        assert!(err.to_string().contains("SendAll"), "{err}");
+        assert_eq!(batch.len(), 1, "nothing was sent");
+        batch.clear();
+    }
+    b.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 16];
+    assert!(
+        (&b).read(&mut buf).is_err(),
+        "nothing reached the stream's peer"
+    );
+}
+
+/// If the descriptor the batch checked is replaced by a stream socket, a partly written
+/// message is reported, not counted silently.
+#[test]
+fn a_descriptor_reused_for_a_stream_reports_the_partial_write() {
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let small = [1u8; 10];
+    let mut batch = Batch::new();
+    batch.push(rx.local_addr().unwrap(), &small).unwrap();
+    assert_eq!(batch.send(&tx), Ok(1));
+
+    let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    // SAFETY: both descriptors are open; dup2 replaces tx's socket with the stream, which tx
+    // then owns and closes.
+    assert!(unsafe { libc::dup2(a.as_raw_fd(), tx.as_raw_fd()) } >= 0);
+    let big = vec![2u8; 4 << 20];
+    let iov = [IoSlice::new(&big)];
+    let mut batch = batch.recycle();
+    batch.push_vectored(None, &iov, |_| Ok(())).unwrap();
+    let err = batch.send(&tx).unwrap_err();
+    match err.error {
+        Error::PartialDatagram { written, len } => {
+            assert!(written > 0 && written < len && len == big.len(), "{err}")
+        }
+        ref e => panic!("expected PartialDatagram, got {e}"),
+    }
+    // Checked again now: the next send refuses the stream.
+    batch.push_vectored(None, &iov, |_| Ok(())).unwrap();
+    assert_eq!(batch.send(&tx).unwrap_err().error, Error::NotDatagramSocket);
 }

@@ -253,3 +253,33 @@ fn udplite_answers_gso_with_eio_and_the_batch_falls_back() {
     let to = SocketAddr::V4(std::net::SocketAddrV4::new(local.ip(), local.port()));
     expect_fallback(Batch::new(), &tx, &rx, to, 9);
 }
+
+/// A GSO refusal sticks to the batch for that socket: later sends make one `sendmmsg` and no
+/// GSO attempt, until `set_gso` asks again.
+#[test]
+fn after_a_refusal_later_sends_go_without_gso_until_set_gso() {
+    let (rx, tx, to) = pair_v4();
+    set_int_opt(&tx, libc::SOL_SOCKET, libc::SO_NO_CHECK, 1);
+    let run = datagrams(10, 100, 100);
+    let mut spare = Batch::new();
+    for round in 0..4 {
+        let mut batch = spare.recycle();
+        if round == 3 {
+            batch.set_gso(true);
+        }
+        for d in &run {
+            batch.push(to, d).unwrap();
+        }
+        let before = batch.stats();
+        assert_eq!(batch.send(&tx), Ok(10));
+        let s = batch.stats();
+        let (calls, fallbacks) = (s.calls - before.calls, s.fallbacks - before.fallbacks);
+        match round {
+            0 | 3 => assert_eq!((calls, fallbacks), (2, 1), "round {round}: {s:?}"),
+            _ => assert_eq!((calls, fallbacks), (1, 0), "round {round}: {s:?}"),
+        }
+        let (got, _) = receive(&rx, 10);
+        assert_eq!(got, run);
+        spare = batch.recycle();
+    }
+}
