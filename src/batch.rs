@@ -269,7 +269,7 @@ pub struct Batch<'a> {
     next: usize,
     /// Datagrams of `entries[next]` already sent.
     partial: usize,
-    /// Pushes not yet sent.
+    /// Datagrams not yet sent.
     queued: usize,
     gso: bool,
     socket: Option<SocketInfo>,
@@ -389,7 +389,7 @@ impl<'a> Batch<'a> {
     }
 
     /// Datagrams queued and not yet sent (a [`push_segments`](Self::push_segments) payload
-    /// counts as one).
+    /// counts as the datagrams it is cut into).
     pub fn len(&self) -> usize {
         self.queued
     }
@@ -702,7 +702,7 @@ impl<'a> Batch<'a> {
                     data,
                     fds,
                 });
-                self.queued += 1;
+                self.queued += len.div_ceil(segment);
             }
             (_, Payload::Many(v)) => {
                 let iov_start = self.iov.len();
@@ -775,8 +775,9 @@ impl<'a> Batch<'a> {
     }
 
     /// `sendmmsg(2)`: sends every queued datagram on `socket`, in order, in calls of at most
-    /// 1024 messages; returns how many datagrams were sent (all that were queued) and empties
-    /// the batch, keeping its storage.
+    /// 1024 messages; returns how many datagrams were sent (all that were queued, each
+    /// datagram of a [`push_segments`](Self::push_segments) payload counted) and empties the
+    /// batch, keeping its storage.
     ///
     /// When the kernel takes fewer messages than offered, the next call starts from the first
     /// one it did not take: no datagram is sent twice or skipped.
@@ -808,7 +809,7 @@ impl<'a> Batch<'a> {
         }
         let info = self
             .socket_info(fd)
-            .map_err(|error| BatchError { sent: 0, error })?;
+            .map_err(|error| self.failure(start, error))?;
         let mut gso = self.gso && info.gso && !info.gso_refused && self.may_segment();
         let max_segments = if gso { self.segment_cap() } else { 1 };
         while self.next < self.entries.len() {
@@ -818,10 +819,7 @@ impl<'a> Batch<'a> {
             match result {
                 Ok((0, _)) => {
                     // sendmmsg with messages never returns 0; do not spin if it does.
-                    return Err(BatchError {
-                        sent: start - self.queued,
-                        error: Error::os("sendmmsg", libc::EIO),
-                    });
+                    return Err(self.failure(start, Error::os("sendmmsg", libc::EIO)));
                 }
                 Ok((k, last_len)) => {
                     let planned = self.plan[k - 1].bytes;
@@ -829,13 +827,11 @@ impl<'a> Batch<'a> {
                     if last_len != planned {
                         // Only a stream writes part of a message; never resume on it.
                         self.socket = None;
-                        return Err(BatchError {
-                            sent: start - self.queued,
-                            error: Error::PartialDatagram {
-                                written: last_len,
-                                len: planned,
-                            },
-                        });
+                        let error = Error::PartialDatagram {
+                            written: last_len,
+                            len: planned,
+                        };
+                        return Err(self.failure(start, error));
                     }
                 }
                 Err(libc::EIO | libc::EINVAL | libc::EMSGSIZE) if gso && self.plan[0].segmented => {
@@ -847,17 +843,83 @@ impl<'a> Batch<'a> {
                     }
                     self.stats.fallbacks += 1;
                 }
-                Err(errno) => {
-                    return Err(BatchError {
-                        sent: start - self.queued,
-                        error: self.kernel_error(errno),
-                    })
-                }
+                Err(errno) => return Err(self.failure(start, self.kernel_error(errno))),
             }
         }
         let sent = start - self.queued;
         self.clear();
         Ok(sent)
+    }
+
+    /// The error of a send that began with `start` datagrams queued.
+    #[cold]
+    fn failure(&self, start: usize, error: Error) -> BatchError {
+        BatchError {
+            sent: start - self.queued,
+            failed: self.first_unsent_push(),
+            error,
+        }
+    }
+
+    /// The index, in push order since the batch was last empty, of the push that holds the
+    /// first datagram not yet sent.
+    fn first_unsent_push(&self) -> usize {
+        let pushes = |e: &Entry<'_>| if e.kind == Kind::Run { e.datagrams } else { 1 };
+        let before: usize = self.entries[..self.next].iter().map(pushes).sum();
+        match self.entries.get(self.next) {
+            Some(e) if e.kind == Kind::Run => before + self.partial,
+            _ => before,
+        }
+    }
+
+    /// Drops the first datagram not yet sent, or what is left of a
+    /// [`push_segments`](Self::push_segments) payload: the push a failed [`send`](Self::send)
+    /// stopped at ([`BatchError::failed`]). Returns how many datagrams were dropped (0 when
+    /// nothing is queued).
+    ///
+    /// A datagram the kernel always refuses (`EACCES` to a broadcast address without
+    /// `SO_BROADCAST`, `EADDRNOTAVAIL` for a source address the host does not have, ...)
+    /// would otherwise stop every later send at the same place; drop it and send the rest:
+    ///
+    /// ```
+    /// # use std::net::UdpSocket;
+    /// # use ancillary::batch::Batch;
+    /// let rx = UdpSocket::bind("127.0.0.1:0")?;
+    /// let tx = UdpSocket::bind("0.0.0.0:0")?;
+    /// let mut batch = Batch::new();
+    /// batch.push(rx.local_addr()?, b"one")?;
+    /// batch.push("255.255.255.255:9".parse()?, b"refused: no SO_BROADCAST")?;
+    /// batch.push(rx.local_addr()?, b"two")?;
+    /// let mut sent = 0;
+    /// while !batch.is_empty() {
+    ///     match batch.send(&tx) {
+    ///         Ok(n) => sent += n,
+    ///         Err(e) if e.is_would_block() => { /* wait until writable */ }
+    ///         Err(e) => {
+    ///             sent += e.sent();
+    ///             eprintln!("push {} dropped: {}", e.failed(), e.error);
+    ///             batch.skip_failed();
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(sent, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn skip_failed(&mut self) -> usize {
+        let Some(e) = self.entries.get(self.next) else {
+            return 0;
+        };
+        let n = match e.kind {
+            Kind::Run => 1,
+            _ => e.datagrams - self.partial,
+        };
+        self.partial += n;
+        self.queued -= n;
+        if self.partial == e.datagrams {
+            self.next += 1;
+            self.partial = 0;
+        }
+        n
     }
 
     /// What the batch knows of `fd`: asked of the kernel (`SO_TYPE`, `UDP_SEGMENT`) on the first
@@ -924,13 +986,8 @@ impl<'a> Batch<'a> {
             let e = &self.entries[self.next];
             debug_assert_eq!(p.entry, self.next, "messages go in order");
             self.partial += p.datagrams;
-            if e.kind == Kind::Run {
-                self.queued -= p.datagrams;
-            }
+            self.queued -= p.datagrams;
             if self.partial == e.datagrams {
-                if e.kind != Kind::Run {
-                    self.queued -= 1;
-                }
                 self.next += 1;
                 self.partial = 0;
             }
@@ -1063,14 +1120,21 @@ fn limit(limit: Limit, needed: usize, max: usize) -> Error {
 }
 
 /// A [`Batch::send`] that failed after sending [`sent`](Self::sent) datagrams: the rest stay
-/// queued in the batch.
+/// queued in the batch, from the push [`failed`](Self::failed) on.
 ///
-/// Converts into the crate's [`Error`] (and [`io::Error`]) with `?`, dropping the count.
+/// Send again to resume (after `EAGAIN`, once the socket is writable); if that datagram will
+/// always be refused, drop it with [`Batch::skip_failed`] first.
+///
+/// Converts into the crate's [`Error`] (and [`io::Error`]) with `?`, dropping the counts.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchError {
-    /// Datagrams of the batch sent before the failure (by this call).
+    /// Datagrams of the batch sent before the failure (by this call); every datagram of a
+    /// [`push_segments`](Batch::push_segments) payload counts.
     pub sent: usize,
+    /// The push the first unsent datagram belongs to: its index among the pushes made since
+    /// the batch was last empty, from 0.
+    pub failed: usize,
     /// Why the next one was not.
     pub error: Error,
 }
@@ -1079,6 +1143,12 @@ impl BatchError {
     /// Datagrams sent before the failure.
     pub fn sent(&self) -> usize {
         self.sent
+    }
+
+    /// The index of the push that failed (see [`failed`](Self::failed)); drop it with
+    /// [`Batch::skip_failed`].
+    pub fn failed(&self) -> usize {
+        self.failed
     }
 
     /// Whether the socket would have blocked (`EAGAIN`): wait until it is writable and send
@@ -1092,9 +1162,9 @@ impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} (after {} datagrams of the batch were sent; the rest stay queued: call send \
-             again to resume)",
-            self.error, self.sent
+            "{} (at push {}, after {} datagrams of the batch were sent; the rest stay queued: \
+             call send again to resume, or skip_failed to drop that push first)",
+            self.error, self.failed, self.sent
         )
     }
 }

@@ -411,3 +411,106 @@ fn a_descriptor_reused_for_a_stream_reports_the_partial_write() {
     batch.push_vectored(None, &iov, |_| Ok(())).unwrap();
     assert_eq!(batch.send(&tx).unwrap_err().error, Error::NotDatagramSocket);
 }
+
+/// A datagram the kernel always refuses (EACCES: broadcast without SO_BROADCAST) is reported
+/// with its push index and can be dropped, and the datagrams queued after it still go.
+#[test]
+fn a_datagram_that_always_fails_can_be_skipped() {
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = UdpSocket::bind("0.0.0.0:0").unwrap();
+    let to = rx.local_addr().unwrap();
+    let bcast = "255.255.255.255:9".parse().unwrap();
+    let train = [3u8; 30];
+    let mut batch = Batch::new();
+    batch.push(to, b"ok-1").unwrap();
+    batch.push(bcast, b"bad").unwrap();
+    batch
+        .push_segments(Some(bcast), &train, 10, |_| Ok(()))
+        .unwrap();
+    batch.push(to, b"ok-2").unwrap();
+    assert_eq!(batch.len(), 6);
+
+    let err = batch.send(&tx).unwrap_err();
+    assert_eq!((err.sent(), err.failed()), (1, 1), "{err}");
+    assert_eq!(err.error.raw_os_error(), Some(libc::EACCES));
+    assert!(err.to_string().contains("skip_failed"), "{err}");
+    assert_eq!(batch.skip_failed(), 1);
+    assert_eq!(batch.len(), 4);
+
+    let err = batch.send(&tx).unwrap_err();
+    assert_eq!((err.sent(), err.failed()), (0, 2), "{err}");
+    assert_eq!(
+        batch.skip_failed(),
+        3,
+        "the rest of the payload goes at once"
+    );
+    assert_eq!(batch.send(&tx), Ok(1));
+    assert_eq!(batch.skip_failed(), 0);
+
+    rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 64];
+    for want in [&b"ok-1"[..], b"ok-2"] {
+        let n = rx.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], want);
+    }
+    assert!(nothing_queued_udp(&rx));
+}
+
+/// Partial progress through a `push_segments` payload is counted in datagrams, by the error
+/// and by the send that resumes it.
+#[test]
+fn a_payload_sent_in_part_counts_its_datagrams() {
+    let (a, b) = std::os::unix::net::UnixDatagram::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    let data: Vec<u8> = (0..100u8).flat_map(|i| [i; 10]).collect();
+    let mut batch = Batch::new();
+    batch.push_segments(None, &data, 10, |_| Ok(())).unwrap();
+    assert_eq!(batch.len(), 100);
+    // Fill the peer's queue, then make room for some.
+    let mut filled = 0;
+    while filled < 100_000 && a.send(b"x").is_ok() {
+        filled += 1;
+    }
+    assert!(filled > 50, "queue of {filled}");
+    let mut buf = [0u8; 64];
+    for _ in 0..50 {
+        b.recv(&mut buf).unwrap();
+    }
+    let err = batch.send(&a).unwrap_err();
+    assert!(err.is_would_block(), "{err}");
+    let mut got = Vec::new();
+    let mut drained = 0;
+    while let Ok(n) = b.recv(&mut buf) {
+        if n == 10 {
+            got.push(buf[0]);
+        } else {
+            drained += 1;
+        }
+    }
+    assert_eq!(drained, filled - 50);
+    assert!(!got.is_empty() && got.len() < 100, "{}", got.len());
+    assert_eq!(err.sent(), got.len(), "{err}");
+    assert_eq!(err.failed(), 0);
+    assert_eq!(batch.len(), 100 - got.len());
+
+    let mut total = got.len();
+    for _ in 0..1000 {
+        match batch.send(&a) {
+            Ok(n) => {
+                total += n;
+                break;
+            }
+            Err(e) if e.is_would_block() => total += e.sent(),
+            Err(e) => panic!("{e}"),
+        }
+        while b.recv(&mut buf).is_ok() {
+            got.push(buf[0]);
+        }
+    }
+    while b.recv(&mut buf).is_ok() {
+        got.push(buf[0]);
+    }
+    assert_eq!(total, 100);
+    assert_eq!(got, (0..100u8).collect::<Vec<_>>());
+}
