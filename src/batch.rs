@@ -1092,7 +1092,11 @@ impl<'a> Batch<'a> {
         let iovecs = p.iov_end - p.iov_start;
         match errno {
             libc::EINVAL if e.fds > limits::MAX_FDS => kernel(Limit::Fds, e.fds, limits::MAX_FDS),
-            libc::ENOBUFS if p.control_len > OPTMEM_EXEMPT => {
+            // ENOBUFS also means a full queue or option memory used by something else: a
+            // limit only when the buffer really reaches optmem_max (looser Limits).
+            libc::ENOBUFS
+                if p.control_len > OPTMEM_EXEMPT && p.control_len >= limits::optmem_max() =>
+            {
                 kernel(Limit::ControlBuffer, p.control_len, limits::optmem_max())
             }
             libc::EMSGSIZE if iovecs > limits::MAX_IOVECS => {

@@ -6,7 +6,7 @@ mod common;
 
 use std::io::IoSlice;
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use ancillary::batch::{Batch, RecvBatch};
 use ancillary::cmsg::{self, space, UDP_SEGMENT_SPACE};
@@ -257,4 +257,61 @@ fn more_than_1024_receive_slots() {
         (Limit::Messages, 1025, 1024)
     );
     assert!(RecvBatch::new(1024, 100, 0).is_ok());
+}
+
+/// `ENOBUFS` for control data below `optmem_max` (here: a socket filter holds part of the
+/// socket's option memory) is the kernel's error, not `Limit::ControlBuffer`.
+#[test]
+fn enobufs_below_optmem_max_is_not_a_control_buffer_limit() {
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // A classic BPF filter of 512 instructions charges several KiB of option memory.
+    let mut prog = vec![
+        libc::sock_filter {
+            code: (libc::BPF_LD | libc::BPF_W | libc::BPF_IMM) as u16,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        };
+        511
+    ];
+    prog.push(libc::sock_filter {
+        code: (libc::BPF_RET | libc::BPF_K) as u16,
+        jt: 0,
+        jf: 0,
+        k: 0xffff,
+    });
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_mut_ptr(),
+    };
+    // SAFETY: fprog points to `prog`, alive for the call; the kernel copies it.
+    let r = unsafe {
+        libc::setsockopt(
+            tx.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+    let optmem = ancillary::limits::optmem_max();
+    let data = vec![0u8; optmem - 1000];
+    let mut batch = Batch::new();
+    batch
+        .push_with(rx.local_addr().unwrap(), b"x", |c| {
+            c.push_raw(libc::SOL_SOCKET, 0x7ead, &data)?;
+            Ok(())
+        })
+        .unwrap();
+    let err = batch.send(&tx).unwrap_err();
+    assert_eq!(
+        err.error,
+        Error::Os {
+            call: "sendmmsg",
+            errno: libc::ENOBUFS
+        },
+        "{err}"
+    );
 }
