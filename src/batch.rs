@@ -227,7 +227,9 @@ pub struct BatchStats {
 /// GSO (`getsockopt`, nothing is set) on the first send to it, and when the kernel refuses a
 /// GSO message (`EIO`: no offload, `EINVAL`, `EMSGSIZE`: segment too large for the path) sends
 /// the same datagrams one by one, and every later datagram on that socket too, until
-/// [`set_gso`](Self::set_gso) is called.
+/// [`set_gso`](Self::set_gso) is called. When the socket has a `UDP_SEGMENT` size of its own
+/// (`setsockopt`), every message of one datagram carries `UDP_SEGMENT` 0, so that the kernel
+/// does not cut it.
 ///
 /// **Datagram sockets only**: UDP, Unix datagram or seqpacket. On a stream socket
 /// `sendmmsg` may write part of a message and count it as sent, so [`send`](Self::send)
@@ -756,7 +758,8 @@ impl<'a> Batch<'a> {
     }
 
     /// Copies entry `i`'s control data into the GSO control of the plan, followed by
-    /// `UDP_SEGMENT` with this size; returns where it lies there and its length.
+    /// `UDP_SEGMENT` with this size (0: no segmentation); returns where it lies there and its
+    /// length.
     fn gso_control(&mut self, i: usize, size: usize) -> (usize, usize) {
         let e = &self.entries[i];
         let own = &self.control.bytes()[e.control_at..e.control_at + e.control_len];
@@ -812,8 +815,10 @@ impl<'a> Batch<'a> {
             .map_err(|error| self.failure(start, error))?;
         let mut gso = self.gso && info.gso && !info.gso_refused && self.may_segment();
         let max_segments = if gso { self.segment_cap() } else { 1 };
+        // A UDP_SEGMENT size set on the socket would cut single datagrams too.
+        let unsegment = info.segment_option != 0;
         while self.next < self.entries.len() {
-            self.plan(gso, max_segments);
+            self.plan(gso, max_segments, unsegment);
             let result = self.send_planned(fd);
             self.stats.calls += 1;
             match result {
@@ -1010,7 +1015,9 @@ impl<'a> Batch<'a> {
     /// Plans the next `sendmmsg`: at most 1024 messages from the first unsent datagram. With
     /// `gso`, a run or a pushed GSO payload goes in messages of as many datagrams as the
     /// segment cap, the payload cap and the iovec limit allow; without, one datagram each.
-    fn plan(&mut self, gso: bool, max_segments: usize) {
+    /// With `unsegment`, a message of one datagram carries `UDP_SEGMENT` 0, which overrides
+    /// the socket's own `UDP_SEGMENT` size.
+    fn plan(&mut self, gso: bool, max_segments: usize, unsegment: bool) {
         self.plan.clear();
         self.gso_control.clear();
         self.pieces.clear();
@@ -1047,8 +1054,11 @@ impl<'a> Batch<'a> {
                         (self.pieces.len() - 1, self.pieces.len(), true)
                     }
                 };
+                let own_control = n == 1 && !unsegment;
                 let (control_at, control_len) = if n > 1 {
                     self.gso_control(i, e.segment)
+                } else if unsegment {
+                    self.gso_control(i, 0)
                 } else {
                     (e.control_at, e.control_len)
                 };
@@ -1062,7 +1072,7 @@ impl<'a> Batch<'a> {
                     pieces,
                     control_at,
                     control_len,
-                    own_control: n == 1,
+                    own_control,
                     segmented: n > 1,
                     bytes,
                 });

@@ -288,3 +288,35 @@ fn after_a_refusal_later_sends_go_without_gso_until_set_gso() {
         spare = batch.recycle();
     }
 }
+
+/// A `UDP_SEGMENT` size set on the socket does not cut the batch's single datagrams; runs
+/// still go with their own segment size.
+#[test]
+fn a_socket_segment_size_does_not_cut_single_datagrams() {
+    let (rx, tx, to) = pair_v4();
+    set_int_opt(&tx, libc::SOL_UDP, libc::UDP_SEGMENT, 100);
+    let single = [9u8; 250];
+    let run = datagrams(3, 300, 300);
+    let mut batch = Batch::new();
+    batch.push(to, &single).unwrap();
+    for d in &run {
+        batch.push(to, d).unwrap();
+    }
+    batch.set_gso(false);
+    assert_eq!(batch.send(&tx), Ok(4));
+    let mut sent: Vec<Vec<u8>> = vec![single.to_vec()];
+    sent.extend(run.iter().cloned());
+    let (got, _) = receive(&rx, 4);
+    assert_eq!(got, sent);
+
+    let mut batch = batch.recycle();
+    batch.set_gso(true);
+    batch.push(to, &single).unwrap();
+    for d in &run {
+        batch.push(to, d).unwrap();
+    }
+    assert_eq!(batch.send(&tx), Ok(4));
+    let (got, _) = receive(&rx, 4);
+    assert_eq!(got, sent);
+    assert!(nothing_queued_udp(&rx));
+}
