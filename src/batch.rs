@@ -380,9 +380,18 @@ impl<'a> Batch<'a> {
     }
 
     /// The flags (`MSG_*`) of every `sendmmsg`; `MSG_NOSIGNAL` by default.
-    pub fn set_flags(&mut self, flags: SendFlags) -> &mut Self {
+    ///
+    /// # Errors
+    /// [`Error::BatchFlags`], with the flags unchanged, for `MSG_MORE` (the kernel would join
+    /// the datagrams into one), `MSG_OOB` or `MSG_EOR` (for streams and records).
+    #[doc(alias = "MSG_MORE")]
+    pub fn set_flags(&mut self, flags: SendFlags) -> Result<&mut Self> {
+        let refused = flags & (SendFlags::MORE | SendFlags::OOB | SendFlags::EOR);
+        if !refused.is_empty() {
+            return Err(Error::BatchFlags { flags: refused });
+        }
         self.flags = flags;
-        self
+        Ok(self)
     }
 
     /// What the batch did so far.

@@ -270,7 +270,9 @@ fn a_full_receiver_stops_a_nonblocking_batch_and_send_resumes_without_duplicates
     let (a, b) = pair(SockType::Datagram);
     let (buf, offsets) = numbered(500);
     let mut batch = Batch::new();
-    batch.set_flags(SendFlags::NOSIGNAL | SendFlags::DONTWAIT);
+    batch
+        .set_flags(SendFlags::NOSIGNAL | SendFlags::DONTWAIT)
+        .unwrap();
     for i in 0..500 {
         batch
             .push_vectored(
@@ -513,4 +515,30 @@ fn a_payload_sent_in_part_counts_its_datagrams() {
     }
     assert_eq!(total, 100);
     assert_eq!(got, (0..100u8).collect::<Vec<_>>());
+}
+
+/// `MSG_MORE` would make the kernel join a batch's datagrams into one: refused, with
+/// `MSG_OOB` and `MSG_EOR`, and the datagrams still go one by one.
+#[test]
+fn flags_that_merge_datagrams_are_refused() {
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = rx.local_addr().unwrap();
+    let mut batch = Batch::new();
+    for f in [SendFlags::MORE, SendFlags::OOB, SendFlags::EOR] {
+        let err = batch.set_flags(SendFlags::NOSIGNAL | f).unwrap_err();
+        assert_eq!(err, Error::BatchFlags { flags: f });
+        assert!(err.to_string().contains("MSG_"), "{err}");
+    }
+    batch.set_gso(false);
+    let (p1, p2, p3) = ([1u8; 10], [2u8; 20], [3u8; 30]);
+    for p in [&p1[..], &p2, &p3] {
+        batch.push(to, p).unwrap();
+    }
+    assert_eq!(batch.send(&tx), Ok(3));
+    rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 100];
+    for want in [10, 20, 30] {
+        assert_eq!(rx.recv(&mut buf).unwrap(), want);
+    }
 }
