@@ -385,9 +385,9 @@ impl<'a, 'c> SendFile<'a, 'c> {
         self.offset
     }
 
-    /// Bytes of header and file still to write.
+    /// Bytes of header and file still to write (at most `u64::MAX`).
     pub fn remaining(&self) -> u64 {
-        self.header.remaining() as u64 + (self.end - self.offset)
+        (self.header.remaining() as u64).saturating_add(self.end - self.offset)
     }
 
     /// Whether everything was written.

@@ -315,3 +315,19 @@ fn enobufs_below_optmem_max_is_not_a_control_buffer_limit() {
         "{err}"
     );
 }
+
+/// Sizes whose product (or alignment) overflows are a typed error, not a panic.
+#[test]
+fn recv_batch_sizes_that_overflow_are_refused() {
+    for (messages, buf, control) in [
+        (1, 16, usize::MAX),
+        (4, usize::MAX / 2, 0),
+        (2, 16, usize::MAX / 2),
+        (2, isize::MAX as usize, 0),
+    ] {
+        match RecvBatch::new(messages, buf, control) {
+            Err(e @ Error::SizeOverflow { .. }) => assert!(e.to_string().contains("overflows")),
+            other => panic!("{messages} {buf} {control}: {:?}", other.map(|_| ())),
+        }
+    }
+}

@@ -183,3 +183,12 @@ fn a_pipe_is_not_a_file_for_sendfile() {
         "{err}"
     );
 }
+
+/// A range to the end of the offsets, with a header, saturates instead of overflowing.
+#[test]
+fn remaining_of_the_longest_range_saturates() {
+    let file = std::fs::File::open("/dev/null").unwrap();
+    let header = [IoSlice::new(b"hdr")];
+    let job = SendFile::new(&header, &file, 0, u64::MAX);
+    assert_eq!(job.remaining(), u64::MAX);
+}

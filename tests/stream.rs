@@ -272,3 +272,13 @@ fn signals_during_a_blocked_send_are_retried() {
     assert!(got == data);
     assert!(SIGNALS.load(Ordering::SeqCst) >= 10);
 }
+
+/// A timeout too long for the clock waits without limit instead of panicking.
+#[test]
+fn wait_writable_with_the_longest_timeout() {
+    let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    assert_eq!(
+        ancillary::wait_writable(&a, Some(std::time::Duration::MAX)),
+        Ok(true)
+    );
+}

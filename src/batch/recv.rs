@@ -72,7 +72,8 @@ impl RecvBatch {
     ///
     /// # Errors
     /// [`Error::Limit`] ([`Limit::Messages`]) for more than 1024 messages, which one
-    /// `recvmmsg` cannot fill.
+    /// `recvmmsg` cannot fill; [`Error::SizeOverflow`] when the buffers together would be
+    /// larger than memory can address.
     pub fn new(messages: usize, buf_size: usize, control_size: usize) -> Result<Self> {
         if messages > MAX_MMSG {
             return Err(Error::Limit {
@@ -82,13 +83,25 @@ impl RecvBatch {
                 kernel: None,
             });
         }
-        let control_size = cmsg::align(control_size);
+        let overflow = |what| Error::SizeOverflow { what };
+        let control_size = cmsg::Layout::NATIVE
+            .checked_align(control_size)
+            .ok_or(overflow("the control size"))?;
+        let fits = |n: Option<usize>, what| match n {
+            Some(n) if n <= isize::MAX as usize => Ok(n),
+            _ => Err(overflow(what)),
+        };
+        let data_len = fits(buf_size.checked_mul(messages), "messages × buffer size")?;
+        let control_len = fits(
+            control_size.checked_mul(messages),
+            "messages × control size",
+        )?;
         let mut control = ControlArena::default();
-        control.reserve(control_size * messages);
+        control.reserve(control_len);
         // SAFETY: sockaddr_storage is plain data; all-zero is valid.
         let zero: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
         Ok(RecvBatch {
-            data: vec![0; buf_size * messages],
+            data: vec![0; data_len],
             buf_size,
             control,
             control_size,
