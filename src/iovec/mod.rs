@@ -27,12 +27,18 @@ pub const INLINE: usize = 8;
 #[derive(Debug, Default, Clone)]
 pub struct IoVecs<'a> {
     v: SmallVec<[IoSlice<'a>; INLINE]>,
+    /// Entries before `head` were consumed by [`advance`](Self::advance): the list is
+    /// `v[head..]`, so advancing never moves the entries left.
+    head: usize,
 }
 
 impl<'a> IoVecs<'a> {
     /// An empty list.
     pub fn new() -> Self {
-        IoVecs { v: SmallVec::new() }
+        IoVecs {
+            v: SmallVec::new(),
+            head: 0,
+        }
     }
 
     /// A list of these slices, in order.
@@ -46,8 +52,17 @@ impl<'a> IoVecs<'a> {
 
     /// Appends a slice.
     pub fn push(&mut self, buf: &'a [u8]) -> &mut Self {
+        self.make_room(1);
         self.v.push(IoSlice::new(buf));
         self
+    }
+
+    /// Before storage would grow, reclaims the entries [`advance`](Self::advance) consumed.
+    fn make_room(&mut self, extra: usize) {
+        if self.head > 0 && self.v.len() + extra > self.v.capacity() {
+            self.v.drain(..self.head);
+            self.head = 0;
+        }
     }
 
     /// Appends the bytes of a [`bytes::Bytes`] (no copy, no reference count change).
@@ -61,10 +76,11 @@ impl<'a> IoVecs<'a> {
     /// or does not expose them all (a `Buf` that does not override `chunks_vectored` shows only
     /// its first chunk).
     pub fn push_buf<B: Buf + ?Sized>(&mut self, buf: &'a B) -> usize {
+        self.make_room(INLINE);
         let start = self.v.len();
         let mut room = (self.v.inline_size().max(start + 1) - start).max(1);
         loop {
-            let limit = crate::limits::MAX_IOVECS.saturating_sub(start);
+            let limit = crate::limits::MAX_IOVECS.saturating_sub(start - self.head);
             room = room.min(limit);
             if room == 0 {
                 return 0;
@@ -82,43 +98,46 @@ impl<'a> IoVecs<'a> {
 
     /// Entries in the list.
     pub fn len(&self) -> usize {
-        self.v.len()
+        self.v.len() - self.head
     }
 
     /// Whether the list has no entries.
     pub fn is_empty(&self) -> bool {
-        self.v.is_empty()
+        self.len() == 0
     }
 
     /// Bytes over all entries.
     pub fn total_len(&self) -> usize {
-        self.v.iter().map(|s| s.len()).sum()
+        self.as_slice().iter().map(|s| s.len()).sum()
     }
 
     /// The `IoSlice`s, ready for `sendmsg`.
     pub fn as_slice(&self) -> &[IoSlice<'a>] {
-        &self.v
+        &self.v[self.head..]
     }
 
     /// Removes every entry, keeping the storage.
     pub fn clear(&mut self) {
         self.v.clear();
+        self.head = 0;
     }
 
     /// Drops the first `n` bytes (after a partial write): whole entries go, the first one left
     /// may start later. `n` larger than [`total_len`](Self::total_len) empties the list.
+    ///
+    /// Costs O(entries dropped): the entries left are not moved.
     pub fn advance(&mut self, mut n: usize) {
-        let mut drop_count = 0;
-        for s in self.v.iter() {
+        for s in &self.v[self.head..] {
             if n < s.len() {
                 break;
             }
             n -= s.len();
-            drop_count += 1;
+            self.head += 1;
         }
-        self.v.drain(..drop_count);
-        if let Some(first) = self.v.first_mut() {
-            first.advance(n.min(first.len()));
+        if self.head == self.v.len() {
+            self.clear();
+        } else if n > 0 {
+            self.v[self.head].advance(n);
         }
     }
 }
@@ -126,7 +145,7 @@ impl<'a> IoVecs<'a> {
 impl<'a> Deref for IoVecs<'a> {
     type Target = [IoSlice<'a>];
     fn deref(&self) -> &[IoSlice<'a>] {
-        &self.v
+        self.as_slice()
     }
 }
 
@@ -140,6 +159,8 @@ impl<'a> From<&'a [u8]> for IoVecs<'a> {
 
 impl<'a> Extend<IoSlice<'a>> for IoVecs<'a> {
     fn extend<I: IntoIterator<Item = IoSlice<'a>>>(&mut self, iter: I) {
+        let iter = iter.into_iter();
+        self.make_room(iter.size_hint().0);
         self.v.extend(iter);
     }
 }
@@ -157,6 +178,7 @@ impl<'a> FromIterator<IoSlice<'a>> for IoVecs<'a> {
     fn from_iter<I: IntoIterator<Item = IoSlice<'a>>>(iter: I) -> Self {
         IoVecs {
             v: iter.into_iter().collect(),
+            head: 0,
         }
     }
 }
@@ -226,6 +248,24 @@ mod tests {
         v.advance(100);
         assert!(v.is_empty());
         v.advance(1);
+    }
+
+    #[test]
+    fn advance_then_push_reuses_storage() {
+        let data = [7u8; 64];
+        let mut v = IoVecs::new();
+        for _ in 0..INLINE {
+            v.push(&data[..2]);
+        }
+        v.advance(5); // two whole entries and one byte of the third
+        assert_eq!((v.len(), v.total_len()), (INLINE - 2, 2 * INLINE - 5));
+        assert_eq!(v[0].len(), 1);
+        // Room is reclaimed instead of growing onto the heap.
+        v.push(&data[..3]).push(&data[..4]);
+        assert!(!v.v.spilled());
+        assert_eq!(v.len(), INLINE);
+        assert_eq!(v.total_len(), 2 * INLINE - 5 + 7);
+        assert_eq!(v.as_slice().last().map(|s| s.len()), Some(4));
     }
 
     #[test]
