@@ -48,6 +48,7 @@ pub const HEADER_LEN: usize = size_of::<libc::cmsghdr>();
 /// Panics (at compile time in `const` use) if the result overflows `usize`; see
 /// [`Layout::checked_align`] for a checked form.
 #[doc(alias = "CMSG_ALIGN")]
+#[inline]
 pub const fn align(n: usize) -> usize {
     Layout::NATIVE.align(n)
 }
@@ -55,12 +56,14 @@ pub const fn align(n: usize) -> usize {
 /// `CMSG_SPACE(n)`: the bytes a control message with `n` bytes of data occupies, padding
 /// included. Storage for several messages is the sum of their spaces.
 #[doc(alias = "CMSG_SPACE")]
+#[inline]
 pub const fn space(n: usize) -> usize {
     Layout::NATIVE.space(n)
 }
 
 /// `CMSG_LEN(n)`: the value of `cmsg_len` for a message with `n` bytes of data.
 #[doc(alias = "CMSG_LEN")]
+#[inline]
 pub const fn len(n: usize) -> usize {
     Layout::NATIVE.len(n)
 }
@@ -72,6 +75,7 @@ pub const DATA_OFFSET: usize = align(HEADER_LEN);
 /// The space of an `SCM_RIGHTS` message carrying `n` descriptors.
 ///
 /// Panics (at compile time in `const` use) if the result overflows `usize`.
+#[inline]
 pub const fn space_for_fds(n: usize) -> usize {
     match n.checked_mul(size_of::<libc::c_int>()) {
         Some(bytes) => space(bytes),
@@ -140,6 +144,7 @@ impl Layout {
     };
 
     /// `CMSG_ALIGN(n)` for this layout. Panics if the result overflows `usize`.
+    #[inline]
     pub const fn align(&self, n: usize) -> usize {
         match self.checked_align(n) {
             Some(v) => v,
@@ -148,6 +153,7 @@ impl Layout {
     }
 
     /// `CMSG_ALIGN(n)`, `None` on overflow.
+    #[inline]
     pub const fn checked_align(&self, n: usize) -> Option<usize> {
         match n.checked_add(self.align - 1) {
             Some(v) => Some(v & !(self.align - 1)),
@@ -156,6 +162,7 @@ impl Layout {
     }
 
     /// `CMSG_SPACE(n)` for this layout. Panics if the result overflows `usize`.
+    #[inline]
     pub const fn space(&self, n: usize) -> usize {
         match self.checked_space(n) {
             Some(v) => v,
@@ -164,6 +171,7 @@ impl Layout {
     }
 
     /// `CMSG_SPACE(n)`, `None` on overflow.
+    #[inline]
     pub const fn checked_space(&self, n: usize) -> Option<usize> {
         match self.checked_align(n) {
             Some(a) => a.checked_add(self.align(self.header_len)),
@@ -172,6 +180,7 @@ impl Layout {
     }
 
     /// `CMSG_LEN(n)` for this layout. Panics if the result overflows `usize`.
+    #[inline]
     pub const fn len(&self, n: usize) -> usize {
         match self.align(self.header_len).checked_add(n) {
             Some(v) => v,
