@@ -537,11 +537,24 @@ impl<'a> Batch<'a> {
         let iov_start = self.iov.len();
         let len = slice.len();
         self.iov.push(slice);
+        self.queue_single(dest, iov_start, control_at, control_len, len, fds);
+    }
+
+    /// Queues a new entry of one datagram whose iovecs are `iov[iov_start..]`, just pushed.
+    fn queue_single(
+        &mut self,
+        dest: Option<SocketAddr>,
+        iov_start: usize,
+        control_at: usize,
+        control_len: usize,
+        len: usize,
+        fds: usize,
+    ) {
         self.entries.push(Entry {
             kind: Kind::Single,
             dest,
             iov_start,
-            iov_end: iov_start + 1,
+            iov_end: self.iov.len(),
             control_at,
             control_len,
             len,
@@ -718,20 +731,7 @@ impl<'a> Batch<'a> {
             (_, Payload::Many(v)) => {
                 let iov_start = self.iov.len();
                 self.iov.extend_from_slice(v);
-                self.entries.push(Entry {
-                    kind: Kind::Single,
-                    dest,
-                    iov_start,
-                    iov_end: self.iov.len(),
-                    control_at: at,
-                    control_len,
-                    len,
-                    segment: len,
-                    datagrams: 1,
-                    data: &[],
-                    fds,
-                });
-                self.queued += 1;
+                self.queue_single(dest, iov_start, at, control_len, len, fds);
             }
         }
         Ok(())
