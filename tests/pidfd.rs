@@ -39,7 +39,17 @@ fn enable_passpidfd(sock: &impl AsFd) -> bool {
 fn pidfd_arrives_owned_and_never_leaks() {
     let (a, b) = pair(SockType::Datagram);
     if !enable_passpidfd(&b) {
-        eprintln!("SO_PASSPIDFD not supported by this kernel: skipped");
+        // SO_PASSPIDFD came with Linux 6.5: a newer kernel must have it.
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        let mut v = release
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (v.next().unwrap_or(0), v.next().unwrap_or(0));
+        assert!(
+            (major, minor) < (6, 5),
+            "SO_PASSPIDFD refused on Linux {release}"
+        );
+        eprintln!("SO_PASSPIDFD needs Linux 6.5, this is {release}: skipped");
         return;
     }
     let mut data = [0u8; 4];

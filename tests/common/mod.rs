@@ -176,8 +176,9 @@ pub(crate) fn read_slowly(sock: impl AsFd) -> Slow {
 }
 
 /// Runs the ignored test `name` of this test binary in a child process with `env` set to "1",
-/// as nobody (uid and gid 65534) when this process is root; returns the child's output.
-pub(crate) fn run_unprivileged(name: &str, env: &str) -> std::process::Output {
+/// as nobody (uid and gid 65534) when this process is root, and asserts that it succeeded and
+/// printed `marker` (so that a child which skipped its work cannot pass).
+pub(crate) fn run_unprivileged(name: &str, env: &str, marker: &str) {
     use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args([
@@ -194,7 +195,24 @@ pub(crate) fn run_unprivileged(name: &str, env: &str) -> std::process::Output {
         // groups).
         cmd.uid(65534).gid(65534);
     }
-    cmd.output().expect("spawn the child")
+    let out = cmd.output().expect("spawn the child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(marker),
+        "child {name} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// In an ignored child test: whether this process is the child [`run_unprivileged`] started
+/// with `env` (else the test returns at once); asserts that the child is not root.
+pub(crate) fn is_unprivileged_child(env: &str) -> bool {
+    if std::env::var_os(env).is_none() {
+        return false;
+    }
+    // SAFETY: geteuid cannot fail.
+    assert_ne!(unsafe { libc::geteuid() }, 0, "the child must not be root");
+    true
 }
 
 /// Sets O_NONBLOCK on any descriptor.
