@@ -87,7 +87,10 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
         self
     }
 
-    /// Leaves out `MSG_CMSG_CLOEXEC`: received descriptors are inherited by `exec`ed programs.
+    /// Leaves out `MSG_CMSG_CLOEXEC`: received `SCM_RIGHTS` descriptors are inherited by
+    /// `exec`ed programs. Pidfds (`SCM_PIDFD`) are close-on-exec whatever this says: the kernel
+    /// always opens them with `O_CLOEXEC`.
+    #[doc(alias = "MSG_CMSG_CLOEXEC")]
     pub fn inherit_fds(mut self) -> Self {
         self.flags = self.flags - RecvFlags::CMSG_CLOEXEC;
         self
@@ -96,7 +99,8 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// `recvmsg(2)`: receives one message (datagram, record, or what a stream has ready).
     ///
     /// Every descriptor that arrived is owned by the returned [`Received`] at once: taken with
-    /// [`Received::fds`] or [`Received::messages`], or closed when it drops.
+    /// [`Received::fds`], [`Received::pidfd`] or [`Received::messages`], in any order and any
+    /// combination, or closed when it drops.
     ///
     /// # Errors
     /// [`Error::Limit`] for more than 1024 iovecs ([`Limit::Iovecs`]); [`Error::Os`] when the
@@ -123,6 +127,7 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
         let capacity = self.control.len();
         Ok(Received {
             room: self.iov.iter().map(|b| b.len()).sum(),
+            first: self.iov.first().map_or(&[][..], |b| &b[..]),
             iov: self.iov,
             bytes: out.bytes,
             flags: RecvFlags::from_bits_retain(out.flags),
@@ -137,10 +142,15 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
 
 /// What one `recvmsg(2)` received: the data length, flags, source address and control data.
 ///
-/// Owns every descriptor in the control data: those not taken are closed on drop.
+/// Owns every descriptor in the control data (`SCM_RIGHTS` fds and the `SCM_PIDFD` pidfd): each
+/// accessor takes only the kind it names, so [`fds`](Self::fds), [`pidfd`](Self::pidfd),
+/// [`credentials`](Self::credentials) and [`messages`](Self::messages) may be called in any
+/// order, and those never taken are closed on drop.
 pub struct Received<'c> {
     /// The data buffers (empty for a slot of a batch, whose data lies elsewhere).
     iov: &'c [IoSliceMut<'c>],
+    /// The first data buffer (a batch slot's buffer).
+    first: &'c [u8],
     /// Bytes of data buffer offered.
     room: usize,
     bytes: usize,
@@ -160,7 +170,7 @@ impl<'c> Received<'c> {
     pub(crate) fn from_parts(
         out: sys::RecvOut,
         name: &'c libc::sockaddr_storage,
-        room: usize,
+        buf: &'c [u8],
         capacity: usize,
         control: &'c mut [u8],
     ) -> Self {
@@ -169,7 +179,8 @@ impl<'c> Received<'c> {
         let name = unsafe { &*(name as *const libc::sockaddr_storage).cast() };
         Received {
             iov: &[],
-            room,
+            first: buf,
+            room: buf.len(),
             bytes: out.bytes,
             flags: RecvFlags::from_bits_retain(out.flags),
             name,
@@ -193,12 +204,15 @@ impl<'c> Received<'c> {
         self.iov
     }
 
-    /// The received data when it fits in the first buffer (the usual single-buffer case);
-    /// `None` if it spilled into later buffers.
+    /// The received data when it lies in the first buffer: always with a single buffer (with
+    /// `MSG_TRUNC` passed in and a longer datagram, the bytes that fitted) and for a datagram of
+    /// a [`RecvBatch`](crate::RecvBatch) (the same bytes as
+    /// [`RecvDatagram::data`](crate::batch::RecvDatagram::data)); `None` when it spilled into
+    /// later buffers (read those with [`buffers`](Self::buffers)).
     #[inline]
     pub fn data(&self) -> Option<&[u8]> {
-        let first = self.iov.first().map_or(&[][..], |b| &b[..]);
-        (self.bytes <= first.len()).then(|| &first[..self.bytes])
+        let fitted = self.bytes.min(self.first.len());
+        (self.bytes <= self.first.len() || self.iov.len() <= 1).then(|| &self.first[..fitted])
     }
 
     /// Whether no data arrived.
@@ -277,7 +291,12 @@ impl<'c> Received<'c> {
         RawIter::new(self.control)
     }
 
-    /// The control messages, typed; descriptors come out owned.
+    /// The control messages, typed; descriptors come out owned when taken from the
+    /// [`ControlMessage::Rights`] and [`ControlMessage::Pidfd`] items. Walking past an item, or
+    /// dropping it, takes nothing: a later [`fds`](Self::fds) or [`pidfd`](Self::pidfd) still
+    /// finds what is left, and this message closes it when it drops.
+    #[doc(alias = "CMSG_FIRSTHDR")]
+    #[doc(alias = "CMSG_NXTHDR")]
     #[inline]
     pub fn messages(&mut self) -> ControlMessages<'_> {
         // SAFETY: the control bytes were written by recvmsg; every fd handed out is marked taken
@@ -285,26 +304,43 @@ impl<'c> Received<'c> {
         unsafe { ControlMessages::from_kernel(self.control) }
     }
 
-    /// Takes every received descriptor, over all `SCM_RIGHTS` messages, in order.
+    /// Takes every received descriptor, over all `SCM_RIGHTS` messages, in order. Only
+    /// `SCM_RIGHTS` descriptors: a pidfd stays for [`pidfd`](Self::pidfd). Those the iterator
+    /// has not yielded when it drops stay owned by this message.
+    #[doc(alias = "SCM_RIGHTS")]
     #[inline]
     pub fn fds(&mut self) -> Fds<'_> {
         Fds {
             // SAFETY: as in messages().
             messages: unsafe { ControlMessages::from_kernel(self.control) },
             current: None,
+            others_left: false,
             all_taken: &mut self.all_taken,
         }
     }
 
-    /// Takes the sender's pidfd (`SCM_PIDFD`, with `SO_PASSPIDFD` on the receiving socket).
+    /// Takes the pidfd (`SCM_PIDFD`, Linux 6.5+, with `SO_PASSPIDFD` on the receiving socket);
+    /// `None` if none arrived or it was taken already. Takes nothing else: `SCM_RIGHTS`
+    /// descriptors stay for [`fds`](Self::fds).
+    ///
+    /// It is the pidfd of the process whose pid the credentials carry, which a privileged
+    /// sender may choose: see [`Pidfd`](crate::cmsg::Pidfd) for what it proves and how to
+    /// check a peer with `SO_PEERCRED`/`SO_PEERPIDFD` instead.
+    #[doc(alias = "SCM_PIDFD")]
+    #[doc(alias = "SO_PASSPIDFD")]
     pub fn pidfd(&mut self) -> Option<OwnedFd> {
         self.messages().find_map(|m| match m {
-            ControlMessage::Pidfd(fd) => Some(fd),
+            ControlMessage::Pidfd(mut p) => p.take(),
             _ => None,
         })
     }
 
-    /// The sender's credentials (`SCM_CREDENTIALS`, with `SO_PASSCRED` on the receiving socket).
+    /// The sender's credentials (`SCM_CREDENTIALS`, with `SO_PASSCRED` on the receiving socket):
+    /// those the sender claimed, which the kernel checked (a process may claim only its own
+    /// ids and pid unless privileged), or the kernel's own when it claimed none. Takes no
+    /// descriptor.
+    #[doc(alias = "SCM_CREDENTIALS")]
+    #[doc(alias = "SO_PASSCRED")]
     pub fn credentials(&self) -> Option<Credentials> {
         self.raw_messages()
             .filter(|m| m.level == libc::SOL_SOCKET && m.ty == libc::SCM_CREDENTIALS)
@@ -327,6 +363,8 @@ impl Drop for Received<'_> {
 pub struct Fds<'a> {
     messages: ControlMessages<'a>,
     current: Option<Rights<'a>>,
+    /// Whether the walk passed a descriptor of another kind (a pidfd) still untaken.
+    others_left: bool,
     all_taken: &'a mut bool,
 }
 
@@ -341,10 +379,12 @@ impl Iterator for Fds<'_> {
             }
             match self.messages.next() {
                 Some(ControlMessage::Rights(r)) => self.current = Some(r),
+                Some(ControlMessage::Pidfd(p)) => self.others_left |= p.raw_fd().is_some(),
                 Some(_) => {}
                 None => {
-                    // Every message was walked and every descriptor handed out.
-                    *self.all_taken = true;
+                    // Every message was walked and every SCM_RIGHTS descriptor handed out:
+                    // unless a pidfd is left, nothing remains for the drop to close.
+                    *self.all_taken |= !self.others_left;
                     return None;
                 }
             }

@@ -255,7 +255,7 @@ impl<'b> Iterator for RecvIter<'b> {
             received: Received::from_parts(
                 *out,
                 name,
-                self.buf_size,
+                buf,
                 self.control_size,
                 &mut slot[..controllen],
             ),
@@ -285,7 +285,9 @@ pub struct RecvDatagram<'b> {
 }
 
 impl<'b> RecvDatagram<'b> {
-    /// The data received (at most the buffer size; see [`Received::is_data_truncated`]).
+    /// The data received (at most the buffer size; see [`Received::is_data_truncated`]). The
+    /// same bytes as [`Received::data`] gives through the dereference, which is always `Some`
+    /// for a datagram of a batch.
     pub fn data(&self) -> &'b [u8] {
         self.data
     }

@@ -24,7 +24,7 @@
 use std::ops::Range;
 
 use super::creds::Credentials;
-use super::rights::Rights;
+use super::rights::{Pidfd, Rights};
 use super::{Layout, DATA_OFFSET, HEADER_LEN};
 
 const FD_LEN: usize = std::mem::size_of::<libc::c_int>();
@@ -151,16 +151,18 @@ impl std::iter::FusedIterator for RawIter<'_> {}
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum ControlMessage<'a> {
-    /// `SCM_RIGHTS`: received descriptors, owned; those not taken are closed on drop.
+    /// `SCM_RIGHTS`: received descriptors, handed out owned as the [`Rights`] iterator yields
+    /// them; those never taken are closed by the received message when it drops.
     #[doc(alias = "SCM_RIGHTS")]
     Rights(Rights<'a>),
     /// `SCM_CREDENTIALS`: the sender's credentials.
     #[doc(alias = "SCM_CREDENTIALS")]
     Credentials(Credentials),
-    /// `SCM_PIDFD` (Linux 6.5+, with `SO_PASSPIDFD` on the receiving socket): a pidfd of the
-    /// sending process, owned (closed when dropped unless taken).
+    /// `SCM_PIDFD` (Linux 6.5+, with `SO_PASSPIDFD` on the receiving socket): the pidfd of the
+    /// process whose pid the credentials carry (see [`Pidfd`] for what that proves), taken
+    /// with [`Pidfd::take`]; closed by the received message when it drops if never taken.
     #[doc(alias = "SCM_PIDFD")]
-    Pidfd(std::os::fd::OwnedFd),
+    Pidfd(Pidfd<'a>),
     /// Any other message (or a known one too short for its type), as bytes.
     Raw(RawCmsg<'a>),
     /// `UDP_GRO`: the datagram is several coalesced ones of this size, the last possibly
@@ -200,10 +202,15 @@ pub enum ControlMessage<'a> {
 }
 
 /// The owning walk over control data that `recvmsg(2)` received: descriptors come out as
-/// [`OwnedFd`](std::os::fd::OwnedFd) and every one not taken is closed.
+/// [`OwnedFd`](std::os::fd::OwnedFd) when the caller takes them ([`Rights`] is an iterator of
+/// them, [`Pidfd::take`] hands one out).
 ///
 /// Taking a descriptor marks its slot in the buffer as taken (-1), so a descriptor is handed out
-/// or closed exactly once, however many walks run over the same buffer.
+/// or closed exactly once, however many walks run over the same buffer. Walking past a message,
+/// or dropping it, takes nothing: one kind of descriptor is never closed because another was
+/// asked for. What is never taken stays in the buffer until its owner closes it:
+/// [`Received`](crate::Received) and [`RecvBatch`](crate::RecvBatch) do so when they drop, and
+/// code that calls `recvmsg` itself calls [`close_untaken`](super::close_untaken).
 #[derive(Debug)]
 pub struct ControlMessages<'a> {
     rest: &'a mut [u8],
@@ -217,7 +224,7 @@ impl<'a> ControlMessages<'a> {
     /// # Safety
     /// Every non-negative number in an `SCM_RIGHTS` or `SCM_PIDFD` message of `buf` must be a
     /// descriptor that the kernel installed for this process and that nothing else owns: the
-    /// walk closes those it does not hand out. Bytes written by `recvmsg` qualify, also after
+    /// walk hands them out as `OwnedFd`s. Bytes written by `recvmsg` qualify, also after
     /// earlier owning walks (they mark what they took as -1); arbitrary bytes do not (use
     /// [`RawIter`]).
     pub unsafe fn from_kernel(buf: &'a mut [u8]) -> Self {
@@ -244,11 +251,11 @@ impl<'a> Iterator for ControlMessages<'a> {
                 // descriptors the kernel gave us and nothing else owns; taken ones are -1.
                 ControlMessage::Rights(unsafe { Rights::from_kernel(&mut data[..whole]) })
             }
-            (libc::SOL_SOCKET, super::SCM_PIDFD) if first_fd(data).is_some_and(|fd| fd >= 0) => {
-                // SAFETY: from_kernel's contract covers SCM_PIDFD: the kernel installed this
-                // pidfd for us and nothing else owns it; Rights marks it taken as it hands it out.
-                let mut one = unsafe { Rights::from_kernel(&mut data[..FD_LEN]) };
-                ControlMessage::Pidfd(one.next().expect("a non-negative descriptor"))
+            (libc::SOL_SOCKET, super::SCM_PIDFD) if data.len() >= FD_LEN => {
+                // SAFETY: from_kernel's contract covers SCM_PIDFD: the number in its first int,
+                // if non-negative, is a pidfd the kernel installed for us that nothing else
+                // owns; Pidfd marks it taken (-1) as it hands it out.
+                ControlMessage::Pidfd(unsafe { Pidfd::from_kernel(&mut data[..FD_LEN]) })
             }
             (libc::SOL_SOCKET, libc::SCM_CREDENTIALS)
                 if Credentials::from_bytes(data).is_some() =>
@@ -271,19 +278,20 @@ impl<'a> Iterator for ControlMessages<'a> {
 
 impl std::iter::FusedIterator for ControlMessages<'_> {}
 
-/// The first `int` of `data`, if it holds one.
-fn first_fd(data: &[u8]) -> Option<libc::c_int> {
-    Some(libc::c_int::from_ne_bytes(*data.first_chunk::<FD_LEN>()?))
-}
-
-/// Closes every descriptor still in the `SCM_RIGHTS` and `SCM_PIDFD` messages of `buf`.
+/// Closes every descriptor still in the `SCM_RIGHTS` and `SCM_PIDFD` messages of `buf`, control
+/// data that `recvmsg(2)` received, and marks them taken: what [`Received`](crate::Received)
+/// does when it drops, for code that calls `recvmsg` itself.
 ///
 /// # Safety
 /// As [`ControlMessages::from_kernel`].
-pub(crate) unsafe fn close_untaken(buf: &mut [u8]) {
+pub unsafe fn close_untaken(buf: &mut [u8]) {
     // SAFETY: forwarded to the caller.
     for m in unsafe { ControlMessages::from_kernel(buf) } {
-        drop(m); // a Rights closes what it still holds
+        match m {
+            ControlMessage::Rights(rights) => rights.for_each(drop),
+            ControlMessage::Pidfd(mut pidfd) => drop(pidfd.take()),
+            _ => {}
+        }
     }
 }
 

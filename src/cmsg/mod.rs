@@ -28,14 +28,14 @@ mod ip;
 mod rights;
 
 pub use creds::Credentials;
-pub(crate) use decode::close_untaken;
+pub use decode::close_untaken;
 pub use decode::{ControlMessage, ControlMessages, RawCmsg, RawIter};
 pub use encode::Encoder;
 pub use ip::{
     Ipv4PktInfo, Ipv6PktInfo, Timestamp, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE,
     TXTIME_SPACE, UDP_SEGMENT_SPACE,
 };
-pub use rights::Rights;
+pub use rights::{Pidfd, Rights};
 
 /// The alignment unit of `CMSG_ALIGN` on this target: `sizeof(size_t)` on Linux (glibc and musl).
 pub const ALIGN: usize = size_of::<usize>();

@@ -1,4 +1,5 @@
-//! `SCM_RIGHTS` on receive: descriptors handed out as `OwnedFd`, the rest closed on drop.
+//! `SCM_RIGHTS` and `SCM_PIDFD` on receive: descriptors handed out as `OwnedFd` when the caller
+//! takes them, and left in place (for the owner of the buffer to close) when it does not.
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
@@ -7,8 +8,12 @@ const TAKEN: RawFd = -1;
 
 /// The descriptors of one received `SCM_RIGHTS` message.
 ///
-/// An iterator of [`OwnedFd`]: each descriptor comes out once, owned by the caller. Those not
-/// taken are closed when this value drops (or, if it is leaked, when the received message drops).
+/// An iterator of [`OwnedFd`]: each descriptor comes out once, owned by the caller. Dropping this
+/// value takes and closes nothing: descriptors not taken stay in the control data, where a later
+/// walk can still take them ([`Received::fds`](crate::Received::fds) after
+/// [`Received::messages`](crate::Received::messages), say), and the received message
+/// ([`Received`](crate::Received), [`RecvDatagram`](crate::batch::RecvDatagram)) closes
+/// whatever was never taken when it drops.
 ///
 /// Descriptors arrive close-on-exec when received with `MSG_CMSG_CLOEXEC`, which
 /// [`RecvMsg`](crate::RecvMsg) passes unless told otherwise.
@@ -74,16 +79,65 @@ impl Iterator for Rights<'_> {
 
 impl std::iter::FusedIterator for Rights<'_> {}
 
-impl Drop for Rights<'_> {
-    fn drop(&mut self) {
-        for fd in self.by_ref() {
-            drop(fd);
-        }
-    }
-}
-
 impl std::fmt::Debug for Rights<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.raw_fds()).finish()
+    }
+}
+
+/// The pidfd of one received `SCM_PIDFD` message (Linux 6.5+, with `SO_PASSPIDFD` on the
+/// receiving socket).
+///
+/// [`take`](Self::take) hands it out once, as an [`OwnedFd`]. Dropping this value takes and
+/// closes nothing: a pidfd never taken stays in the control data, and the received message
+/// closes it when it drops.
+///
+/// # What a pidfd proves
+/// It is the pidfd of the process whose pid the message's credentials carry (`SCM_CREDENTIALS`,
+/// which the kernel attaches with `SO_PASSCRED`), not necessarily of the process that called
+/// `sendmsg`: a sender with `CAP_SYS_ADMIN` may claim the pid of another live process, and the
+/// receiver then gets that process's pidfd. It does rule out pid reuse: the pidfd names the
+/// process that held that pid when the message was sent, and stays tied to it.
+///
+/// To learn who is at the other end of a connected socket, ask the socket rather than a
+/// message: `getsockopt(SO_PEERCRED)` gives the credentials and `getsockopt(SO_PEERPIDFD)`
+/// (Linux 6.5+) a pidfd of the process that called `connect(2)` or `socketpair(2)`, fixed at
+/// that moment and not claimable by the peer.
+///
+/// Pidfds always arrive close-on-exec: the kernel opens them with `O_CLOEXEC` whatever the
+/// receive flags say ([`RecvMsg::inherit_fds`](crate::RecvMsg::inherit_fds) does not apply).
+#[doc(alias = "SCM_PIDFD")]
+#[doc(alias = "SO_PASSPIDFD")]
+pub struct Pidfd<'a> {
+    /// One `int` slot; -1 once taken.
+    slot: Rights<'a>,
+}
+
+impl<'a> Pidfd<'a> {
+    /// # Safety
+    /// As [`Rights::from_kernel`], for a single `int`.
+    pub(crate) unsafe fn from_kernel(slot: &'a mut [u8]) -> Self {
+        debug_assert_eq!(slot.len(), FD_LEN);
+        // SAFETY: forwarded to the caller.
+        Pidfd {
+            slot: unsafe { Rights::from_kernel(slot) },
+        }
+    }
+
+    /// Takes the pidfd; `None` if it was taken already (by this or an earlier walk).
+    #[inline]
+    pub fn take(&mut self) -> Option<OwnedFd> {
+        self.slot.next()
+    }
+
+    /// The pidfd's number while it is not taken (for logging), without taking it.
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        self.slot.raw_fds().next()
+    }
+}
+
+impl std::fmt::Debug for Pidfd<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Pidfd").field(&self.raw_fd()).finish()
     }
 }
