@@ -27,7 +27,10 @@
 //! use ancillary::{cmsg::{space_for_fds, CmsgBuffer}, RecvMsg, SendMsg};
 //!
 //! let (a, b) = UnixStream::pair()?;
-//! let mut file = std::fs::File::from(rustix::fs::memfd_create("demo", rustix::fs::MemfdFlags::CLOEXEC)?);
+//! // An unnamed file: created, then its name removed.
+//! let path = std::env::temp_dir().join(format!("ancillary-demo-{}", std::process::id()));
+//! let mut file = std::fs::File::options().read(true).write(true).create_new(true).open(&path)?;
+//! std::fs::remove_file(&path)?;
 //! file.write_all(b"through the socket")?;
 //!
 //! let mut space = CmsgBuffer::<{ space_for_fds(1) }>::new();

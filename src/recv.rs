@@ -46,6 +46,7 @@ use crate::sys;
 /// # References
 /// [recvmsg(2)](https://man7.org/linux/man-pages/man2/recvmsg.2.html),
 /// [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html)
+#[doc(alias = "msghdr")]
 #[doc(alias = "recvmsg")]
 #[derive(Debug)]
 pub struct RecvMsg<'a, 'b> {
@@ -75,6 +76,8 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// kernel puts credentials first in every message: count
     /// [`CREDENTIALS_SPACE`](crate::cmsg::CREDENTIALS_SPACE) in.
     #[inline]
+    #[doc(alias = "msg_control")]
+    #[doc(alias = "msg_controllen")]
     pub fn control(mut self, buf: &'a mut [u8]) -> Self {
         self.control = cmsg::aligned_mut(buf);
         self

@@ -49,6 +49,7 @@ enum Dest<'a> {
 /// [sendmsg(2)](https://man7.org/linux/man-pages/man2/sendmsg.2.html),
 /// [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html),
 /// [cmsg(3)](https://man7.org/linux/man-pages/man3/cmsg.3.html)
+#[doc(alias = "msghdr")]
 #[doc(alias = "sendmsg")]
 #[derive(Debug, Clone, Copy)]
 #[must_use = "a SendMsg does nothing until send() is called"]
@@ -79,6 +80,8 @@ impl<'a> SendMsg<'a> {
     ///
     /// The borrow keeps every descriptor in it open until the message is gone.
     #[inline]
+    #[doc(alias = "msg_control")]
+    #[doc(alias = "msg_controllen")]
     pub fn control(mut self, control: &'a Encoder<'_, '_>) -> Self {
         self.control = control.as_bytes();
         self.fds = control.fd_count();
@@ -110,6 +113,8 @@ impl<'a> SendMsg<'a> {
     }
 
     /// Leaves out `MSG_NOSIGNAL`: writing to a closed stream raises `SIGPIPE`.
+    #[doc(alias = "MSG_NOSIGNAL")]
+    #[doc(alias = "SIGPIPE")]
     pub fn allow_sigpipe(mut self) -> Self {
         self.flags = self.flags - SendFlags::NOSIGNAL;
         self

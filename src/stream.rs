@@ -300,7 +300,10 @@ impl<'a, 'c> SendAll<'a, 'c> {
 /// use std::os::unix::net::UnixStream;
 /// use ancillary::SendFile;
 ///
-/// let mut file = std::fs::File::from(rustix::fs::memfd_create("body", rustix::fs::MemfdFlags::CLOEXEC)?);
+/// // An unnamed file: created, then its name removed.
+/// let path = std::env::temp_dir().join(format!("ancillary-body-{}", std::process::id()));
+/// let mut file = std::fs::File::options().read(true).write(true).create_new(true).open(&path)?;
+/// std::fs::remove_file(&path)?;
 /// file.write_all(b"0123456789")?;
 ///
 /// let (a, mut b) = UnixStream::pair()?;

@@ -110,6 +110,9 @@ fn find(buf: &[u8], off: usize) -> Option<Found> {
 /// # Ok::<(), ancillary::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[doc(alias = "CMSG_FIRSTHDR")]
+#[doc(alias = "CMSG_NXTHDR")]
+#[doc(alias = "CMSG_DATA")]
 pub struct RawIter<'a> {
     buf: &'a [u8],
     off: usize,
@@ -171,9 +174,11 @@ pub enum ControlMessage<'a> {
     UdpGro(u16),
     /// `IP_PKTINFO`: the destination address and incoming interface of an IPv4 datagram.
     #[doc(alias = "IP_PKTINFO")]
+    #[doc(alias = "IP_RECVPKTINFO")]
     IpPktInfo(super::Ipv4PktInfo),
     /// `IPV6_PKTINFO`: the destination address and incoming interface of an IPv6 datagram.
     #[doc(alias = "IPV6_PKTINFO")]
+    #[doc(alias = "IPV6_RECVPKTINFO")]
     Ipv6PktInfo(super::Ipv6PktInfo),
     /// `IP_TOS`: the type-of-service byte (DSCP and ECN) of an IPv4 datagram.
     #[doc(alias = "IP_TOS")]
@@ -212,6 +217,9 @@ pub enum ControlMessage<'a> {
 /// [`Received`](crate::Received) and [`RecvBatch`](crate::RecvBatch) do so when they drop, and
 /// code that calls `recvmsg` itself calls [`close_untaken`](super::close_untaken).
 #[derive(Debug)]
+#[doc(alias = "CMSG_FIRSTHDR")]
+#[doc(alias = "CMSG_NXTHDR")]
+#[doc(alias = "cmsghdr")]
 pub struct ControlMessages<'a> {
     rest: &'a mut [u8],
     off: usize,

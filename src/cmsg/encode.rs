@@ -31,6 +31,9 @@ const FD_LEN: usize = size_of::<libc::c_int>();
 /// # fn storage_len() -> usize { space_for_fds(1) + CREDENTIALS_SPACE }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[doc(alias = "cmsghdr")]
+#[doc(alias = "CMSG_FIRSTHDR")]
+#[doc(alias = "CMSG_NXTHDR")]
 pub struct Encoder<'b, 'fd> {
     buf: &'b mut [u8],
     len: usize,

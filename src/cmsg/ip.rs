@@ -57,6 +57,7 @@ pub const TXTIME_SPACE: usize = space(size_of::<u64>());
 #[doc(alias = "IP_PKTINFO")]
 #[doc(alias = "in_pktinfo")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[doc(alias = "IP_RECVPKTINFO")]
 pub struct Ipv4PktInfo {
     /// `ipi_ifindex`: the interface index, 0 for any.
     pub ifindex: u32,

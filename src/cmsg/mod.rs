@@ -194,6 +194,8 @@ impl Layout {
 /// Zeroed when created, so every byte is initialized; use it for sending (through an
 /// [`Encoder`]) and for receiving (as the control buffer of [`RecvMsg`](crate::RecvMsg)).
 /// It dereferences to `[u8]`.
+#[doc(alias = "msg_control")]
+#[doc(alias = "cmsghdr")]
 #[repr(C)]
 #[derive(Clone)]
 pub struct CmsgBuffer<const N: usize> {

@@ -118,10 +118,10 @@ impl<'a> Pidfd<'a> {
     /// As [`Rights::from_kernel`], for a single `int`.
     pub(crate) unsafe fn from_kernel(slot: &'a mut [u8]) -> Self {
         debug_assert_eq!(slot.len(), FD_LEN);
-        // SAFETY: forwarded to the caller.
-        Pidfd {
-            slot: unsafe { Rights::from_kernel(slot) },
-        }
+        // SAFETY: forwarded to the caller: one whole int, a descriptor nothing else owns if
+        // non-negative.
+        let slot = unsafe { Rights::from_kernel(slot) };
+        Pidfd { slot }
     }
 
     /// Takes the pidfd; `None` if it was taken already (by this or an earlier walk).
