@@ -6,7 +6,8 @@
 //! promise.
 //!
 //! Nothing here builds an `OwnedFd` or runs `ControlMessages` over input bytes: that would close
-//! whatever descriptor numbers the input names. Only the non-owning [`RawIter`] walks them.
+//! whatever descriptor numbers the input names. Only the non-owning [`RawIter`] walks them. The
+//! owning layer is checked in [`owning`] over control data the kernel produced for each input.
 //!
 //! Inputs of `cmsg_decode` and `cmsg_libc_diff` share one format (see [`split_control_input`]),
 //! so their corpora are interchangeable; `cmsg_roundtrip` reads a [`RoundtripInput`] with
@@ -21,8 +22,14 @@ use ancillary::cmsg::{
 use ancillary::Error;
 use arbitrary::{Arbitrary, Unstructured};
 
+pub(crate) mod owning;
+
 /// A check: panics if the crate breaks a promise on this input.
 pub(crate) type Check = fn(&[u8]);
+
+/// Targets whose check counts the process's open descriptors: replayed alone in their own test
+/// binary (tests/fuzz_owning.rs), never beside other tests' threads.
+pub(crate) const SERIAL_TARGETS: &[(&str, Check)] = &[("cmsg_owning", owning::cmsg_owning)];
 
 /// Every fuzz target with its check, by the name of its file in `fuzz/fuzz_targets/` and of its
 /// directory in `fuzz/corpus/`.
