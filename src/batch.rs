@@ -222,8 +222,9 @@ pub struct BatchStats {
     pub messages: u64,
     /// Of those, messages sent with `UDP_SEGMENT` (GSO).
     pub segmented: u64,
-    /// Times a GSO send was refused (`EIO`, `EINVAL`, `EMSGSIZE`) and its datagrams went
-    /// unsegmented instead.
+    /// Times the kernel refused GSO (`EIO`, `EINVAL`, `EMSGSIZE` for a GSO message whose
+    /// first datagram then went alone) and its datagrams went unsegmented instead. A GSO
+    /// message refused because of its datagrams (the first fails alone too) does not count.
     pub fallbacks: u64,
 }
 
@@ -247,12 +248,15 @@ pub struct BatchStats {
 /// [`send`](Self::send) sends a run in messages carrying `UDP_SEGMENT`, each within the
 /// kernel's segment cap ([`udp_max_segments`](crate::limits::udp_max_segments)), the payload
 /// cap and the iovec limit. It attaches
-/// `UDP_SEGMENT` only to messages of more than one segment, asks the socket whether it can do
-/// GSO (`getsockopt`, nothing is set) on the first send to it, and when the kernel refuses a
-/// GSO message (`EIO`: no offload, `EINVAL`, `EMSGSIZE`: segment too large for the path) sends
-/// the same datagrams one by one, and every later datagram on that socket too, until
-/// [`set_gso`](Self::set_gso) is called. When the socket has a `UDP_SEGMENT` size of its own
-/// (`setsockopt`), every message of one datagram carries `UDP_SEGMENT` 0, so that the kernel
+/// `UDP_SEGMENT` only to messages of more than one segment, and asks the socket whether it can
+/// do GSO (`getsockopt`, nothing is set) on the first send to it. When the kernel refuses a
+/// GSO message (`EIO`: no offload, `EINVAL`, `EMSGSIZE`: segment too large for the path) it
+/// sends the same datagrams one by one: if the first goes, the kernel refused GSO, and every
+/// later datagram on that socket goes without it, until [`set_gso`](Self::set_gso) is called;
+/// if the first fails too, the datagrams themselves were refused (control data the kernel does
+/// not accept, such as an `IP_TTL` of 0): the send fails at that datagram
+/// ([`BatchError::failed`]) and GSO stays on. When the socket has a `UDP_SEGMENT` size of its
+/// own (`setsockopt`), every message of one datagram carries `UDP_SEGMENT` 0, so that the kernel
 /// does not cut it.
 ///
 /// **Datagram sockets only**: UDP, Unix datagram or seqpacket. On a stream socket
@@ -832,7 +836,8 @@ impl<'a> Batch<'a> {
     /// ([`BatchError::sent`]) and the error; the unsent datagrams stay queued, and the next
     /// `send` starts from the first of them. With a non-blocking socket that is how `EAGAIN`
     /// arrives. A GSO message that the kernel refuses (`EIO`, `EINVAL`, `EMSGSIZE`) is not an
-    /// error: its datagrams go one by one.
+    /// error when its datagrams go one by one; when the first of them fails alone, its error
+    /// is reported at that datagram and GSO stays on for the socket.
     ///
     /// **A peer that is gone**: on a connected UDP socket whose peer has no listener, the
     /// ICMP error of a datagram fails a later one with `ECONNREFUSED` (see the
@@ -863,6 +868,9 @@ impl<'a> Batch<'a> {
         let unsegment = info.segment_option != 0;
         // After a short count: the next call carries only the message the kernel stopped at.
         let mut alone = false;
+        // After a GSO message was refused: the next call carries its datagrams one by one, to
+        // tell a refusal of GSO (the first goes) from a refusal of the datagram (it fails).
+        let mut gso_probe = false;
         while self.next < self.entries.len() {
             self.plan(gso, max_segments, unsegment);
             if alone {
@@ -888,6 +896,15 @@ impl<'a> Batch<'a> {
                         };
                         return Err(self.failure(start, error));
                     }
+                    if std::mem::take(&mut gso_probe) {
+                        // The refused message's first datagram went alone: the kernel refused
+                        // GSO, not the datagram. The rest go one by one, in this call and the
+                        // next ones on this socket (until `set_gso`).
+                        if let Some(s) = &mut self.socket {
+                            s.gso_refused = true;
+                        }
+                        self.stats.fallbacks += 1;
+                    }
                     if alone {
                         // The message that stopped the last call went: what stopped it did not
                         // come back. The kernel drops an error it meets after the first message
@@ -904,13 +921,10 @@ impl<'a> Batch<'a> {
                     }
                 }
                 Err(libc::EIO | libc::EINVAL | libc::EMSGSIZE) if gso && self.plan[0].segmented => {
-                    // Nothing of the refused message went; send its datagrams one by one, in
-                    // this call and the next ones on this socket (until `set_gso`).
+                    // Nothing of the refused message went; send its datagrams one by one. If
+                    // the first fails too, its error is reported and GSO stays on.
                     gso = false;
-                    if let Some(s) = &mut self.socket {
-                        s.gso_refused = true;
-                    }
-                    self.stats.fallbacks += 1;
+                    gso_probe = true;
                     alone = false;
                 }
                 Err(errno) if self.is_asynchronous(errno) => {

@@ -1,13 +1,14 @@
 //! Errors a `Batch` meets that belong to something else than the datagram in hand: the
 //! asynchronous error of a connected UDP socket whose peer has no listener (an ICMP error of an
-//! earlier datagram, which `sendmmsg` drops when it meets it after the first message).
-//! Loopback only.
+//! earlier datagram, which `sendmmsg` drops when it meets it after the first message), and a
+//! GSO message refused because of its control data rather than because of GSO. Loopback only.
 
 mod common;
 
 use std::io::IoSlice;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
+use std::time::Duration;
 
 use ancillary::batch::Batch;
 use common::*;
@@ -206,4 +207,148 @@ fn a_datagram_refused_for_itself_is_not_asynchronous() {
     assert!(err.to_string().contains("skip_failed"), "{err}");
     // One call stopped after the first; the next, of that datagram alone, got its error.
     assert_eq!(batch.stats().calls, 2);
+}
+
+/// Receives `n` datagrams on `rx` (5 s at most each).
+fn receive(rx: &UdpSocket, n: usize) -> Vec<Vec<u8>> {
+    rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 2048];
+    (0..n)
+        .map(|_| {
+            let len = rx.recv(&mut buf).unwrap();
+            buf[..len].to_vec()
+        })
+        .collect()
+}
+
+/// A run of equal datagrams whose control data the kernel refuses (IP_TTL 0: EINVAL) is a
+/// refusal of the datagrams, not of GSO: the first is reported, and GSO stays on for the
+/// next send on that socket.
+#[test]
+fn a_gso_message_refused_for_its_control_data_keeps_gso_on() {
+    let rx = udp_receiver("127.0.0.1:0", 1 << 20);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = rx.local_addr().unwrap();
+    let good = [[1u8; SIZE]; 3];
+    let bad = [[2u8; SIZE]; 10];
+    let later = [[3u8; SIZE]; 10];
+
+    let mut spare = Batch::new();
+    let mut batch = spare.recycle();
+    for d in &good {
+        batch.push(to, d).unwrap();
+    }
+    for d in &bad {
+        batch
+            .push_with(to, d, |c| {
+                c.push_ip_ttl(0)?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    let err = batch.send(&tx).unwrap_err();
+    let s = batch.stats();
+    eprintln!("{err}; {s:?}");
+    assert_eq!(err.error.raw_os_error(), Some(libc::EINVAL), "{err}");
+    assert!(!err.is_asynchronous());
+    assert_eq!((err.sent(), err.failed()), (3, 3), "{err}");
+    assert_eq!(batch.len(), 10);
+    assert_eq!(s.fallbacks, 0, "GSO was not refused: {s:?}");
+    assert_eq!(
+        s.segmented, 1,
+        "the good run went as one GSO message: {s:?}"
+    );
+    assert_eq!(batch.skip_failed(), 1, "one push of the run");
+    assert_eq!(batch.len(), 9);
+    spare = batch.recycle();
+
+    let mut batch = spare.recycle();
+    for d in &later {
+        batch.push(to, d).unwrap();
+    }
+    assert_eq!(batch.send(&tx), Ok(10));
+    let t = batch.stats();
+    assert_eq!(t.segmented - s.segmented, 1, "GSO still on: {t:?}");
+    assert_eq!((t.calls - s.calls, t.fallbacks), (1, 0), "{t:?}");
+
+    let got = receive(&rx, 13);
+    let want: Vec<Vec<u8>> = good.iter().chain(&later).map(|d| d.to_vec()).collect();
+    assert_eq!(got, want);
+    assert!(nothing_queued_udp(&rx));
+}
+
+/// A real GSO refusal (SO_NO_CHECK: EINVAL for any UDP_SEGMENT) still falls back: the
+/// datagrams go one by one, and GSO stays off on that socket until `set_gso`.
+#[test]
+fn a_real_gso_refusal_still_turns_gso_off() {
+    let rx = udp_receiver("127.0.0.1:0", 1 << 20);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    set_int_opt(&tx, libc::SOL_SOCKET, libc::SO_NO_CHECK, 1);
+    let to = rx.local_addr().unwrap();
+    let first = [[4u8; SIZE]; 12];
+    let second = [[5u8; SIZE]; 12];
+
+    let mut spare = Batch::new();
+    let mut batch = spare.recycle();
+    for d in &first {
+        batch.push(to, d).unwrap();
+    }
+    assert_eq!(batch.send(&tx), Ok(12));
+    let s = batch.stats();
+    assert_eq!(
+        (s.calls, s.fallbacks, s.segmented, s.messages),
+        (2, 1, 0, 12),
+        "{s:?}"
+    );
+    spare = batch.recycle();
+
+    let mut batch = spare.recycle();
+    for d in &second {
+        batch.push(to, d).unwrap();
+    }
+    assert_eq!(batch.send(&tx), Ok(12));
+    let t = batch.stats();
+    assert_eq!(
+        (t.calls - s.calls, t.fallbacks, t.segmented),
+        (1, 1, 0),
+        "{t:?}"
+    );
+
+    let got = receive(&rx, 24);
+    let want: Vec<Vec<u8>> = first.iter().chain(&second).map(|d| d.to_vec()).collect();
+    assert_eq!(got, want);
+    assert!(nothing_queued_udp(&rx));
+}
+
+/// Both at once: a run with IP_TTL 0 on a socket that refuses GSO. The datagram is at fault
+/// (it fails alone too): it is reported and GSO is not marked refused; the next good run
+/// finds the real refusal and falls back.
+#[test]
+fn a_bad_run_on_a_socket_without_gso_blames_the_datagram_first() {
+    let rx = udp_receiver("127.0.0.1:0", 1 << 20);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    set_int_opt(&tx, libc::SOL_SOCKET, libc::SO_NO_CHECK, 1);
+    let to = rx.local_addr().unwrap();
+    let bad = [[6u8; SIZE]; 5];
+    let good = [[7u8; SIZE]; 5];
+    let mut batch = Batch::new();
+    for d in &bad {
+        batch
+            .push_with(to, d, |c| {
+                c.push_ip_ttl(0)?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    let err = batch.send(&tx).unwrap_err();
+    assert_eq!(err.error.raw_os_error(), Some(libc::EINVAL), "{err}");
+    assert_eq!((err.sent(), err.failed()), (0, 0));
+    assert_eq!(batch.stats().fallbacks, 0);
+    batch.clear();
+    for d in &good {
+        batch.push(to, d).unwrap();
+    }
+    assert_eq!(batch.send(&tx), Ok(5));
+    assert_eq!(batch.stats().fallbacks, 1);
+    assert_eq!(receive(&rx, 5), good.map(|d| d.to_vec()));
 }
