@@ -35,6 +35,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Sending to a peer that is gone
+//! A datagram counts as sent when the kernel queues it. When nothing listens at its
+//! destination, the destination host answers with an ICMP error ("port unreachable"); on a
+//! connected UDP socket (or one with `IP_RECVERR`) the kernel keeps it as the socket's pending
+//! error (`SO_ERROR`) and fails the next datagram sent on the socket with it, once:
+//! `ECONNREFUSED`. `sendmmsg(2)` drops an error it meets after its first message and returns
+//! the count so far, so on loopback, where the ICMP error is back before the next datagram
+//! leaves, every call stops after one datagram and the error is lost.
+//!
+//! [`Batch::send`] reports it. After a call that stopped short it sends the message it stopped
+//! at alone and asks the socket for its pending error; a send to a dead peer on loopback fails
+//! after two calls with a [`BatchError`] that is
+//! [asynchronous](BatchError::is_asynchronous): [`sent`](BatchError::sent) says how many
+//! datagrams went, the rest stay queued, and no datagram is blamed. Send again to resume (on
+//! loopback each send then ends the same way after two datagrams), or stop sending to that
+//! peer. An error left pending by the last datagram of a send fails the first call of the
+//! next one, which then sent nothing. Over a network the ICMP error comes back a round trip
+//! later: the batch reports it when a call meets it first or right after a short call; the
+//! kernel drops one that a call meets after its first message, and nothing can report it.
+//!
 //! # References
 //! [sendmmsg(2)](https://man7.org/linux/man-pages/man2/sendmmsg.2.html),
 //! [recvmmsg(2)](https://man7.org/linux/man-pages/man2/recvmmsg.2.html),
@@ -186,20 +206,25 @@ struct SocketInfo {
     segment_option: libc::c_int,
     /// The kernel refused a GSO message on it: later sends go without GSO.
     gso_refused: bool,
+    /// An IPv4 or IPv6 socket (`SO_DOMAIN`): the kind whose asynchronous errors are ICMP errors.
+    inet: bool,
 }
 
 /// Counters of what a [`Batch`] did, since it was created.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchStats {
-    /// `sendmmsg` calls made, failed ones included.
+    /// `sendmmsg` calls made, failed ones included. The batch makes no other sending call;
+    /// besides these it only asks `getsockopt`: the socket's type, domain and `UDP_SEGMENT`
+    /// on the first send to it, and `SO_ERROR` after a call the kernel stopped short.
     pub calls: u64,
     /// Messages the kernel took (a GSO message counts once).
     pub messages: u64,
     /// Of those, messages sent with `UDP_SEGMENT` (GSO).
     pub segmented: u64,
-    /// Times a GSO send was refused (`EIO`, `EINVAL`, `EMSGSIZE`) and its datagrams went
-    /// unsegmented instead.
+    /// Times the kernel refused GSO (`EIO`, `EINVAL`, `EMSGSIZE` for a GSO message whose
+    /// first datagram then went alone) and its datagrams went unsegmented instead. A GSO
+    /// message refused because of its datagrams (the first fails alone too) does not count.
     pub fallbacks: u64,
 }
 
@@ -223,12 +248,15 @@ pub struct BatchStats {
 /// [`send`](Self::send) sends a run in messages carrying `UDP_SEGMENT`, each within the
 /// kernel's segment cap ([`udp_max_segments`](crate::limits::udp_max_segments)), the payload
 /// cap and the iovec limit. It attaches
-/// `UDP_SEGMENT` only to messages of more than one segment, asks the socket whether it can do
-/// GSO (`getsockopt`, nothing is set) on the first send to it, and when the kernel refuses a
-/// GSO message (`EIO`: no offload, `EINVAL`, `EMSGSIZE`: segment too large for the path) sends
-/// the same datagrams one by one, and every later datagram on that socket too, until
-/// [`set_gso`](Self::set_gso) is called. When the socket has a `UDP_SEGMENT` size of its own
-/// (`setsockopt`), every message of one datagram carries `UDP_SEGMENT` 0, so that the kernel
+/// `UDP_SEGMENT` only to messages of more than one segment, and asks the socket whether it can
+/// do GSO (`getsockopt`, nothing is set) on the first send to it. When the kernel refuses a
+/// GSO message (`EIO`: no offload, `EINVAL`, `EMSGSIZE`: segment too large for the path) it
+/// sends the same datagrams one by one: if the first goes, the kernel refused GSO, and every
+/// later datagram on that socket goes without it, until [`set_gso`](Self::set_gso) is called;
+/// if the first fails too, the datagrams themselves were refused (control data the kernel does
+/// not accept, such as an `IP_TTL` of 0): the send fails at that datagram
+/// ([`BatchError::failed`]) and GSO stays on. When the socket has a `UDP_SEGMENT` size of its
+/// own (`setsockopt`), every message of one datagram carries `UDP_SEGMENT` 0, so that the kernel
 /// does not cut it.
 ///
 /// **Datagram sockets only**: UDP, Unix datagram or seqpacket. On a stream socket
@@ -792,7 +820,10 @@ impl<'a> Batch<'a> {
     /// batch, keeping its storage.
     ///
     /// When the kernel takes fewer messages than offered, the next call starts from the first
-    /// one it did not take: no datagram is sent twice or skipped.
+    /// one it did not take: no datagram is sent twice or skipped. The kernel drops the error
+    /// that stopped it, so that call carries that message alone: the datagram's own error
+    /// (or `EAGAIN`) comes back and is reported; if it goes, the socket's pending error
+    /// (`SO_ERROR`) is asked for and reported when there is one (see below).
     ///
     /// The first send to a socket asks the kernel for its type and its `UDP_SEGMENT` option
     /// (`getsockopt`); the batch remembers the answers for that descriptor, so later sends to
@@ -805,7 +836,16 @@ impl<'a> Batch<'a> {
     /// ([`BatchError::sent`]) and the error; the unsent datagrams stay queued, and the next
     /// `send` starts from the first of them. With a non-blocking socket that is how `EAGAIN`
     /// arrives. A GSO message that the kernel refuses (`EIO`, `EINVAL`, `EMSGSIZE`) is not an
-    /// error: its datagrams go one by one.
+    /// error when its datagrams go one by one; when the first of them fails alone, its error
+    /// is reported at that datagram and GSO stays on for the socket.
+    ///
+    /// **A peer that is gone**: on a connected UDP socket whose peer has no listener, the
+    /// ICMP error of a datagram fails a later one with `ECONNREFUSED` (see the
+    /// [module docs](self)). The send fails with an
+    /// [asynchronous](BatchError::is_asynchronous) [`BatchError`]: the datagrams counted in
+    /// [`sent`](BatchError::sent) went, the rest stay queued, none was refused. On loopback a
+    /// batch of any size to a dead peer fails so after at most two `sendmmsg` calls, having sent
+    /// at most two datagrams (two messages with GSO); a send of what remains ends the same way.
     ///
     /// [`Error::NotDatagramSocket`], with nothing sent, for a stream (`SOCK_STREAM`) socket;
     /// [`Error::PartialDatagram`] if the kernel took only part of a message anyway (a
@@ -826,8 +866,17 @@ impl<'a> Batch<'a> {
         let max_segments = if gso { self.segment_cap() } else { 1 };
         // A UDP_SEGMENT size set on the socket would cut single datagrams too.
         let unsegment = info.segment_option != 0;
+        // After a short count: the next call carries only the message the kernel stopped at.
+        let mut alone = false;
+        // After a GSO message was refused: the next call carries its datagrams one by one, to
+        // tell a refusal of GSO (the first goes) from a refusal of the datagram (it fails).
+        let mut gso_probe = false;
         while self.next < self.entries.len() {
             self.plan(gso, max_segments, unsegment);
+            if alone {
+                self.plan.truncate(1);
+            }
+            let offered = self.plan.len();
             let result = self.send_planned(fd);
             self.stats.calls += 1;
             match result {
@@ -847,15 +896,39 @@ impl<'a> Batch<'a> {
                         };
                         return Err(self.failure(start, error));
                     }
+                    if std::mem::take(&mut gso_probe) {
+                        // The refused message's first datagram went alone: the kernel refused
+                        // GSO, not the datagram. The rest go one by one, in this call and the
+                        // next ones on this socket (until `set_gso`).
+                        if let Some(s) = &mut self.socket {
+                            s.gso_refused = true;
+                        }
+                        self.stats.fallbacks += 1;
+                    }
+                    if alone {
+                        // The message that stopped the last call went: what stopped it did not
+                        // come back. The kernel drops an error it meets after the first message
+                        // of a sendmmsg, and an asynchronous one (an ICMP error of an earlier
+                        // datagram, cleared by that failure) does not come back; the message
+                        // just sent may have raised it again: ask.
+                        alone = false;
+                        if let Ok(errno @ 1..) = sys::take_socket_error(fd) {
+                            return Err(self.asynchronous(start, errno));
+                        }
+                    } else if k < offered {
+                        // The kernel stopped at message k + 1 and dropped its error.
+                        alone = true;
+                    }
                 }
                 Err(libc::EIO | libc::EINVAL | libc::EMSGSIZE) if gso && self.plan[0].segmented => {
-                    // Nothing of the refused message went; send its datagrams one by one, in
-                    // this call and the next ones on this socket (until `set_gso`).
+                    // Nothing of the refused message went; send its datagrams one by one. If
+                    // the first fails too, its error is reported and GSO stays on.
                     gso = false;
-                    if let Some(s) = &mut self.socket {
-                        s.gso_refused = true;
-                    }
-                    self.stats.fallbacks += 1;
+                    gso_probe = true;
+                    alone = false;
+                }
+                Err(errno) if self.is_asynchronous(errno) => {
+                    return Err(self.asynchronous(start, errno));
                 }
                 Err(errno) => return Err(self.failure(start, self.kernel_error(errno))),
             }
@@ -865,6 +938,31 @@ impl<'a> Batch<'a> {
         Ok(sent)
     }
 
+    /// Whether `errno`, met by the first message of a call, can only be a pending asynchronous
+    /// error of the socket: on an IP socket the kernel answers a datagram with these only from
+    /// an ICMP error of an earlier one (`ECONNREFUSED`: port unreachable).
+    fn is_asynchronous(&self, errno: i32) -> bool {
+        self.socket.is_some_and(|s| s.inet)
+            && matches!(
+                errno,
+                libc::ECONNREFUSED
+                    | libc::EHOSTDOWN
+                    | libc::ENONET
+                    | libc::EPROTO
+                    | libc::ENOPROTOOPT
+            )
+    }
+
+    /// The error of a send that began with `start` datagrams queued, for an asynchronous error:
+    /// no datagram of the batch was refused.
+    #[cold]
+    fn asynchronous(&self, start: usize, errno: i32) -> BatchError {
+        BatchError {
+            asynchronous: true,
+            ..self.failure(start, Error::os("sendmmsg", errno))
+        }
+    }
+
     /// The error of a send that began with `start` datagrams queued.
     #[cold]
     fn failure(&self, start: usize, error: Error) -> BatchError {
@@ -872,6 +970,7 @@ impl<'a> Batch<'a> {
             sent: start - self.queued,
             failed: self.first_unsent_push(),
             error,
+            asynchronous: false,
         }
     }
 
@@ -893,7 +992,9 @@ impl<'a> Batch<'a> {
     ///
     /// A datagram the kernel always refuses (`EACCES` to a broadcast address without
     /// `SO_BROADCAST`, `EADDRNOTAVAIL` for a source address the host does not have, ...)
-    /// would otherwise stop every later send at the same place; drop it and send the rest:
+    /// would otherwise stop every later send at the same place; drop it and send the rest.
+    /// After an [asynchronous](BatchError::is_asynchronous) error nothing was refused: do not
+    /// skip, send again.
     ///
     /// ```
     /// # use std::net::UdpSocket;
@@ -909,6 +1010,7 @@ impl<'a> Batch<'a> {
     ///     match batch.send(&tx) {
     ///         Ok(n) => sent += n,
     ///         Err(e) if e.is_would_block() => { /* wait until writable */ }
+    ///         Err(e) if e.is_asynchronous() => sent += e.sent(), // an earlier datagram's
     ///         Err(e) => {
     ///             sent += e.sent();
     ///             eprintln!("push {} dropped: {}", e.failed(), e.error);
@@ -963,6 +1065,7 @@ impl<'a> Batch<'a> {
             gso: option.is_ok(),
             segment_option: option.unwrap_or(0),
             gso_refused: false,
+            inet: matches!(sys::socket_domain(fd), Ok(libc::AF_INET | libc::AF_INET6)),
         };
         self.socket = Some(info);
         Ok(info)
@@ -1148,6 +1251,13 @@ fn limit(limit: Limit, needed: usize, max: usize) -> Error {
 /// Send again to resume (after `EAGAIN`, once the socket is writable); if that datagram will
 /// always be refused, drop it with [`Batch::skip_failed`] first.
 ///
+/// An [asynchronous](Self::is_asynchronous) error (`ECONNREFUSED` from a connected UDP socket
+/// whose peer has no listener: the ICMP error of a datagram sent earlier) refused no datagram
+/// of the batch: nothing is at fault at [`failed`](Self::failed), which only says where the
+/// next send resumes. The kernel clears the error by reporting it once; send again to resume,
+/// or stop sending to that peer. Do not [`skip_failed`](Batch::skip_failed): it would drop a
+/// datagram that nobody refused.
+///
 /// Converts into the crate's [`Error`] (and [`io::Error`]) with `?`, dropping the counts.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1156,10 +1266,15 @@ pub struct BatchError {
     /// [`push_segments`](Batch::push_segments) payload counts.
     pub sent: usize,
     /// The push the first unsent datagram belongs to: its index among the pushes made since
-    /// the batch was last empty, from 0.
+    /// the batch was last empty, from 0. For an error that is not
+    /// [asynchronous](Self::asynchronous), the kernel refused that datagram.
     pub failed: usize,
     /// Why the next one was not.
     pub error: Error,
+    /// Whether the error is the socket's pending asynchronous error (`SO_ERROR`: an ICMP
+    /// error of a datagram sent earlier, by this call or an earlier one) rather than a refusal
+    /// of the datagram at [`failed`](Self::failed).
+    pub asynchronous: bool,
 }
 
 impl BatchError {
@@ -1168,10 +1283,26 @@ impl BatchError {
         self.sent
     }
 
-    /// The index of the push that failed (see [`failed`](Self::failed)); drop it with
-    /// [`Batch::skip_failed`].
+    /// The index of the push that holds the first unsent datagram (see
+    /// [`failed`](Self::failed)): the datagram the kernel refused, unless the error is
+    /// [asynchronous](Self::is_asynchronous). Drop it with [`Batch::skip_failed`].
     pub fn failed(&self) -> usize {
         self.failed
+    }
+
+    /// Whether the error belongs to a datagram sent earlier, not to the one at
+    /// [`failed`](Self::failed) (see [`asynchronous`](Self::asynchronous)): the kernel
+    /// reported an ICMP error (`ECONNREFUSED`, `EHOSTUNREACH`, ...) that arrived for the socket.
+    /// Send again to resume; nothing needs skipping.
+    ///
+    /// It is `true` when the batch knows: the error came from `SO_ERROR`, or it is one that
+    /// an IP socket only reports for an earlier datagram (`ECONNREFUSED`, `EHOSTDOWN`,
+    /// `ENONET`, `EPROTO`, `ENOPROTOOPT`). `EHOSTUNREACH`, `ENETUNREACH`, `EMSGSIZE` and
+    /// `EACCES` may also be a refusal of the datagram itself (its route, its size, a
+    /// broadcast); the kernel does not say which, so they are reported as that datagram's.
+    #[doc(alias = "SO_ERROR")]
+    pub fn is_asynchronous(&self) -> bool {
+        self.asynchronous
     }
 
     /// Whether the socket would have blocked (`EAGAIN`): wait until it is writable and send
@@ -1183,6 +1314,15 @@ impl BatchError {
 
 impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.asynchronous {
+            return write!(
+                f,
+                "{} (reported for a datagram sent earlier, after {} datagrams of the batch were \
+                 sent; no datagram was refused: the rest stay queued from push {}, call send \
+                 again to resume)",
+                self.error, self.sent, self.failed
+            );
+        }
         write!(
             f,
             "{} (at push {}, after {} datagrams of the batch were sent; the rest stay queued: \

@@ -221,6 +221,42 @@ pub(crate) fn socket_type(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
     }
 }
 
+/// `getsockopt` of one `int` option.
+fn getsockopt_int(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+) -> Result<libc::c_int, i32> {
+    let mut v: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: v and len are live locals, valid for writes of the sizes given.
+    let r = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        Ok(v)
+    } else {
+        Err(errno())
+    }
+}
+
+/// `getsockopt(SO_DOMAIN)`: `AF_INET`, `AF_INET6`, `AF_UNIX`, ...
+pub(crate) fn socket_domain(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
+    getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)
+}
+
+/// `getsockopt(SO_ERROR)`: the socket's pending asynchronous error (0: none), which the call
+/// clears.
+pub(crate) fn take_socket_error(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
+    getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR)
+}
+
 /// The calling process's pid and effective uid and gid.
 pub(crate) fn current_credentials() -> Credentials {
     // SAFETY: getpid, geteuid and getegid cannot fail and touch no memory of ours.
