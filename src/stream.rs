@@ -165,7 +165,9 @@ impl<'a, 'c> SendAll<'a, 'c> {
         self
     }
 
-    /// Adds these flags (`MSG_*`) to every call.
+    /// Adds these flags (`MSG_*`) to every call, beside the default `MSG_NOSIGNAL`, which only
+    /// [`allow_sigpipe`](Self::allow_sigpipe) removes. Repeated calls add up; a flag given
+    /// after `allow_sigpipe` is passed, `MSG_NOSIGNAL` included.
     pub fn flags(mut self, flags: SendFlags) -> Self {
         self.flags |= flags;
         self
@@ -371,8 +373,9 @@ impl<'a, 'c> SendFile<'a, 'c> {
         self
     }
 
-    /// Adds these flags (`MSG_*`) to the header's calls. `sendfile(2)` itself takes no flags; a
-    /// `MSG_NOSIGNAL` in effect for the header keeps `SIGPIPE` blocked around it.
+    /// Adds these flags (`MSG_*`) to the header's calls, beside the defaults (`MSG_NOSIGNAL`,
+    /// and `MSG_MORE` before a body). Repeated calls add up. `sendfile(2)` itself takes no
+    /// flags; a `MSG_NOSIGNAL` in effect for the header keeps `SIGPIPE` blocked around it.
     pub fn flags(mut self, flags: SendFlags) -> Self {
         self.header = self.header.flags(flags);
         self
