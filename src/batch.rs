@@ -259,6 +259,9 @@ pub struct BatchStats {
 /// own (`setsockopt`), every message of one datagram carries `UDP_SEGMENT` 0, so that the kernel
 /// does not cut it.
 ///
+/// Every `sendmmsg` passes `MSG_NOSIGNAL` unless [`allow_sigpipe`](Self::allow_sigpipe) says
+/// otherwise; flags given to [`set_flags`](Self::set_flags) are added to it.
+///
 /// **Datagram sockets only**: UDP, Unix datagram or seqpacket. On a stream socket
 /// `sendmmsg` may write part of a message and count it as sent, so [`send`](Self::send)
 /// refuses one ([`Error::NotDatagramSocket`]); write streams with [`SendAll`](crate::SendAll).
@@ -305,7 +308,10 @@ pub struct Batch<'a> {
     socket: Option<SocketInfo>,
     max_segments: Option<usize>,
     limits: Limits,
+    /// The flags every call passes: those given, and the defaults not opted out of.
     flags: SendFlags,
+    /// The defaults not opted out of (`MSG_NOSIGNAL` unless `allow_sigpipe`).
+    default_flags: SendFlags,
     stats: BatchStats,
 }
 
@@ -356,6 +362,7 @@ impl<'a> Batch<'a> {
             max_segments: None,
             limits: Limits::kernel(),
             flags: SendFlags::NOSIGNAL,
+            default_flags: SendFlags::NOSIGNAL,
             stats: BatchStats::default(),
         }
     }
@@ -407,7 +414,22 @@ impl<'a> Batch<'a> {
         self
     }
 
-    /// The flags (`MSG_*`) of every `sendmmsg`; `MSG_NOSIGNAL` by default.
+    /// Adds these flags (`MSG_*`) to every `sendmmsg`, beside the default `MSG_NOSIGNAL`,
+    /// which only [`allow_sigpipe`](Self::allow_sigpipe) removes.
+    ///
+    /// Each call replaces the flags an earlier `set_flags` gave; the defaults stay:
+    /// `set_flags(SendFlags::empty())` goes back to the defaults alone.
+    ///
+    /// ```
+    /// use ancillary::{batch::Batch, SendFlags};
+    ///
+    /// let mut batch = Batch::new();
+    /// batch.set_flags(SendFlags::DONTWAIT)?;
+    /// assert_eq!(batch.flags(), SendFlags::NOSIGNAL | SendFlags::DONTWAIT);
+    /// batch.set_flags(SendFlags::DONTROUTE)?;
+    /// assert_eq!(batch.flags(), SendFlags::NOSIGNAL | SendFlags::DONTROUTE);
+    /// # Ok::<(), ancillary::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::BatchFlags`], with the flags unchanged, for `MSG_MORE` (the kernel would join
@@ -418,8 +440,26 @@ impl<'a> Batch<'a> {
         if !refused.is_empty() {
             return Err(Error::BatchFlags { flags: refused });
         }
-        self.flags = flags;
+        self.flags = flags | self.default_flags;
         Ok(self)
+    }
+
+    /// Leaves out `MSG_NOSIGNAL`: where the system raises `SIGPIPE` for a send to a closed
+    /// peer, it does. (Linux raises it for stream sockets only, which a batch refuses; other
+    /// systems raise it for any socket that fails with `EPIPE`.) A `MSG_NOSIGNAL` given to a
+    /// later [`set_flags`](Self::set_flags) is passed all the same.
+    #[doc(alias = "MSG_NOSIGNAL")]
+    #[doc(alias = "SIGPIPE")]
+    pub fn allow_sigpipe(&mut self) -> &mut Self {
+        self.default_flags = self.default_flags - SendFlags::NOSIGNAL;
+        self.flags = self.flags - SendFlags::NOSIGNAL;
+        self
+    }
+
+    /// The flags every `sendmmsg` passes: those given to [`set_flags`](Self::set_flags) and
+    /// the defaults not opted out of.
+    pub fn flags(&self) -> SendFlags {
+        self.flags
     }
 
     /// What the batch did so far.
@@ -490,6 +530,7 @@ impl<'a> Batch<'a> {
             max_segments: self.max_segments,
             limits: self.limits,
             flags: self.flags,
+            default_flags: self.default_flags,
             stats: self.stats,
         }
     }

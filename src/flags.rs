@@ -103,7 +103,9 @@ macro_rules! flag_set {
 flag_set! {
     /// Flags of `sendmsg(2)` (`MSG_*`).
     ///
-    /// [`SendMsg`](crate::SendMsg) adds [`SendFlags::NOSIGNAL`] unless told otherwise.
+    /// Every send builder ([`SendMsg`](crate::SendMsg), [`SendAll`](crate::SendAll),
+    /// `SendFile`, [`Batch`](crate::batch::Batch)) passes [`SendFlags::NOSIGNAL`] unless its
+    /// `allow_sigpipe` says otherwise; flags given to it are added.
     SendFlags {
         /// `MSG_CONFIRM`: tell the link layer the neighbour answered (datagram and raw sockets).
         #[doc(alias = "MSG_CONFIRM")]
@@ -132,7 +134,9 @@ flag_set! {
 flag_set! {
     /// Flags of `recvmsg(2)`: those passed in, and those the kernel sets in `msg_flags`.
     ///
-    /// [`RecvMsg`](crate::RecvMsg) adds [`RecvFlags::CMSG_CLOEXEC`] unless told otherwise.
+    /// Every receive builder ([`RecvMsg`](crate::RecvMsg),
+    /// [`RecvBatch`](crate::batch::RecvBatch)) passes [`RecvFlags::CMSG_CLOEXEC`] unless its
+    /// `inherit_fds` says otherwise; flags given to it are added.
     RecvFlags {
         /// `MSG_CMSG_CLOEXEC`: received fds are close-on-exec, atomically.
         #[doc(alias = "MSG_CMSG_CLOEXEC")]

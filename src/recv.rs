@@ -83,7 +83,9 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
         self
     }
 
-    /// Adds these flags (`MSG_PEEK`, `MSG_DONTWAIT`, ...) to the call.
+    /// Adds these flags (`MSG_PEEK`, `MSG_DONTWAIT`, ...) to the call, beside the default
+    /// `MSG_CMSG_CLOEXEC`, which only [`inherit_fds`](Self::inherit_fds) removes. Repeated
+    /// calls add up; a flag given after `inherit_fds` is passed, `MSG_CMSG_CLOEXEC` included.
     #[inline]
     pub fn flags(mut self, flags: RecvFlags) -> Self {
         self.flags |= flags;

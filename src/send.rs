@@ -105,7 +105,9 @@ impl<'a> SendMsg<'a> {
         self
     }
 
-    /// Adds these flags (`MSG_*`) to the call.
+    /// Adds these flags (`MSG_*`) to the call, beside the default `MSG_NOSIGNAL`, which only
+    /// [`allow_sigpipe`](Self::allow_sigpipe) removes. Repeated calls add up; a flag given
+    /// after `allow_sigpipe` is passed, `MSG_NOSIGNAL` included.
     #[inline]
     pub fn flags(mut self, flags: SendFlags) -> Self {
         self.flags |= flags;

@@ -165,7 +165,9 @@ impl<'a, 'c> SendAll<'a, 'c> {
         self
     }
 
-    /// Adds these flags (`MSG_*`) to every call.
+    /// Adds these flags (`MSG_*`) to every call, beside the default `MSG_NOSIGNAL`, which only
+    /// [`allow_sigpipe`](Self::allow_sigpipe) removes. Repeated calls add up; a flag given
+    /// after `allow_sigpipe` is passed, `MSG_NOSIGNAL` included.
     pub fn flags(mut self, flags: SendFlags) -> Self {
         self.flags |= flags;
         self
@@ -295,6 +297,12 @@ impl<'a, 'c> SendAll<'a, 'c> {
 /// file must be something `sendfile` reads: a regular file, a memfd, a block device; a pipe or a
 /// socket as the file gives `EINVAL`.
 ///
+/// A closed peer gives `EPIPE`, never `SIGPIPE`, unless [`allow_sigpipe`](Self::allow_sigpipe)
+/// says otherwise: the header goes with `MSG_NOSIGNAL`, and since `sendfile(2)` takes no flags,
+/// `SIGPIPE` is blocked in the calling thread around each `sendfile` call. A `SIGPIPE` that
+/// call raised is taken before the signal mask is restored; one that was already pending stays
+/// pending, and the rest of the mask is not touched.
+///
 /// ```
 /// use std::io::{IoSlice, Read, Write};
 /// use std::os::unix::net::UnixStream;
@@ -325,6 +333,7 @@ impl<'a, 'c> SendAll<'a, 'c> {
 #[doc(alias = "sendfile")]
 #[doc(alias = "MSG_MORE")]
 #[doc(alias = "TCP_CORK")]
+#[doc(alias = "SIGPIPE")]
 #[derive(Debug, Clone)]
 #[must_use = "a SendFile does nothing until send() or send_all() is called"]
 pub struct SendFile<'a, 'c> {
@@ -367,9 +376,21 @@ impl<'a, 'c> SendFile<'a, 'c> {
         self
     }
 
-    /// Adds these flags (`MSG_*`) to the header's calls.
+    /// Adds these flags (`MSG_*`) to the header's calls, beside the defaults (`MSG_NOSIGNAL`,
+    /// and `MSG_MORE` before a body). Repeated calls add up. `sendfile(2)` itself takes no
+    /// flags; a `MSG_NOSIGNAL` in effect for the header keeps `SIGPIPE` blocked around it.
     pub fn flags(mut self, flags: SendFlags) -> Self {
         self.header = self.header.flags(flags);
+        self
+    }
+
+    /// Lets a closed peer raise `SIGPIPE`: the header goes without `MSG_NOSIGNAL`, and
+    /// `SIGPIPE` is not blocked around `sendfile(2)`. With the default disposition of the
+    /// signal, writing to a closed stream then ends the process. A `MSG_NOSIGNAL` given to a
+    /// later [`flags`](Self::flags) turns both back on.
+    #[doc(alias = "SIGPIPE")]
+    pub fn allow_sigpipe(mut self) -> Self {
+        self.header = self.header.allow_sigpipe();
         self
     }
 
@@ -415,7 +436,8 @@ impl<'a, 'c> SendFile<'a, 'c> {
             let count = usize::try_from(self.end - self.offset)
                 .unwrap_or(usize::MAX)
                 .min(sys::SENDFILE_MAX);
-            match sys::sendfile(socket, self.file, &mut self.offset, count) {
+            let sigpipe = !self.header.flags.contains(SendFlags::NOSIGNAL);
+            match sys::sendfile(socket, self.file, &mut self.offset, count, sigpipe) {
                 Ok(0) => {
                     return Err(Error::FileEnded {
                         offset: self.offset,

@@ -21,8 +21,11 @@ use crate::sys::{self, InMsg, MmsgScratch, RecvOut};
 /// (`SCM_RIGHTS` on a Unix socket) are owned: those the caller does not take are closed by the
 /// next [`recv`](Self::recv) or when the batch drops.
 ///
-/// By default a call passes `MSG_CMSG_CLOEXEC` and `MSG_WAITFORONE`: it blocks (on a blocking
-/// socket) until one datagram arrives, then takes whatever else is queued without waiting.
+/// By default a call passes `MSG_CMSG_CLOEXEC` and `MSG_WAITFORONE`: received descriptors are
+/// close-on-exec, and a call blocks (on a blocking socket) until one datagram arrives, then
+/// takes whatever else is queued without waiting. Flags given to
+/// [`set_flags`](Self::set_flags) are added to these; only [`inherit_fds`](Self::inherit_fds)
+/// and [`wait_for_all`](Self::wait_for_all) remove one.
 ///
 /// ```
 /// use std::net::UdpSocket;
@@ -58,8 +61,15 @@ pub struct RecvBatch {
     out: Vec<RecvOut>,
     scratch: MmsgScratch,
     filled: usize,
+    /// The flags every call passes: those given, and the defaults not opted out of.
     flags: RecvFlags,
+    /// The defaults not opted out of (`MSG_CMSG_CLOEXEC | MSG_WAITFORONE`).
+    default_flags: RecvFlags,
 }
+
+/// What a call passes unless told otherwise: received fds close-on-exec; block for the first
+/// datagram only.
+const DEFAULT_FLAGS: RecvFlags = RecvFlags::CMSG_CLOEXEC.union(RecvFlags::WAITFORONE);
 
 impl RecvBatch {
     /// Room for `messages` datagrams of up to `buf_size` bytes each, with `control_size`
@@ -109,17 +119,61 @@ impl RecvBatch {
             out: vec![RecvOut::default(); messages],
             scratch: MmsgScratch::default(),
             filled: 0,
-            flags: RecvFlags::CMSG_CLOEXEC | RecvFlags::WAITFORONE,
+            flags: DEFAULT_FLAGS,
+            default_flags: DEFAULT_FLAGS,
         })
     }
 
-    /// The flags of every call: `MSG_CMSG_CLOEXEC | MSG_WAITFORONE` by default. Add
-    /// `MSG_DONTWAIT` to never block; leave out `MSG_WAITFORONE` to block until every slot is
-    /// filled.
-    #[doc(alias = "MSG_WAITFORONE")]
+    /// Adds these flags (`MSG_*`) to every call, beside the defaults `MSG_CMSG_CLOEXEC` and
+    /// `MSG_WAITFORONE`, which only [`inherit_fds`](Self::inherit_fds) and
+    /// [`wait_for_all`](Self::wait_for_all) remove. Add `MSG_DONTWAIT` to never block.
+    ///
+    /// Each call replaces the flags an earlier `set_flags` gave; the defaults stay:
+    /// `set_flags(RecvFlags::empty())` goes back to the defaults alone.
+    ///
+    /// ```
+    /// use ancillary::{batch::RecvBatch, RecvFlags};
+    ///
+    /// let mut batch = RecvBatch::new(4, 1500, 0)?;
+    /// batch.set_flags(RecvFlags::DONTWAIT);
+    /// let defaults = RecvFlags::CMSG_CLOEXEC | RecvFlags::WAITFORONE;
+    /// assert_eq!(batch.flags(), defaults | RecvFlags::DONTWAIT);
+    /// batch.set_flags(RecvFlags::PEEK);
+    /// assert_eq!(batch.flags(), defaults | RecvFlags::PEEK);
+    /// # Ok::<(), ancillary::Error>(())
+    /// ```
+    #[doc(alias = "MSG_DONTWAIT")]
     pub fn set_flags(&mut self, flags: RecvFlags) -> &mut Self {
-        self.flags = flags;
+        self.flags = flags | self.default_flags;
         self
+    }
+
+    /// Leaves out `MSG_CMSG_CLOEXEC`: received descriptors are inherited by `exec`ed
+    /// programs. A `MSG_CMSG_CLOEXEC` given to a later [`set_flags`](Self::set_flags) is
+    /// passed all the same.
+    #[doc(alias = "MSG_CMSG_CLOEXEC")]
+    #[doc(alias = "FD_CLOEXEC")]
+    pub fn inherit_fds(&mut self) -> &mut Self {
+        self.default_flags = self.default_flags - RecvFlags::CMSG_CLOEXEC;
+        self.flags = self.flags - RecvFlags::CMSG_CLOEXEC;
+        self
+    }
+
+    /// Leaves out `MSG_WAITFORONE`: on a blocking socket a call waits until every slot is
+    /// filled (or the socket's receive timeout passes with at least one). A
+    /// `MSG_WAITFORONE` given to a later [`set_flags`](Self::set_flags) is passed all the
+    /// same.
+    #[doc(alias = "MSG_WAITFORONE")]
+    pub fn wait_for_all(&mut self) -> &mut Self {
+        self.default_flags = self.default_flags - RecvFlags::WAITFORONE;
+        self.flags = self.flags - RecvFlags::WAITFORONE;
+        self
+    }
+
+    /// The flags every call passes: those given to [`set_flags`](Self::set_flags) and the
+    /// defaults not opted out of.
+    pub fn flags(&self) -> RecvFlags {
+        self.flags
     }
 
     /// Datagrams the batch holds room for.
