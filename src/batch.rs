@@ -74,7 +74,7 @@ use nix::sys::socket::{SockaddrIn, SockaddrIn6};
 
 use self::arena::ControlArena;
 use crate::cmsg::{Encoder, UDP_SEGMENT_SPACE};
-use crate::error::{Error, Limit, Result};
+use crate::error::{Carried, Error, Limit, Result};
 use crate::flags::SendFlags;
 use crate::limits::{
     self, Limits, MAX_MMSG, OPTMEM_EXEMPT, UDP_MAX_PAYLOAD_V4, UDP_MAX_PAYLOAD_V6,
@@ -1265,7 +1265,16 @@ impl<'a> Batch<'a> {
             libc::EMSGSIZE if iovecs > limits::MAX_IOVECS => {
                 kernel(Limit::Iovecs, iovecs, limits::MAX_IOVECS)
             }
-            _ => Error::os("sendmmsg", errno),
+            _ => {
+                let control = if p.own_control {
+                    self.control.bytes()
+                } else {
+                    self.gso_control.bytes()
+                };
+                let control = &control[p.control_at..p.control_at + p.control_len];
+                let carried = Carried::message(control, p.name.name().is_some());
+                Error::os_carrying("sendmmsg", errno, carried)
+            }
         }
     }
 }

@@ -7,6 +7,10 @@
 use std::fmt;
 use std::io;
 
+mod hints;
+
+pub use hints::Carried;
+
 /// A kernel limit on what one `sendmsg(2)` may carry.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,11 +167,20 @@ pub enum Error {
         what: &'static str,
     },
     /// A system call failed.
+    ///
+    /// Its message says what the errno means for this call and what the call carried, and
+    /// what to do: `EPERM` for a message with file descriptors (the receiver refuses them) is
+    /// told apart from `EPERM` for one with credentials (the kernel refuses the claim). Match
+    /// it with `..`: more fields may come.
+    #[non_exhaustive]
     Os {
-        /// The call: `"sendmsg"`, `"recvmsg"`, ...
+        /// The call: `"sendmsg"`, `"sendmmsg"`, `"recvmsg"`, `"recvmmsg"`, `"sendfile"`,
+        /// `"poll"`, ...
         call: &'static str,
         /// The errno.
         errno: i32,
+        /// What the call carried ([`Carried::NOTHING`] for receives and `sendfile`).
+        carried: Carried,
     },
 }
 
@@ -175,8 +188,33 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A failed call that carried nothing the advice depends on.
     pub(crate) fn os(call: &'static str, errno: i32) -> Self {
-        Error::Os { call, errno }
+        Error::os_carrying(call, errno, Carried::NOTHING)
+    }
+
+    /// A failed call, with what it carried.
+    #[cold]
+    pub(crate) fn os_carrying(call: &'static str, errno: i32, carried: Carried) -> Self {
+        Error::Os {
+            call,
+            errno,
+            carried,
+        }
+    }
+
+    /// What to do about this error, in a few words: the advice its message ends with. For
+    /// [`Error::Os`] it is chosen from the call, the errno and what the call carried.
+    pub fn hint(&self) -> Option<&'static str> {
+        match *self {
+            Error::Os {
+                call,
+                errno,
+                carried,
+            } => Some(hints::hint(call, errno, carried)),
+            Error::Limit { limit, .. } => Some(limit.advice()),
+            _ => None,
+        }
     }
 
     /// The OS error code, if this error came from the kernel.
@@ -210,117 +248,6 @@ impl Error {
     }
 }
 
-/// The symbolic name and a hint of what to do for the errors sendmsg(2) and recvmsg(2) document.
-fn errno_hint(errno: i32) -> (&'static str, &'static str) {
-    match errno {
-        libc::EAGAIN => (
-            "EAGAIN",
-            "the socket is non-blocking and the call would block; wait until it is ready \
-             (poll) and call again",
-        ),
-        libc::EMSGSIZE => (
-            "EMSGSIZE",
-            "the message is too long to pass atomically on this socket (datagram size or \
-             buffer; a UDP datagram carries at most 65507 bytes over IPv4, 65527 over IPv6); \
-             send less per message",
-        ),
-        libc::ENOBUFS => (
-            "ENOBUFS",
-            "the kernel had no buffer space: the control data may exceed net.core.optmem_max, \
-             or the output queue is full; send smaller control data or retry later",
-        ),
-        libc::EPIPE => (
-            "EPIPE",
-            "the connection is shut down or the peer closed it (Linux also says so for a TCP \
-             socket that was never connected); stop sending on it, close it and reconnect",
-        ),
-        libc::ECONNRESET => (
-            "ECONNRESET",
-            "the peer reset the connection (it closed with data unread, or with SO_LINGER 0) \
-             and data in flight is lost; close this socket and reconnect",
-        ),
-        libc::EISCONN => (
-            "EISCONN",
-            "the socket is connected and a destination was given; send without a destination",
-        ),
-        libc::ENOTCONN => (
-            "ENOTCONN",
-            "the socket is not connected and no destination was given; connect it or name a \
-             destination",
-        ),
-        libc::EDESTADDRREQ => (
-            "EDESTADDRREQ",
-            "the socket is not connected and has no peer address; name a destination \
-             (SendMsg::to, SendMsg::to_addr) or connect the socket first",
-        ),
-        libc::ETOOMANYREFS => (
-            "ETOOMANYREFS",
-            "too many file descriptors are in flight for this user (limit RLIMIT_NOFILE); \
-             let the receiver read them first or raise the limit",
-        ),
-        libc::EPERM => (
-            "EPERM",
-            "the kernel refused the credentials: a process may only claim its own pid and one \
-             of its real, effective or saved uids and gids; send Credentials::current() or no \
-             credentials",
-        ),
-        libc::EINVAL => (
-            "EINVAL",
-            "the kernel refused an argument: more than 253 fds, a malformed control message, \
-             invalid flags or an invalid length (for sendfile: an input it cannot read pages \
-             from); check what the message or call carries",
-        ),
-        libc::EBADF => (
-            "EBADF",
-            "a descriptor is not open (or only for O_PATH): the socket or an fd being passed; \
-             keep every descriptor open, and opened for I/O, until the call returns",
-        ),
-        libc::ENOTSOCK => (
-            "ENOTSOCK",
-            "the descriptor is not a socket; pass a socket (a pipe or file takes write(2))",
-        ),
-        libc::EOPNOTSUPP => (
-            "EOPNOTSUPP",
-            "a flag does not fit this socket type (for example MSG_OOB on a UDP, Unix datagram \
-             or seqpacket socket); drop the flag",
-        ),
-        libc::EACCES => (
-            "EACCES",
-            "permission denied on the destination; give the sender write permission on the \
-             socket file (and search permission on its directories), or set SO_BROADCAST to \
-             send to a broadcast address",
-        ),
-        libc::EFAULT => (
-            "EFAULT",
-            "a buffer address is invalid; every buffer must stay valid for the whole call (look \
-             for unsafe code that built one)",
-        ),
-        libc::EINTR => (
-            "EINTR",
-            "interrupted by a signal before any data was sent; retry",
-        ),
-        libc::ENOMEM => ("ENOMEM", "the kernel is out of memory; retry later"),
-        libc::ECONNREFUSED => (
-            "ECONNREFUSED",
-            "the peer refused: nothing listens at the destination (an ICMP error of an earlier \
-             datagram)",
-        ),
-        libc::EIO => (
-            "EIO",
-            "an I/O error, for example a missing offload in the device",
-        ),
-        libc::ESPIPE => (
-            "ESPIPE",
-            "the file has no offsets (a pipe); sendfile needs a regular file or a memfd",
-        ),
-        libc::EOVERFLOW => (
-            "EOVERFLOW",
-            "the file offset or count does not fit the kernel's off_t; send a smaller range",
-        ),
-        _ => ("errno", "see the manual page of the call"),
-    }
-}
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -351,7 +278,7 @@ impl fmt::Display for Error {
                     _ => write!(f, "{needed} {what} exceed {limit} ({max})")?,
                 }
                 if let Some(errno) = kernel {
-                    let (name, _) = errno_hint(errno);
+                    let name = hints::errno_name(errno);
                     write!(f, " (the kernel answered {name})")?;
                 } else {
                     f.write_str(", nothing was sent")?;
@@ -413,10 +340,19 @@ impl fmt::Display for Error {
                 f,
                 "{what} overflows the address space; ask for fewer or smaller buffers"
             ),
-            Error::Os { call, errno } => {
-                let (name, hint) = errno_hint(errno);
+            Error::Os {
+                call,
+                errno,
+                carried,
+            } => {
+                let name = hints::errno_name(errno);
+                let hint = hints::hint(call, errno, carried);
                 let os = io::Error::from_raw_os_error(errno);
-                write!(f, "{call} failed with {name}: {hint} ({os})")
+                write!(f, "{call} failed with {name}: {hint} ({os}")?;
+                if !carried.is_empty() {
+                    write!(f, "; the message carried {carried}")?;
+                }
+                f.write_str(")")
             }
         }
     }
@@ -446,6 +382,15 @@ mod tests {
         assert!(s.contains("140000") && s.contains("131072") && s.contains("optmem_max"));
         assert!(s.contains("nothing was sent"));
         assert_eq!(io::Error::from(e).kind(), io::ErrorKind::InvalidInput);
+    }
+
+    /// The description of what a call carried costs no room: an `Error` (and so a `Result` of
+    /// every send) is as small as before.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn os_error_stays_small() {
+        assert_eq!(std::mem::size_of::<Carried>(), 8);
+        assert_eq!(std::mem::size_of::<Error>(), 32);
     }
 
     #[test]

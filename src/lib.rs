@@ -67,7 +67,7 @@ mod stream;
 mod sys;
 
 pub use batch::{Batch, BatchError, RecvBatch};
-pub use error::{Error, Limit, Result};
+pub use error::{Carried, Error, Limit, Result};
 pub use flags::{RecvFlags, SendFlags};
 pub use iovec::{IoVecs, IoVecsMut};
 pub use limits::Limits;

@@ -7,7 +7,7 @@ use std::os::fd::AsFd;
 use nix::sys::socket::{SockaddrIn, SockaddrIn6, SockaddrLike};
 
 use crate::cmsg::Encoder;
-use crate::error::{Error, Limit, Result};
+use crate::error::{Carried, Error, Limit, Result};
 use crate::flags::SendFlags;
 use crate::limits::{Limits, OPTMEM_EXEMPT};
 use crate::sys::{self, Name};
@@ -202,7 +202,11 @@ impl<'a> SendMsg<'a> {
             libc::EMSGSIZE if self.iov.len() > crate::limits::MAX_IOVECS => {
                 limit(Limit::Iovecs, self.iov.len(), crate::limits::MAX_IOVECS)
             }
-            _ => Error::os("sendmsg", errno),
+            _ => Error::os_carrying(
+                "sendmsg",
+                errno,
+                Carried::message(self.control, !matches!(self.dest, Dest::None)),
+            ),
         }
     }
 }
