@@ -156,7 +156,7 @@ fn libc_gso(s: &Setup, n: usize) {
         m.msg_iovlen = 1;
         if k > 1 {
             m.msg_control = control.as_mut_ptr().cast();
-            m.msg_controllen = control.len();
+            m.msg_controllen = control.len() as _; // size_t on glibc, socklen_t on musl
         }
         // SAFETY: the header points at addr, iov, control and the ring, all live for the call.
         let r = unsafe { libc::sendmsg(s.tx.as_raw_fd(), &m, 0) };
@@ -188,10 +188,10 @@ fn libc_gso_iovecs(s: &Setup, n: usize, iovs: &mut Vec<libc::iovec>) {
         m.msg_name = (&mut addr as *mut libc::sockaddr_in).cast();
         m.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
         m.msg_iov = iovs.as_mut_ptr();
-        m.msg_iovlen = k;
+        m.msg_iovlen = k as _; // size_t on glibc, int on musl
         if k > 1 {
             m.msg_control = control.as_mut_ptr().cast();
-            m.msg_controllen = control.len();
+            m.msg_controllen = control.len() as _; // size_t on glibc, socklen_t on musl
         }
         // SAFETY: the header points at addr, iovs, control and the ring, all live for the call.
         let r = unsafe { libc::sendmsg(s.tx.as_raw_fd(), &m, 0) };

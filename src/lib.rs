@@ -61,6 +61,7 @@ mod error;
 mod flags;
 pub mod iovec;
 pub mod limits;
+mod probe;
 mod recv;
 mod send;
 mod stream;
@@ -73,7 +74,7 @@ pub use iovec::{IoVecs, IoVecsMut};
 pub use limits::Limits;
 pub use recv::{Fds, Received, RecvMsg};
 pub use send::SendMsg;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(has_sendfile)]
 pub use stream::SendFile;
 pub use stream::{wait_writable, Progress, SendAll};
 
@@ -99,7 +100,7 @@ mod tests {
         send_sync::<crate::IoVecs<'_>>();
         send_sync::<crate::IoVecsMut<'_>>();
         send_sync::<crate::SendAll<'_, '_>>();
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(has_sendfile)]
         send_sync::<crate::SendFile<'_, '_>>();
         send_sync::<crate::Batch<'_>>();
         send_sync::<crate::BatchError>();

@@ -1,11 +1,11 @@
-//! The kernel's limits on one message, checked before every send.
+//! The kernel's limits on one message, checked before every send. Pure: the numbers that must
+//! be asked of the running system ([`optmem_max`], [`udp_max_segments`]) are found once by the
+//! crate's probes and re-exported here.
 //!
 //! The kernel answers a message over a limit with a bare `EINVAL`, `ENOBUFS` or `EMSGSIZE`; the
 //! crate checks the same limits first and names the one hit (see [`Error::Limit`]).
 //!
 //! [`Error::Limit`]: crate::Error::Limit
-
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// `SCM_MAX_FD`: the most file descriptors one message may carry, over all its `SCM_RIGHTS`
 /// control messages (Linux `include/net/scm.h`; unix(7)).
@@ -25,9 +25,6 @@ pub const OPTMEM_MAX_FALLBACK: usize = 20480;
 /// and never meet the `optmem_max` check.
 pub const OPTMEM_EXEMPT: usize = std::mem::size_of::<libc::cmsghdr>() + 20;
 
-/// 0 means "not read yet".
-static OPTMEM_MAX: AtomicUsize = AtomicUsize::new(0);
-
 /// The largest UDP payload over IPv4, GSO segments together: 65535 less the IPv4 and UDP
 /// headers (udp(7); `EMSGSIZE` beyond it).
 pub const UDP_MAX_PAYLOAD_V4: usize = 65507;
@@ -45,75 +42,7 @@ pub const UDP_MAX_SEGMENTS_FALLBACK: usize = 64;
 #[doc(alias = "UIO_MAXIOV")]
 pub const MAX_MMSG: usize = 1024;
 
-/// 0 means "not probed yet".
-static UDP_MAX_SEGMENTS: AtomicUsize = AtomicUsize::new(0);
-
-/// `UDP_MAX_SEGMENTS`: the most segments one `UDP_SEGMENT` (GSO) send may carry, 64 or 128
-/// depending on the kernel.
-///
-/// The kernel does not publish it, so it is probed on first use, once per process: a private
-/// socket on 127.0.0.1 sends 128 one-byte segments to itself (64 when the kernel answers
-/// `EINVAL`) and is closed, with whatever it received. No socket of the caller is touched and
-/// no socket option is set. [`UDP_MAX_SEGMENTS_FALLBACK`] if the probe cannot run (no
-/// loopback, no GSO). [`set_udp_max_segments`] overrides it.
-#[doc(alias = "UDP_MAX_SEGMENTS")]
-pub fn udp_max_segments() -> usize {
-    match UDP_MAX_SEGMENTS.load(Ordering::Relaxed) {
-        0 => {
-            let v = crate::sys::probe_udp_max_segments().unwrap_or(UDP_MAX_SEGMENTS_FALLBACK);
-            match UDP_MAX_SEGMENTS.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => v,
-                Err(other) => other,
-            }
-        }
-        v => v,
-    }
-}
-
-/// Overrides the segment cap that GSO sends are planned and checked against, for the whole
-/// process. A value of 0 makes the next use probe again.
-pub fn set_udp_max_segments(value: usize) {
-    UDP_MAX_SEGMENTS.store(value, Ordering::Relaxed);
-}
-
-/// `net.core.optmem_max`: the control buffer of a `sendmsg` must stay below it.
-///
-/// Read from `/proc/sys/net/core/optmem_max` on first use, once per process;
-/// [`OPTMEM_MAX_FALLBACK`] if that cannot be read. [`set_optmem_max`] overrides it (the sysctl
-/// is per network namespace, and a process may know better).
-#[doc(alias = "net.core.optmem_max")]
-#[inline]
-pub fn optmem_max() -> usize {
-    match OPTMEM_MAX.load(Ordering::Relaxed) {
-        0 => init_optmem_max(),
-        v => v,
-    }
-}
-
-#[cold]
-fn init_optmem_max() -> usize {
-    let v = read_optmem_max().unwrap_or(OPTMEM_MAX_FALLBACK);
-    // Keep an override that raced with us.
-    match OPTMEM_MAX.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
-        Ok(_) => v,
-        Err(other) => other,
-    }
-}
-
-/// Overrides the `net.core.optmem_max` value that sends are checked against, for the whole
-/// process. A value of 0 makes the next check read the sysctl again.
-pub fn set_optmem_max(value: usize) {
-    OPTMEM_MAX.store(value, Ordering::Relaxed);
-}
-
-fn read_optmem_max() -> Option<usize> {
-    use std::io::Read;
-    let mut buf = [0u8; 32];
-    let mut f = std::fs::File::open("/proc/sys/net/core/optmem_max").ok()?;
-    let n = f.read(&mut buf).ok()?;
-    let s = std::str::from_utf8(&buf[..n]).ok()?;
-    s.trim().parse().ok().filter(|&v| v > 0)
-}
+pub use crate::probe::{optmem_max, set_optmem_max, set_udp_max_segments, udp_max_segments};
 
 /// The limits a send is checked against before the syscall.
 ///
@@ -193,19 +122,6 @@ impl Default for Limits {
 mod tests {
     use super::*;
     use crate::{Error, Limit};
-
-    #[test]
-    fn probes_the_segment_cap() {
-        let v = udp_max_segments();
-        assert!(v == 64 || v == 128, "{v}");
-        assert_eq!(crate::sys::probe_udp_max_segments(), Some(v));
-    }
-
-    #[test]
-    fn reads_sysctl() {
-        let v = read_optmem_max().expect("this machine has the sysctl");
-        assert!(v >= 10240, "{v}");
-    }
 
     #[test]
     fn checks_in_order_with_numbers() {

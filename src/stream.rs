@@ -329,7 +329,7 @@ impl<'a, 'c> SendAll<'a, 'c> {
 /// [sendfile(2)](https://man7.org/linux/man-pages/man2/sendfile.2.html),
 /// [send(2)](https://man7.org/linux/man-pages/man2/send.2.html) (`MSG_MORE`),
 /// [tcp(7)](https://man7.org/linux/man-pages/man7/tcp.7.html) (`TCP_CORK`)
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(has_sendfile)]
 #[doc(alias = "sendfile")]
 #[doc(alias = "MSG_MORE")]
 #[doc(alias = "TCP_CORK")]
@@ -344,7 +344,7 @@ pub struct SendFile<'a, 'c> {
     end: u64,
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(has_sendfile)]
 impl<'a, 'c> SendFile<'a, 'c> {
     /// Sends `header`, then `len` bytes of `file` from byte `offset`.
     ///

@@ -248,12 +248,13 @@ fn signals_during_a_blocked_send_are_retried() {
     let sender = std::thread::spawn({
         let data = data.clone();
         move || {
-            // SAFETY: pthread_self cannot fail.
-            tx.send(unsafe { libc::pthread_self() }).unwrap();
+            // SAFETY: pthread_self cannot fail. A pthread_t is an integer on glibc and a pointer
+            // on musl: it crosses the channel as a usize.
+            tx.send(unsafe { libc::pthread_self() } as usize).unwrap();
             SendAll::new(&[IoSlice::new(&data)]).send_all(&a)
         }
     });
-    let thread = rx.recv().unwrap();
+    let thread = rx.recv().unwrap() as libc::pthread_t;
     let mut got = Vec::new();
     let mut buf = [0u8; 64 * 1024];
     for _ in 0..10 {

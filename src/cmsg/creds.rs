@@ -24,12 +24,6 @@ pub struct Credentials {
 pub(crate) const UCRED_LEN: usize = size_of::<libc::ucred>();
 
 impl Credentials {
-    /// The calling process's pid, effective uid and effective gid: what the kernel accepts
-    /// from any process.
-    pub fn current() -> Self {
-        crate::sys::current_credentials()
-    }
-
     /// The bytes of `struct ucred` in native order, as they travel in the message.
     pub(crate) fn to_bytes(self) -> [u8; UCRED_LEN] {
         let mut out = [0u8; UCRED_LEN];

@@ -1,0 +1,43 @@
+//! cfg aliases, so that code asks what a system has (`has_mmsg`, `has_gso`, ...) instead of
+//! naming systems (`target_os = ...`) all over the crate.
+
+use std::env;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let os = os.as_str();
+    let linux_like = matches!(os, "linux" | "android");
+    let apple = matches!(os, "macos" | "ios" | "tvos" | "watchos" | "visionos");
+    let freebsd = os == "freebsd";
+    let netbsd = os == "netbsd";
+
+    let aliases: &[(&str, bool)] = &[
+        // Families.
+        ("linux_like", linux_like),
+        ("apple", apple),
+        ("freebsd", freebsd),
+        ("netbsd", netbsd),
+        // What the system has.
+        // sendmmsg(2)/recvmmsg(2) as calls (in the kernel or the C library).
+        ("has_mmsg", linux_like || freebsd || netbsd),
+        // UDP GSO/GRO: UDP_SEGMENT on send, UDP_GRO on receive.
+        ("has_gso", linux_like),
+        // MSG_NOSIGNAL as a send flag.
+        ("has_msg_nosignal", linux_like || freebsd || netbsd),
+        // MSG_CMSG_CLOEXEC as a receive flag.
+        ("has_cmsg_cloexec", linux_like || freebsd || netbsd),
+        // sendfile(2) from a file to a socket.
+        ("has_sendfile", linux_like || freebsd || apple),
+        // SCM_CREDENTIALS with struct ucred, which a sender may attach.
+        ("has_ucred", linux_like),
+        // SCM_PIDFD / SO_PASSPIDFD.
+        ("has_pidfd", linux_like),
+    ];
+    for (name, on) in aliases {
+        println!("cargo:rustc-check-cfg=cfg({name})");
+        if *on {
+            println!("cargo:rustc-cfg={name}");
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! What must be asked of the running system, once per process: `net.core.optmem_max`, the
+//! kernel's UDP GSO segment cap, the calling process's ids. Cached and overridable; the only
+//! place with runtime discovery.
+
+use std::io::IoSlice;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::cmsg::{CmsgBuffer, Credentials, UDP_SEGMENT_SPACE};
+use crate::limits::{OPTMEM_MAX_FALLBACK, UDP_MAX_SEGMENTS_FALLBACK};
+use crate::sys;
+
+/// 0 means "not read yet".
+static OPTMEM_MAX: AtomicUsize = AtomicUsize::new(0);
+
+/// 0 means "not probed yet".
+static UDP_MAX_SEGMENTS: AtomicUsize = AtomicUsize::new(0);
+
+/// `UDP_MAX_SEGMENTS`: the most segments one `UDP_SEGMENT` (GSO) send may carry, 64 or 128
+/// depending on the kernel.
+///
+/// The kernel does not publish it, so it is probed on first use, once per process: a private
+/// socket on 127.0.0.1 sends 128 one-byte segments to itself (64 when the kernel answers
+/// `EINVAL`) and is closed, with whatever it received. No socket of the caller is touched and
+/// no socket option is set. [`UDP_MAX_SEGMENTS_FALLBACK`] if the probe cannot run (no
+/// loopback, no GSO). [`set_udp_max_segments`] overrides it.
+#[doc(alias = "UDP_MAX_SEGMENTS")]
+pub fn udp_max_segments() -> usize {
+    match UDP_MAX_SEGMENTS.load(Ordering::Relaxed) {
+        0 => {
+            let v = probe_udp_max_segments().unwrap_or(UDP_MAX_SEGMENTS_FALLBACK);
+            match UDP_MAX_SEGMENTS.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => v,
+                Err(other) => other,
+            }
+        }
+        v => v,
+    }
+}
+
+/// Overrides the segment cap that GSO sends are planned and checked against, for the whole
+/// process. A value of 0 makes the next use probe again.
+pub fn set_udp_max_segments(value: usize) {
+    UDP_MAX_SEGMENTS.store(value, Ordering::Relaxed);
+}
+
+/// `net.core.optmem_max`: the control buffer of a `sendmsg` must stay below it.
+///
+/// Read from `/proc/sys/net/core/optmem_max` on first use, once per process;
+/// [`OPTMEM_MAX_FALLBACK`] if that cannot be read. [`set_optmem_max`] overrides it (the sysctl
+/// is per network namespace, and a process may know better).
+#[doc(alias = "net.core.optmem_max")]
+#[inline]
+pub fn optmem_max() -> usize {
+    match OPTMEM_MAX.load(Ordering::Relaxed) {
+        0 => init_optmem_max(),
+        v => v,
+    }
+}
+
+#[cold]
+fn init_optmem_max() -> usize {
+    let v = read_optmem_max().unwrap_or(OPTMEM_MAX_FALLBACK);
+    // Keep an override that raced with us.
+    match OPTMEM_MAX.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => v,
+        Err(other) => other,
+    }
+}
+
+/// Overrides the `net.core.optmem_max` value that sends are checked against, for the whole
+/// process. A value of 0 makes the next check read the sysctl again.
+pub fn set_optmem_max(value: usize) {
+    OPTMEM_MAX.store(value, Ordering::Relaxed);
+}
+
+fn read_optmem_max() -> Option<usize> {
+    use std::io::Read;
+    let mut buf = [0u8; 32];
+    let mut f = std::fs::File::open("/proc/sys/net/core/optmem_max").ok()?;
+    let n = f.read(&mut buf).ok()?;
+    let s = std::str::from_utf8(&buf[..n]).ok()?;
+    s.trim().parse().ok().filter(|&v| v > 0)
+}
+
+/// The kernel's `UDP_MAX_SEGMENTS`, found by sending on a private socket on 127.0.0.1 to
+/// itself: 128 one-byte segments, then 64 if the kernel refused with `EINVAL`. The socket is
+/// closed with whatever it received; no option is set on it. `None` if neither went.
+pub(crate) fn probe_udp_max_segments() -> Option<usize> {
+    use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).ok()?;
+    let to: nix::sys::socket::SockaddrIn = match sock.local_addr().ok()? {
+        SocketAddr::V4(a) => a.into(),
+        SocketAddr::V6(_) => return None,
+    };
+    let mut storage = CmsgBuffer::<{ UDP_SEGMENT_SPACE }>::new();
+    let mut control = storage.encoder();
+    control.push_udp_segment(1).ok()?;
+    let payload = [0u8; 128];
+    for n in [128, 64] {
+        let iov = [IoSlice::new(&payload[..n])];
+        match sys::sendmsg(
+            sock.as_fd(),
+            Some(sys::Name::new(&to)),
+            &iov,
+            control.as_bytes(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        ) {
+            Ok(_) => return Some(n),
+            Err(libc::EINVAL) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+impl Credentials {
+    /// The calling process's pid, effective uid and effective gid: what the kernel accepts
+    /// from any process.
+    pub fn current() -> Self {
+        let (pid, uid, gid) = sys::current_ids();
+        Credentials { pid, uid, gid }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_the_segment_cap() {
+        let v = udp_max_segments();
+        assert!(v == 64 || v == 128, "{v}");
+        assert_eq!(probe_udp_max_segments(), Some(v));
+    }
+
+    #[test]
+    fn reads_sysctl() {
+        let v = read_optmem_max().expect("this machine has the sysctl");
+        assert!(v >= 10240, "{v}");
+    }
+}
