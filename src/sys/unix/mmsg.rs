@@ -55,13 +55,13 @@ fn mmsghdr(hdr: libc::msghdr) -> libc::mmsghdr {
     }
 }
 
-/// `vlen` for `n` headers: callers pass at most [`MAX_MMSG`](crate::limits::MAX_MMSG).
+/// `vlen` for `n` headers: callers pass at most 1024 (`UIO_MAXIOV`).
 #[inline]
 fn vlen(n: usize) -> libc::c_uint {
     libc::c_uint::try_from(n).unwrap_or(libc::c_uint::MAX)
 }
 
-/// `sendmmsg(2)` of `msgs` (at most [`MAX_MMSG`](crate::limits::MAX_MMSG) of them), retried on
+/// `sendmmsg(2)` of `msgs` (at most 1024 (`UIO_MAXIOV`) of them), retried on
 /// `EINTR`: how many messages the kernel took, from the first, and the bytes it took of the
 /// last of them (`msg_len`). Empty control data goes as NULL with length 0.
 pub(crate) fn sendmmsg<'a>(
@@ -115,7 +115,7 @@ pub(crate) struct InMsg<'a> {
     pub(crate) control: &'a mut [u8],
 }
 
-/// `recvmmsg(2)` into `msgs` (at most [`MAX_MMSG`](crate::limits::MAX_MMSG)), without timeout,
+/// `recvmmsg(2)` into `msgs` (at most 1024 (`UIO_MAXIOV`)), without timeout,
 /// retried on `EINTR`; writes what each received message reported into `out` (as long as
 /// `msgs`) and returns how many messages arrived.
 ///
