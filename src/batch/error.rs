@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 
+use super::send::Buffers;
 use super::Batch;
 use crate::error::{Carried, Error, Limit};
 use crate::limits::{self, OPTMEM_EXEMPT};
@@ -165,33 +166,35 @@ impl<'a> Batch<'a> {
             return Error::os("sendmmsg", errno);
         };
         let e = &self.entries[p.entry];
+        let m = Buffers::new(
+            &self.entries,
+            &self.iov,
+            &self.pieces,
+            self.control.bytes(),
+            self.gso_control.bytes(),
+        )
+        .next(p);
+        let (iovecs, control) = (m.iov.len(), m.control);
         let kernel = |limit, needed, max| Error::Limit {
             limit,
             needed,
             max,
             kernel: Some(errno),
         };
-        let iovecs = p.iov_end - p.iov_start;
         match errno {
             libc::EINVAL if e.fds > limits::MAX_FDS => kernel(Limit::Fds, e.fds, limits::MAX_FDS),
             // ENOBUFS also means a full queue or option memory used by something else: a
             // limit only when the buffer really reaches optmem_max (looser Limits).
             libc::ENOBUFS
-                if p.control_len > OPTMEM_EXEMPT && p.control_len >= limits::optmem_max() =>
+                if control.len() > OPTMEM_EXEMPT && control.len() >= limits::optmem_max() =>
             {
-                kernel(Limit::ControlBuffer, p.control_len, limits::optmem_max())
+                kernel(Limit::ControlBuffer, control.len(), limits::optmem_max())
             }
             libc::EMSGSIZE if iovecs > limits::MAX_IOVECS => {
                 kernel(Limit::Iovecs, iovecs, limits::MAX_IOVECS)
             }
             _ => {
-                let control = if p.own_control {
-                    self.control.bytes()
-                } else {
-                    self.gso_control.bytes()
-                };
-                let control = &control[p.control_at..p.control_at + p.control_len];
-                let carried = Carried::message(control, p.name.name().is_some());
+                let carried = Carried::message(control, m.name.is_some());
                 Error::os_carrying("sendmmsg", errno, carried)
             }
         }

@@ -1,8 +1,10 @@
 //! What the batch knows of the socket it sends on: whether it may do GSO, its own
-//! `UDP_SEGMENT` size, and whether the kernel refused GSO on it.
+//! `UDP_SEGMENT` size, and whether the kernel refused GSO on it; and how a send tells a
+//! refusal of GSO from a refusal of a datagram.
 
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
+use super::plan::Planned;
 use super::Batch;
 use crate::error::{Error, Result};
 use crate::sys;
@@ -54,5 +56,55 @@ impl<'a> Batch<'a> {
         };
         self.socket = Some(info);
         Ok(info)
+    }
+}
+
+/// The GSO fallback of one send: whether its messages may carry `UDP_SEGMENT`, and what the
+/// kernel meant when it refused one that did.
+///
+/// The kernel refuses a GSO message with `EIO` (no offload), `EINVAL` or `EMSGSIZE` (a segment
+/// too large for the path), which are also what it answers a datagram it refuses for its own
+/// reasons (control data it does not accept). So the datagrams of a refused GSO message go one
+/// by one: if the first goes, the kernel refused GSO, and the socket does without it from then
+/// on; if it fails too, that datagram is at fault, its error is reported and GSO stays on.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fallback {
+    gso: bool,
+    /// A GSO message was refused and its first datagram goes alone next.
+    probing: bool,
+}
+
+impl Fallback {
+    /// A send that may use GSO (`gso`) or not.
+    pub(super) fn new(gso: bool) -> Self {
+        Fallback {
+            gso,
+            probing: false,
+        }
+    }
+
+    /// Whether the next call's messages may carry more than one datagram.
+    pub(super) fn gso(&self) -> bool {
+        self.gso
+    }
+
+    /// A call whose first message was `first` failed with `errno`, having sent nothing:
+    /// whether that may be a refusal of GSO. If so, the rest of the send goes without GSO, and
+    /// the next call tells which it was.
+    pub(super) fn refused(&mut self, errno: i32, first: &Planned) -> bool {
+        let refused = self.gso
+            && first.segmented()
+            && matches!(errno, libc::EIO | libc::EINVAL | libc::EMSGSIZE);
+        if refused {
+            self.gso = false;
+            self.probing = true;
+        }
+        refused
+    }
+
+    /// A call sent at least its first message: whether that shows the kernel refused GSO (the
+    /// first datagram of the refused GSO message went alone), once.
+    pub(super) fn sent(&mut self) -> bool {
+        std::mem::take(&mut self.probing)
     }
 }

@@ -1,149 +1,162 @@
-//! Planning the next `sendmmsg`: which datagrams go in which message.
+//! Planning the next `sendmmsg`: which datagrams go in which message. Pure: it reads the queue
+//! and the rules it is given and writes a plain description of each message, which the send
+//! loop turns into message headers.
+//!
+//! The rules, in the order they apply:
+//! - messages go in queue order from the first unsent datagram, at most
+//!   [`Rules::max_messages`] of them (1024: one `sendmmsg`);
+//! - a message carries datagrams of one entry only: an entry holds one destination and one
+//!   control buffer, and the queue starts a new entry when either changes, when a datagram is
+//!   longer than the run's segment or follows a shorter one, or when it carries fds;
+//! - without GSO, or for an entry that cannot be segmented (a single datagram, fds, a segment
+//!   size that does not fit `UDP_SEGMENT`'s 16 bits, control data that with `UDP_SEGMENT`
+//!   would reach `optmem_max`), every message carries one datagram;
+//! - otherwise a message carries as many datagrams as the segment cap, the payload cap of the
+//!   destination's family (65507 bytes over IPv4 and IPv4-mapped IPv6, 65527 over IPv6, 65507
+//!   for the connected peer) and, for a run, the iovec limit allow: all datagrams but the last
+//!   are one segment long, the last may be shorter;
+//! - a message of more than one datagram carries `UDP_SEGMENT` with the segment size; one of
+//!   a single datagram carries `UDP_SEGMENT` 0 when told to unsegment (the socket has a
+//!   `UDP_SEGMENT` size of its own), else the entry's control data alone.
 
-use std::io::IoSlice;
-
-use super::queue::{payload_cap, Dest, Entry, Kind};
-use super::Batch;
-use crate::cmsg::{Encoder, UDP_SEGMENT_SPACE};
-use crate::limits::{MAX_MMSG, UDP_MAX_PAYLOAD_V4};
+use super::queue::{payload_cap, Entry, Kind};
+use crate::cmsg::UDP_SEGMENT_SPACE;
+use crate::limits::{Limits, MAX_MMSG, UDP_MAX_PAYLOAD_V4};
 
 /// The space `UDP_SEGMENT` adds to a GSO message's control data.
 pub(super) const SEGMENT_SPACE: usize = UDP_SEGMENT_SPACE;
 
+/// What the planner is told besides the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Rules {
+    /// Whether a message may carry more than one datagram (GSO).
+    pub(super) gso: bool,
+    /// The most datagrams in one GSO message.
+    pub(super) max_segments: usize,
+    /// Whether a message of one datagram carries `UDP_SEGMENT` 0, which overrides a
+    /// `UDP_SEGMENT` size set on the socket.
+    pub(super) unsegment: bool,
+    /// The most messages to plan: 1024 for a whole call, 1 for a message sent alone.
+    pub(super) max_messages: usize,
+    /// The limits pushes were checked against: the iovecs of one message, and the control
+    /// room that `UDP_SEGMENT` must still fit in.
+    pub(super) limits: Limits,
+}
+
+impl Rules {
+    /// Rules for a whole call.
+    pub(super) fn new(gso: bool, max_segments: usize, unsegment: bool, limits: Limits) -> Self {
+        Rules {
+            gso,
+            max_segments,
+            unsegment,
+            max_messages: MAX_MMSG,
+            limits,
+        }
+    }
+}
+
 /// One message of the next `sendmmsg`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Planned {
     /// The entry whose destination and control data the message carries.
     pub(super) entry: usize,
-    /// Its destination, as `msg_name` wants it.
-    pub(super) name: Dest,
-    /// The entry's datagrams it carries, from the first not yet sent.
+    /// The first of the entry's datagrams it carries, counted from the entry's first.
+    pub(super) first: usize,
+    /// How many of the entry's datagrams it carries.
     pub(super) datagrams: usize,
-    /// Its iovecs, in `Batch::iov` or (for a piece of a cut payload) in `Batch::pieces`.
-    pub(super) iov_start: usize,
-    pub(super) iov_end: usize,
-    pub(super) pieces: bool,
-    /// Its control data: the entry's, in the arena; or (`own_control` false) a copy of it
-    /// followed by `UDP_SEGMENT`, in `Batch::gso_control`.
-    pub(super) control_at: usize,
-    pub(super) control_len: usize,
-    pub(super) own_control: bool,
-    /// Whether it is a GSO message (more than one datagram).
-    pub(super) segmented: bool,
     /// Payload bytes it carries.
     pub(super) bytes: usize,
+    /// The `UDP_SEGMENT` it carries after the entry's control data: `Some(size)` for a GSO
+    /// message, `Some(0)` for one datagram that the socket must not cut, `None` for none.
+    pub(super) udp_segment: Option<u16>,
 }
 
-impl<'a> Batch<'a> {
-    /// Whether any message of the next send could carry `UDP_SEGMENT`.
-    pub(super) fn may_segment(&self) -> bool {
-        self.entries[self.next..]
-            .iter()
-            .any(|e| e.kind != Kind::Single)
+impl Planned {
+    /// Whether it is a GSO message (more than one datagram).
+    #[inline]
+    pub(super) fn segmented(&self) -> bool {
+        self.datagrams > 1
     }
 
-    /// Whether the datagrams of `e` may go in GSO messages.
-    fn can_segment(&self, e: &Entry<'_>) -> bool {
-        e.kind != Kind::Single
-            && e.fds == 0
-            && (1..=usize::from(u16::MAX)).contains(&e.segment)
-            && self
-                .limits
-                .check(0, e.control_len + SEGMENT_SPACE, 0)
-                .is_ok()
+    /// The bytes it carries, as a range of the entry's payload.
+    #[inline]
+    pub(super) fn byte_range(&self, e: &Entry<'_>) -> std::ops::Range<usize> {
+        let start = self.first * e.segment;
+        start..start + self.bytes
     }
+}
 
-    /// Plans the next `sendmmsg`: at most 1024 messages from the first unsent datagram. With
-    /// `gso`, a run or a pushed GSO payload goes in messages of as many datagrams as the
-    /// segment cap, the payload cap and the iovec limit allow; without, one datagram each.
-    /// With `unsegment`, a message of one datagram carries `UDP_SEGMENT` 0, which overrides
-    /// the socket's own `UDP_SEGMENT` size.
-    pub(super) fn plan(&mut self, gso: bool, max_segments: usize, unsegment: bool) {
-        self.plan.clear();
-        self.gso_control.clear();
-        self.pieces.clear();
-        let mut i = self.next;
-        let mut done = self.partial;
-        while i < self.entries.len() && self.plan.len() < MAX_MMSG {
-            let e = self.entries[i];
-            let name = Dest::new(e.dest);
-            let segmentable = gso && self.can_segment(&e);
-            let cap = payload_cap(e.dest).unwrap_or(UDP_MAX_PAYLOAD_V4);
-            while done < e.datagrams && self.plan.len() < MAX_MMSG {
-                let left = e.datagrams - done;
-                let n = if segmentable && left > 1 {
-                    let by_bytes = if e.len - done * e.segment <= cap {
-                        left
-                    } else {
-                        cap / e.segment
-                    };
-                    let by_iovecs = match e.kind {
-                        Kind::Run => self.limits.max_iovecs,
-                        _ => usize::MAX,
-                    };
-                    left.min(max_segments).min(by_bytes).min(by_iovecs).max(1)
-                } else {
-                    1
-                };
-                let (iov_start, iov_end, pieces) = match e.kind {
-                    Kind::Single => (e.iov_start, e.iov_end, false),
-                    Kind::Run => (e.iov_start + done, e.iov_start + done + n, false),
-                    Kind::Train => {
-                        let a = done * e.segment;
-                        let b = ((done + n) * e.segment).min(e.len);
-                        self.pieces.push(IoSlice::new(&e.data[a..b]));
-                        (self.pieces.len() - 1, self.pieces.len(), true)
-                    }
-                };
-                let own_control = n == 1 && !unsegment;
-                let (control_at, control_len) = if n > 1 {
-                    self.gso_control(i, e.segment)
-                } else if unsegment {
-                    self.gso_control(i, 0)
-                } else {
-                    (e.control_at, e.control_len)
-                };
-                let bytes = ((done + n) * e.segment).min(e.len) - done * e.segment;
-                self.plan.push(Planned {
-                    entry: i,
-                    name,
-                    datagrams: n,
-                    iov_start,
-                    iov_end,
-                    pieces,
-                    control_at,
-                    control_len,
-                    own_control,
-                    segmented: n > 1,
-                    bytes,
-                });
-                done += n;
-            }
-            if done < e.datagrams {
-                break;
-            }
-            i += 1;
-            done = 0;
+/// Whether any of `entries` could go in a GSO message.
+pub(super) fn may_segment(entries: &[Entry<'_>]) -> bool {
+    entries.iter().any(|e| e.kind != Kind::Single)
+}
+
+/// Whether the datagrams of `e` may go in GSO messages under `limits`.
+fn can_segment(e: &Entry<'_>, limits: &Limits) -> bool {
+    e.kind != Kind::Single
+        && e.fds == 0
+        && (1..=usize::from(u16::MAX)).contains(&e.segment)
+        && limits.check(0, e.control_len + SEGMENT_SPACE, 0).is_ok()
+}
+
+/// Plans the next `sendmmsg` into `out` (cleared first): the messages that carry the queued
+/// datagrams from datagram `partial` of `entries[next]` on, by the rules in the
+/// [module docs](self). Plans nothing when `next` is past the end.
+pub(super) fn plan(
+    entries: &[Entry<'_>],
+    next: usize,
+    partial: usize,
+    rules: &Rules,
+    out: &mut Vec<Planned>,
+) {
+    out.clear();
+    let mut done = partial;
+    for (i, e) in entries.iter().enumerate().skip(next) {
+        if out.len() >= rules.max_messages {
+            break;
         }
-    }
-
-    /// Copies entry `i`'s control data into the GSO control of the plan, followed by
-    /// `UDP_SEGMENT` with this size (0: no segmentation); returns where it lies there and its
-    /// length.
-    fn gso_control(&mut self, i: usize, size: usize) -> (usize, usize) {
-        let e = &self.entries[i];
-        let own = &self.control.bytes()[e.control_at..e.control_at + e.control_len];
-        let at = self.gso_control.used();
-        let len = own.len() + SEGMENT_SPACE;
-        self.gso_control.reserve(len);
-        let dst = &mut self.gso_control.bytes_mut()[at..at + len];
-        dst[..own.len()].copy_from_slice(own);
-        let size = u16::try_from(size).expect("segment sizes are checked to fit a u16");
-        let written = Encoder::new(&mut dst[own.len()..])
-            .push_udp_segment(size)
-            .is_ok();
-        debug_assert!(written, "room for exactly UDP_SEGMENT was reserved");
-        self.gso_control.commit(len);
-        (at, len)
+        let segmentable = rules.gso && can_segment(e, &rules.limits);
+        let cap = payload_cap(e.dest).unwrap_or(UDP_MAX_PAYLOAD_V4);
+        while done < e.datagrams && out.len() < rules.max_messages {
+            let left = e.datagrams - done;
+            let n = if segmentable && left > 1 {
+                let by_bytes = if e.len - done * e.segment <= cap {
+                    left
+                } else {
+                    cap / e.segment
+                };
+                let by_iovecs = match e.kind {
+                    Kind::Run => rules.limits.max_iovecs,
+                    _ => usize::MAX,
+                };
+                left.min(rules.max_segments)
+                    .min(by_bytes)
+                    .min(by_iovecs)
+                    .max(1)
+            } else {
+                1
+            };
+            let udp_segment = if n > 1 {
+                Some(u16::try_from(e.segment).expect("segmentable: the size fits a u16"))
+            } else if rules.unsegment {
+                Some(0)
+            } else {
+                None
+            };
+            let bytes = ((done + n) * e.segment).min(e.len) - done * e.segment;
+            out.push(Planned {
+                entry: i,
+                first: done,
+                datagrams: n,
+                bytes,
+                udp_segment,
+            });
+            done += n;
+        }
+        if done < e.datagrams {
+            break;
+        }
+        done = 0;
     }
 }

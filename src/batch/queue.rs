@@ -74,6 +74,8 @@ pub(super) struct Entry<'a> {
     pub(super) kind: Kind,
     /// `None`: the connected peer.
     pub(super) dest: Option<SocketAddr>,
+    /// The same, as `msg_name` wants it.
+    pub(super) name: Dest,
     /// Its iovecs in `Batch::iov`.
     pub(super) iov_start: usize,
     pub(super) iov_end: usize,
@@ -193,6 +195,7 @@ impl<'a> Batch<'a> {
         self.entries.push(Entry {
             kind: Kind::Single,
             dest,
+            name: Dest::new(dest),
             iov_start,
             iov_end: self.iov.len(),
             control_at,
@@ -351,6 +354,7 @@ impl<'a> Batch<'a> {
                 self.entries.push(Entry {
                     kind: Kind::Train,
                     dest,
+                    name: Dest::new(dest),
                     iov_start,
                     iov_end: iov_start + 1,
                     control_at: at,

@@ -1,9 +1,16 @@
 //! The send loop: `sendmmsg` calls over the plan, resuming where the kernel stopped.
 
+use std::io::IoSlice;
 use std::os::fd::{AsFd, BorrowedFd};
 
+use super::arena::ControlArena;
+use super::gso::Fallback;
+use super::plan::{may_segment, plan, Planned, Rules, SEGMENT_SPACE};
+use super::queue::{Entry, Kind};
 use super::{Batch, BatchError};
+use crate::cmsg::Encoder;
 use crate::error::Error;
+use crate::limits::MAX_MMSG;
 use crate::sys::{self, OutMsg};
 
 impl<'a> Batch<'a> {
@@ -55,20 +62,27 @@ impl<'a> Batch<'a> {
         let info = self
             .socket_info(fd)
             .map_err(|error| self.failure(start, error))?;
-        let mut gso = self.gso && info.gso && !info.gso_refused && self.may_segment();
+        let gso =
+            self.gso && info.gso && !info.gso_refused && may_segment(&self.entries[self.next..]);
+        let mut fallback = Fallback::new(gso);
         let max_segments = if gso { self.segment_cap() } else { 1 };
         // A UDP_SEGMENT size set on the socket would cut single datagrams too.
         let unsegment = info.segment_option != 0;
         // After a short count: the next call carries only the message the kernel stopped at.
         let mut alone = false;
-        // After a GSO message was refused: the next call carries its datagrams one by one, to
-        // tell a refusal of GSO (the first goes) from a refusal of the datagram (it fails).
-        let mut gso_probe = false;
         while self.next < self.entries.len() {
-            self.plan(gso, max_segments, unsegment);
-            if alone {
-                self.plan.truncate(1);
-            }
+            let rules = Rules {
+                max_messages: if alone { 1 } else { MAX_MMSG },
+                ..Rules::new(fallback.gso(), max_segments, unsegment, self.limits)
+            };
+            plan(
+                &self.entries,
+                self.next,
+                self.partial,
+                &rules,
+                &mut self.plan,
+            );
+            self.stage();
             let offered = self.plan.len();
             let result = self.send_planned(fd);
             self.stats.calls += 1;
@@ -89,7 +103,7 @@ impl<'a> Batch<'a> {
                         };
                         return Err(self.failure(start, error));
                     }
-                    if std::mem::take(&mut gso_probe) {
+                    if fallback.sent() {
                         // The refused message's first datagram went alone: the kernel refused
                         // GSO, not the datagram. The rest go one by one, in this call and the
                         // next ones on this socket (until `set_gso`).
@@ -113,11 +127,9 @@ impl<'a> Batch<'a> {
                         alone = true;
                     }
                 }
-                Err(libc::EIO | libc::EINVAL | libc::EMSGSIZE) if gso && self.plan[0].segmented => {
-                    // Nothing of the refused message went; send its datagrams one by one. If
+                Err(errno) if fallback.refused(errno, &self.plan[0]) => {
+                    // Nothing of the refused message went; its datagrams go one by one. If
                     // the first fails too, its error is reported and GSO stays on.
-                    gso = false;
-                    gso_probe = true;
                     alone = false;
                 }
                 Err(errno) if self.is_asynchronous(errno) => {
@@ -131,22 +143,33 @@ impl<'a> Batch<'a> {
         Ok(sent)
     }
 
+    /// Writes what the planned messages need besides the queue: the piece of a pushed GSO
+    /// payload each of its messages carries, and the control data of each message that carries
+    /// `UDP_SEGMENT` (the entry's, followed by it), in plan order.
+    fn stage(&mut self) {
+        self.pieces.clear();
+        self.gso_control.clear();
+        for p in &self.plan {
+            let e = &self.entries[p.entry];
+            if e.kind == Kind::Train {
+                self.pieces.push(IoSlice::new(&e.data[p.byte_range(e)]));
+            }
+            if let Some(size) = p.udp_segment {
+                let own = &self.control.bytes()[e.control_at..e.control_at + e.control_len];
+                push_with_segment(&mut self.gso_control, own, size);
+            }
+        }
+    }
+
     fn send_planned(&mut self, fd: BorrowedFd<'_>) -> std::result::Result<(usize, usize), i32> {
-        let (iov, pieces) = (&self.iov, &self.pieces);
-        let (control, gso_control) = (self.control.bytes(), self.gso_control.bytes());
-        let msgs = self.plan.iter().map(|p| OutMsg {
-            name: p.name.name(),
-            iov: if p.pieces {
-                &pieces[p.iov_start..p.iov_end]
-            } else {
-                &iov[p.iov_start..p.iov_end]
-            },
-            control: if !p.own_control {
-                &gso_control[p.control_at..p.control_at + p.control_len]
-            } else {
-                &control[p.control_at..p.control_at + p.control_len]
-            },
-        });
+        let mut buffers = Buffers::new(
+            &self.entries,
+            &self.iov,
+            &self.pieces,
+            self.control.bytes(),
+            self.gso_control.bytes(),
+        );
+        let msgs = self.plan.iter().map(|p| buffers.next(p));
         sys::sendmmsg(fd, &mut self.headers, msgs, self.flags.bits())
     }
 
@@ -162,7 +185,83 @@ impl<'a> Batch<'a> {
                 self.partial = 0;
             }
             self.stats.messages += 1;
-            self.stats.segmented += u64::from(p.segmented);
+            self.stats.segmented += u64::from(p.segmented());
+        }
+    }
+}
+
+/// Appends `own` followed by `UDP_SEGMENT` of `size` (0: no segmentation) to `arena`.
+fn push_with_segment(arena: &mut ControlArena, own: &[u8], size: u16) {
+    let at = arena.used();
+    let len = own.len() + SEGMENT_SPACE;
+    arena.reserve(len);
+    let dst = &mut arena.bytes_mut()[at..at + len];
+    dst[..own.len()].copy_from_slice(own);
+    let written = Encoder::new(&mut dst[own.len()..])
+        .push_udp_segment(size)
+        .is_ok();
+    debug_assert!(written, "room for exactly UDP_SEGMENT was reserved");
+    arena.commit(len);
+}
+
+/// The buffers of the planned messages, taken message after message in plan order: the
+/// queue's, and what [`Batch::stage`] wrote for the plan.
+pub(super) struct Buffers<'s, 'a> {
+    entries: &'s [Entry<'a>],
+    iov: &'s [IoSlice<'a>],
+    pieces: &'s [IoSlice<'a>],
+    control: &'s [u8],
+    gso_control: &'s [u8],
+    /// Where the next message's piece and `UDP_SEGMENT` control data start.
+    piece: usize,
+    gso_at: usize,
+}
+
+impl<'s, 'a> Buffers<'s, 'a> {
+    pub(super) fn new(
+        entries: &'s [Entry<'a>],
+        iov: &'s [IoSlice<'a>],
+        pieces: &'s [IoSlice<'a>],
+        control: &'s [u8],
+        gso_control: &'s [u8],
+    ) -> Self {
+        Buffers {
+            entries,
+            iov,
+            pieces,
+            control,
+            gso_control,
+            piece: 0,
+            gso_at: 0,
+        }
+    }
+
+    /// The message `p`, the next of the plan.
+    pub(super) fn next(&mut self, p: &Planned) -> OutMsg<'s> {
+        let e = &self.entries[p.entry];
+        let iov = match e.kind {
+            Kind::Single => &self.iov[e.iov_start..e.iov_end],
+            Kind::Run => {
+                let start = e.iov_start + p.first;
+                &self.iov[start..start + p.datagrams]
+            }
+            Kind::Train => {
+                self.piece += 1;
+                &self.pieces[self.piece - 1..self.piece]
+            }
+        };
+        let control = match p.udp_segment {
+            None => &self.control[e.control_at..e.control_at + e.control_len],
+            Some(_) => {
+                let at = self.gso_at;
+                self.gso_at += e.control_len + SEGMENT_SPACE;
+                &self.gso_control[at..self.gso_at]
+            }
+        };
+        OutMsg {
+            name: e.name.name(),
+            iov,
+            control,
         }
     }
 }
