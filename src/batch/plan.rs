@@ -160,3 +160,6 @@ pub(super) fn plan(
         done = 0;
     }
 }
+
+#[cfg(test)]
+mod tests;
