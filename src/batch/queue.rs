@@ -1,0 +1,471 @@
+//! The queue: entries of one datagram, a run of datagrams formed as they are pushed, or a
+//! pushed GSO payload; their destinations; and the pushes that fill it.
+
+use std::io::IoSlice;
+use std::net::SocketAddr;
+
+use nix::sys::socket::{SockaddrIn, SockaddrIn6};
+
+use super::error::limit;
+use super::plan::SEGMENT_SPACE;
+use super::Batch;
+use crate::cmsg::Encoder;
+use crate::error::{Error, Limit, Result};
+use crate::limits::{OPTMEM_EXEMPT, UDP_MAX_PAYLOAD_V4, UDP_MAX_PAYLOAD_V6};
+use crate::sys::Name;
+
+/// The most control room a push may grow to when no limit is checked.
+pub(super) const MAX_CONTROL_ROOM: usize = 1 << 20;
+
+/// Where a datagram goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dest {
+    /// No `msg_name`: the socket's peer.
+    Connected,
+    V4(SockaddrIn),
+    V6(SockaddrIn6),
+}
+
+impl Dest {
+    pub(super) fn new(addr: Option<SocketAddr>) -> Self {
+        match addr {
+            None => Dest::Connected,
+            Some(SocketAddr::V4(a)) => Dest::V4(a.into()),
+            Some(SocketAddr::V6(a)) => Dest::V6(a.into()),
+        }
+    }
+
+    pub(super) fn name(&self) -> Option<Name<'_>> {
+        match self {
+            Dest::Connected => None,
+            Dest::V4(a) => Some(Name::new(a)),
+            Dest::V6(a) => Some(Name::new(a)),
+        }
+    }
+}
+
+/// The largest UDP payload towards `addr`, if its family is known.
+#[inline]
+pub(super) fn payload_cap(addr: Option<SocketAddr>) -> Option<usize> {
+    match addr {
+        None => None,
+        Some(SocketAddr::V4(_)) => Some(UDP_MAX_PAYLOAD_V4),
+        Some(SocketAddr::V6(a)) if a.ip().to_ipv4_mapped().is_some() => Some(UDP_MAX_PAYLOAD_V4),
+        Some(SocketAddr::V6(_)) => Some(UDP_MAX_PAYLOAD_V6),
+    }
+}
+
+/// What an entry of the batch holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// One datagram, with any number of iovecs.
+    Single,
+    /// Datagrams pushed one after another to one destination with the same control data, one
+    /// iovec each, all `segment` bytes long but the last, which may be shorter: what GSO
+    /// messages carry.
+    Run,
+    /// A GSO payload pushed whole (`push_segments`): one iovec, cut every `segment` bytes.
+    Train,
+}
+
+/// Datagrams queued together: one datagram, a run of them, or a pushed GSO payload.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Entry<'a> {
+    pub(super) kind: Kind,
+    /// `None`: the connected peer.
+    pub(super) dest: Option<SocketAddr>,
+    /// The same, as `msg_name` wants it.
+    pub(super) name: Dest,
+    /// Its iovecs in `Batch::iov`.
+    pub(super) iov_start: usize,
+    pub(super) iov_end: usize,
+    /// Its control data (every datagram's) in the arena.
+    pub(super) control_at: usize,
+    pub(super) control_len: usize,
+    /// Payload bytes over all its datagrams.
+    pub(super) len: usize,
+    /// The size of each datagram but the last (of a single datagram: its size).
+    pub(super) segment: usize,
+    /// Datagrams in it.
+    pub(super) datagrams: usize,
+    /// The payload of a `Train`, to cut at any datagram.
+    pub(super) data: &'a [u8],
+    pub(super) fds: usize,
+}
+
+impl Entry<'_> {
+    /// The size of its last datagram.
+    fn last_len(&self) -> usize {
+        self.len - (self.datagrams - 1) * self.segment
+    }
+}
+
+/// What a push carries.
+#[derive(Clone, Copy)]
+enum Payload<'s, 'a> {
+    One(&'a [u8]),
+    Many(&'s [IoSlice<'a>]),
+}
+
+impl<'a> Batch<'a> {
+    /// Queues one datagram of `data` to `dest`.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] ([`Limit::Payload`]) if `data` is larger than a UDP datagram to that
+    /// address family can be; the batch is unchanged.
+    pub fn push(&mut self, dest: SocketAddr, data: &'a [u8]) -> Result<()> {
+        // What push_entry does for one slice without control data, without the rest.
+        if let Some(cap) = payload_cap(Some(dest)) {
+            if data.len() > cap {
+                return Err(limit(Limit::Payload, data.len(), cap));
+            }
+        }
+        self.limits.check(0, 0, 1)?;
+        let slice = IoSlice::new(data);
+        if !self.join(Some(dest), slice, 0, 0) {
+            self.push_single(Some(dest), slice, self.control.used(), 0, 0);
+        }
+        Ok(())
+    }
+
+    /// Adds a datagram (one iovec, control data already in the arena at `control_at` but not
+    /// committed) to the last entry if it continues that entry's run; `false` if it does not.
+    #[inline]
+    fn join(
+        &mut self,
+        dest: Option<SocketAddr>,
+        slice: IoSlice<'a>,
+        control_at: usize,
+        control_len: usize,
+    ) -> bool {
+        let Some(last) = self.entries.last() else {
+            return false;
+        };
+        let len = slice.len();
+        let joins = last.kind != Kind::Train
+            && self.entries.len() > self.next
+            && last.dest == dest
+            && last.fds == 0
+            && last.iov_end - last.iov_start == last.datagrams
+            && (1..=usize::from(u16::MAX)).contains(&last.segment)
+            && (1..=last.segment).contains(&len)
+            && last.last_len() == last.segment
+            && last.control_len == control_len
+            && (control_len == 0
+                || self.control.bytes()[last.control_at..last.control_at + control_len]
+                    == self.control.bytes()[control_at..control_at + control_len]);
+        if !joins {
+            return false;
+        }
+        self.iov.push(slice);
+        let last = self.entries.last_mut().expect("checked above");
+        last.kind = Kind::Run;
+        last.iov_end += 1;
+        last.datagrams += 1;
+        last.len += len;
+        self.queued += 1;
+        true
+    }
+
+    /// Queues a new entry of one datagram of one iovec (control data committed already).
+    fn push_single(
+        &mut self,
+        dest: Option<SocketAddr>,
+        slice: IoSlice<'a>,
+        control_at: usize,
+        control_len: usize,
+        fds: usize,
+    ) {
+        let iov_start = self.iov.len();
+        let len = slice.len();
+        self.iov.push(slice);
+        self.queue_single(dest, iov_start, control_at, control_len, len, fds);
+    }
+
+    /// Queues a new entry of one datagram whose iovecs are `iov[iov_start..]`, just pushed.
+    fn queue_single(
+        &mut self,
+        dest: Option<SocketAddr>,
+        iov_start: usize,
+        control_at: usize,
+        control_len: usize,
+        len: usize,
+        fds: usize,
+    ) {
+        self.entries.push(Entry {
+            kind: Kind::Single,
+            dest,
+            name: Dest::new(dest),
+            iov_start,
+            iov_end: self.iov.len(),
+            control_at,
+            control_len,
+            len,
+            segment: len,
+            datagrams: 1,
+            data: &[],
+            fds,
+        });
+        self.queued += 1;
+    }
+
+    /// Queues one datagram of `data` to `dest`, with control messages written by `control`
+    /// (source address, ECN, ...).
+    ///
+    /// `control` writes into the batch's storage; it is called again, on a fresh encoder, if
+    /// that storage had to grow ([`Error::Capacity`]).
+    ///
+    /// ```
+    /// # use std::net::{Ipv4Addr, UdpSocket};
+    /// # use ancillary::batch::Batch;
+    /// # let rx = UdpSocket::bind("127.0.0.1:0")?;
+    /// # let tx = UdpSocket::bind("0.0.0.0:0")?;
+    /// let mut batch = Batch::new();
+    /// batch.push_with(rx.local_addr()?, b"from 127.0.0.2", |c| {
+    ///     c.push_source_ip(Ipv4Addr::new(127, 0, 0, 2).into())?; // IP_PKTINFO
+    ///     c.push_ip_tos(0x01)?; // ECT(1)
+    ///     Ok(())
+    /// })?;
+    /// batch.send(&tx)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Limit`] for a payload, control buffer or fd count over its limit; any error
+    /// `control` returns. The batch is unchanged.
+    pub fn push_with<F>(&mut self, dest: SocketAddr, data: &'a [u8], control: F) -> Result<()>
+    where
+        F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
+    {
+        self.push_entry(Some(dest), Payload::One(data), 0, Some(control))
+    }
+
+    /// Queues one datagram gathered from `iov`, to `dest` (`None`: the connected peer), with
+    /// control messages written by `control` (see [`push_with`](Self::push_with)).
+    ///
+    /// # Errors
+    /// [`Error::Limit`] for more than 1024 iovecs or a payload, control buffer or fd count over
+    /// its limit; any error `control` returns. The batch is unchanged.
+    pub fn push_vectored<F>(
+        &mut self,
+        dest: Option<SocketAddr>,
+        iov: &[IoSlice<'a>],
+        control: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
+    {
+        self.push_entry(dest, Payload::Many(iov), 0, Some(control))
+    }
+
+    /// Queues a GSO payload: `data` goes out as datagrams of `segment_size` bytes (the last
+    /// may be shorter), in one `UDP_SEGMENT` message when the socket can, else one by one.
+    /// Every datagram carries the control messages written by `control`. A payload of at most
+    /// `segment_size` bytes is a single datagram and goes without `UDP_SEGMENT`.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] with the batch unchanged: [`Limit::SegmentSize`] for a segment size of
+    /// 0 or larger than one datagram can be, [`Limit::Segments`] for more segments than the
+    /// kernel's cap, [`Limit::Payload`] for more than 65507 (IPv4) or 65527 (IPv6) bytes in
+    /// all, [`Limit::ControlBuffer`] when the control data with `UDP_SEGMENT` reaches
+    /// `optmem_max`; any error `control` returns.
+    #[doc(alias = "UDP_SEGMENT")]
+    pub fn push_segments<F>(
+        &mut self,
+        dest: Option<SocketAddr>,
+        data: &'a [u8],
+        segment_size: usize,
+        control: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
+    {
+        let cap = payload_cap(dest)
+            .unwrap_or(UDP_MAX_PAYLOAD_V6)
+            .min(usize::from(u16::MAX));
+        if segment_size == 0 || segment_size > cap {
+            return Err(limit(Limit::SegmentSize, segment_size, cap));
+        }
+        let segment = if data.len() > segment_size {
+            segment_size
+        } else {
+            0
+        };
+        self.push_entry(dest, Payload::One(data), segment, Some(control))
+    }
+
+    fn push_entry<F>(
+        &mut self,
+        dest: Option<SocketAddr>,
+        payload: Payload<'_, 'a>,
+        segment: usize,
+        control: Option<F>,
+    ) -> Result<()>
+    where
+        F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
+    {
+        let (iovecs, len) = match payload {
+            Payload::One(d) => (1, d.len()),
+            Payload::Many(v) => (v.len(), v.iter().map(|s| s.len()).sum()),
+        };
+        if iovecs > self.limits.max_iovecs {
+            return Err(limit(Limit::Iovecs, iovecs, self.limits.max_iovecs));
+        }
+        if let Some(cap) = payload_cap(dest) {
+            if len > cap {
+                return Err(limit(Limit::Payload, len, cap));
+            }
+        }
+        let segment_cap = if segment != 0 { self.segment_cap() } else { 1 };
+        if segment != 0 && len.div_ceil(segment) > segment_cap {
+            return Err(limit(Limit::Segments, len.div_ceil(segment), segment_cap));
+        }
+
+        // Control data, written in place at the end of the arena.
+        let at = self.control.used();
+        let (control_len, fds) = match control {
+            Some(control) => self.encode_control(at, control)?,
+            None => (0, 0),
+        };
+        // A GSO payload always goes with UDP_SEGMENT.
+        let with_segment = if segment != 0 { SEGMENT_SPACE } else { 0 };
+        self.limits.check(fds, control_len + with_segment, iovecs)?;
+
+        let one = match payload {
+            Payload::One(d) => Some(IoSlice::new(d)),
+            Payload::Many([s]) => Some(*s),
+            Payload::Many(_) => None,
+        };
+        if segment == 0 && fds == 0 {
+            if let Some(slice) = one {
+                if self.join(dest, slice, at, control_len) {
+                    return Ok(()); // the run's control data serves; this copy is dropped
+                }
+            }
+        }
+        self.control.commit(control_len);
+        match (one, payload) {
+            (Some(slice), _) if segment == 0 => {
+                self.push_single(dest, slice, at, control_len, fds);
+            }
+            (_, Payload::One(data)) => {
+                let iov_start = self.iov.len();
+                self.iov.push(IoSlice::new(data));
+                self.entries.push(Entry {
+                    kind: Kind::Train,
+                    dest,
+                    name: Dest::new(dest),
+                    iov_start,
+                    iov_end: iov_start + 1,
+                    control_at: at,
+                    control_len,
+                    len,
+                    segment,
+                    datagrams: len.div_ceil(segment),
+                    data,
+                    fds,
+                });
+                self.queued += len.div_ceil(segment);
+            }
+            (_, Payload::Many(v)) => {
+                let iov_start = self.iov.len();
+                self.iov.extend_from_slice(v);
+                self.queue_single(dest, iov_start, at, control_len, len, fds);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `control` on an encoder over the free arena from `at`, growing the arena (and
+    /// running it again) while it is too small; returns the bytes written and the fds.
+    fn encode_control<F>(&mut self, at: usize, mut control: F) -> Result<(usize, usize)>
+    where
+        F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
+    {
+        let max_room = self.limits.optmem_max.min(MAX_CONTROL_ROOM);
+        let mut room = self.control_room;
+        loop {
+            self.control.reserve(room);
+            let mut enc = Encoder::new(&mut self.control.bytes_mut()[at..at + room]);
+            match control(&mut enc) {
+                Ok(()) => {
+                    self.control_room = room;
+                    return Ok((enc.len(), enc.fd_count()));
+                }
+                Err(Error::Capacity { needed, .. }) if needed > room && room < max_room => {
+                    room = needed.max(room.saturating_mul(2)).min(max_room);
+                }
+                Err(Error::Capacity { needed, .. })
+                    if needed > OPTMEM_EXEMPT && needed >= self.limits.optmem_max =>
+                {
+                    return Err(limit(Limit::ControlBuffer, needed, self.limits.optmem_max));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The index, in push order since the batch was last empty, of the push that holds the
+    /// first datagram not yet sent.
+    pub(super) fn first_unsent_push(&self) -> usize {
+        let pushes = |e: &Entry<'_>| if e.kind == Kind::Run { e.datagrams } else { 1 };
+        let before: usize = self.entries[..self.next].iter().map(pushes).sum();
+        match self.entries.get(self.next) {
+            Some(e) if e.kind == Kind::Run => before + self.partial,
+            _ => before,
+        }
+    }
+
+    /// Drops the first datagram not yet sent, or what is left of a
+    /// [`push_segments`](Self::push_segments) payload: the push a failed [`send`](Self::send)
+    /// stopped at ([`BatchError::failed`](super::BatchError::failed)). Returns how many datagrams were dropped (0 when
+    /// nothing is queued).
+    ///
+    /// A datagram the kernel always refuses (`EACCES` to a broadcast address without
+    /// `SO_BROADCAST`, `EADDRNOTAVAIL` for a source address the host does not have, ...)
+    /// would otherwise stop every later send at the same place; drop it and send the rest.
+    /// After an [asynchronous](super::BatchError::is_asynchronous) error nothing was refused: do not
+    /// skip, send again.
+    ///
+    /// ```
+    /// # use std::net::UdpSocket;
+    /// # use ancillary::batch::Batch;
+    /// let rx = UdpSocket::bind("127.0.0.1:0")?;
+    /// let tx = UdpSocket::bind("0.0.0.0:0")?;
+    /// let mut batch = Batch::new();
+    /// batch.push(rx.local_addr()?, b"one")?;
+    /// batch.push("255.255.255.255:9".parse()?, b"refused: no SO_BROADCAST")?;
+    /// batch.push(rx.local_addr()?, b"two")?;
+    /// let mut sent = 0;
+    /// while !batch.is_empty() {
+    ///     match batch.send(&tx) {
+    ///         Ok(n) => sent += n,
+    ///         Err(e) if e.is_would_block() => { /* wait until writable */ }
+    ///         Err(e) if e.is_asynchronous() => sent += e.sent(), // an earlier datagram's
+    ///         Err(e) => {
+    ///             sent += e.sent();
+    ///             eprintln!("push {} dropped: {}", e.failed(), e.error);
+    ///             batch.skip_failed();
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(sent, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn skip_failed(&mut self) -> usize {
+        let Some(e) = self.entries.get(self.next) else {
+            return 0;
+        };
+        let n = match e.kind {
+            Kind::Run => 1,
+            _ => e.datagrams - self.partial,
+        };
+        self.partial += n;
+        self.queued -= n;
+        if self.partial == e.datagrams {
+            self.next += 1;
+            self.partial = 0;
+        }
+        n
+    }
+}

@@ -1,0 +1,267 @@
+//! The send loop: `sendmmsg` calls over the plan, resuming where the kernel stopped.
+
+use std::io::IoSlice;
+use std::os::fd::{AsFd, BorrowedFd};
+
+use super::arena::ControlArena;
+use super::gso::Fallback;
+use super::plan::{may_segment, plan, Planned, Rules, SEGMENT_SPACE};
+use super::queue::{Entry, Kind};
+use super::{Batch, BatchError};
+use crate::cmsg::Encoder;
+use crate::error::Error;
+use crate::limits::MAX_MMSG;
+use crate::sys::{self, OutMsg};
+
+impl<'a> Batch<'a> {
+    /// `sendmmsg(2)`: sends every queued datagram on `socket`, in order, in calls of at most
+    /// 1024 messages; returns how many datagrams were sent (all that were queued, each
+    /// datagram of a [`push_segments`](Self::push_segments) payload counted) and empties the
+    /// batch, keeping its storage.
+    ///
+    /// When the kernel takes fewer messages than offered, the next call starts from the first
+    /// one it did not take: no datagram is sent twice or skipped. The kernel drops the error
+    /// that stopped it, so that call carries that message alone: the datagram's own error
+    /// (or `EAGAIN`) comes back and is reported; if it goes, the socket's pending error
+    /// (`SO_ERROR`) is asked for and reported when there is one (see below).
+    ///
+    /// The first send to a socket asks the kernel for its type and its `UDP_SEGMENT` option
+    /// (`getsockopt`); the batch remembers the answers for that descriptor, so later sends to
+    /// it make one `sendmmsg` per 1024 messages and nothing else. Call
+    /// [`set_gso`](Self::set_gso) to make it ask again (after changing the socket's options, or
+    /// when a descriptor number was closed and reused for another socket).
+    ///
+    /// # Errors
+    /// A [`BatchError`] with the datagrams sent before the failure
+    /// ([`BatchError::sent`]) and the error; the unsent datagrams stay queued, and the next
+    /// `send` starts from the first of them. With a non-blocking socket that is how `EAGAIN`
+    /// arrives. A GSO message that the kernel refuses (`EIO`, `EINVAL`, `EMSGSIZE`) is not an
+    /// error when its datagrams go one by one; when the first of them fails alone, its error
+    /// is reported at that datagram and GSO stays on for the socket.
+    ///
+    /// **A peer that is gone**: on a connected UDP socket whose peer has no listener, the
+    /// ICMP error of a datagram fails a later one with `ECONNREFUSED` (see the
+    /// [module docs](crate::batch)). The send fails with an
+    /// [asynchronous](BatchError::is_asynchronous) [`BatchError`]: the datagrams counted in
+    /// [`sent`](BatchError::sent) went, the rest stay queued, none was refused. On loopback a
+    /// batch of any size to a dead peer fails so after at most two `sendmmsg` calls, having sent
+    /// at most two datagrams (two messages with GSO); a send of what remains ends the same way.
+    ///
+    /// [`Error::NotDatagramSocket`], with nothing sent, for a stream (`SOCK_STREAM`) socket;
+    /// [`Error::PartialDatagram`] if the kernel took only part of a message anyway (a
+    /// descriptor reused for a stream socket since the batch checked it): that message is
+    /// counted as sent.
+    #[doc(alias = "sendmmsg")]
+    pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> std::result::Result<usize, BatchError> {
+        let fd = socket.as_fd();
+        let start = self.queued;
+        if self.next == self.entries.len() {
+            self.clear();
+            return Ok(0);
+        }
+        let info = self
+            .socket_info(fd)
+            .map_err(|error| self.failure(start, error))?;
+        let gso =
+            self.gso && info.gso && !info.gso_refused && may_segment(&self.entries[self.next..]);
+        let mut fallback = Fallback::new(gso);
+        let max_segments = if gso { self.segment_cap() } else { 1 };
+        // A UDP_SEGMENT size set on the socket would cut single datagrams too.
+        let unsegment = info.segment_option != 0;
+        // After a short count: the next call carries only the message the kernel stopped at.
+        let mut alone = false;
+        while self.next < self.entries.len() {
+            let rules = Rules {
+                max_messages: if alone { 1 } else { MAX_MMSG },
+                ..Rules::new(fallback.gso(), max_segments, unsegment, self.limits)
+            };
+            plan(
+                &self.entries,
+                self.next,
+                self.partial,
+                &rules,
+                &mut self.plan,
+            );
+            self.stage();
+            let offered = self.plan.len();
+            let result = self.send_planned(fd);
+            self.stats.calls += 1;
+            match result {
+                Ok((0, _)) => {
+                    // sendmmsg with messages never returns 0; do not spin if it does.
+                    return Err(self.failure(start, Error::os("sendmmsg", libc::EIO)));
+                }
+                Ok((k, last_len)) => {
+                    let planned = self.plan[k - 1].bytes;
+                    self.advance(k);
+                    if last_len != planned {
+                        // Only a stream writes part of a message; never resume on it.
+                        self.socket = None;
+                        let error = Error::PartialDatagram {
+                            written: last_len,
+                            len: planned,
+                        };
+                        return Err(self.failure(start, error));
+                    }
+                    if fallback.sent() {
+                        // The refused message's first datagram went alone: the kernel refused
+                        // GSO, not the datagram. The rest go one by one, in this call and the
+                        // next ones on this socket (until `set_gso`).
+                        if let Some(s) = &mut self.socket {
+                            s.gso_refused = true;
+                        }
+                        self.stats.fallbacks += 1;
+                    }
+                    if alone {
+                        // The message that stopped the last call went: what stopped it did not
+                        // come back. The kernel drops an error it meets after the first message
+                        // of a sendmmsg, and an asynchronous one (an ICMP error of an earlier
+                        // datagram, cleared by that failure) does not come back; the message
+                        // just sent may have raised it again: ask.
+                        alone = false;
+                        if let Ok(errno @ 1..) = sys::take_socket_error(fd) {
+                            return Err(self.asynchronous(start, errno));
+                        }
+                    } else if k < offered {
+                        // The kernel stopped at message k + 1 and dropped its error.
+                        alone = true;
+                    }
+                }
+                Err(errno) if fallback.refused(errno, &self.plan[0]) => {
+                    // Nothing of the refused message went; its datagrams go one by one. If
+                    // the first fails too, its error is reported and GSO stays on.
+                    alone = false;
+                }
+                Err(errno) if self.is_asynchronous(errno) => {
+                    return Err(self.asynchronous(start, errno));
+                }
+                Err(errno) => return Err(self.failure(start, self.kernel_error(errno))),
+            }
+        }
+        let sent = start - self.queued;
+        self.clear();
+        Ok(sent)
+    }
+
+    /// Writes what the planned messages need besides the queue: the piece of a pushed GSO
+    /// payload each of its messages carries, and the control data of each message that carries
+    /// `UDP_SEGMENT` (the entry's, followed by it), in plan order.
+    fn stage(&mut self) {
+        self.pieces.clear();
+        self.gso_control.clear();
+        for p in &self.plan {
+            let e = &self.entries[p.entry];
+            if e.kind == Kind::Train {
+                self.pieces.push(IoSlice::new(&e.data[p.byte_range(e)]));
+            }
+            if let Some(size) = p.udp_segment {
+                let own = &self.control.bytes()[e.control_at..e.control_at + e.control_len];
+                push_with_segment(&mut self.gso_control, own, size);
+            }
+        }
+    }
+
+    fn send_planned(&mut self, fd: BorrowedFd<'_>) -> std::result::Result<(usize, usize), i32> {
+        let mut buffers = Buffers::new(
+            &self.entries,
+            &self.iov,
+            &self.pieces,
+            self.control.bytes(),
+            self.gso_control.bytes(),
+        );
+        let msgs = self.plan.iter().map(|p| buffers.next(p));
+        sys::sendmmsg(fd, &mut self.headers, msgs, self.flags.bits())
+    }
+
+    /// Marks the first `k` planned messages as sent.
+    fn advance(&mut self, k: usize) {
+        for p in &self.plan[..k] {
+            let e = &self.entries[self.next];
+            debug_assert_eq!(p.entry, self.next, "messages go in order");
+            self.partial += p.datagrams;
+            self.queued -= p.datagrams;
+            if self.partial == e.datagrams {
+                self.next += 1;
+                self.partial = 0;
+            }
+            self.stats.messages += 1;
+            self.stats.segmented += u64::from(p.segmented());
+        }
+    }
+}
+
+/// Appends `own` followed by `UDP_SEGMENT` of `size` (0: no segmentation) to `arena`.
+fn push_with_segment(arena: &mut ControlArena, own: &[u8], size: u16) {
+    let at = arena.used();
+    let len = own.len() + SEGMENT_SPACE;
+    arena.reserve(len);
+    let dst = &mut arena.bytes_mut()[at..at + len];
+    dst[..own.len()].copy_from_slice(own);
+    let written = Encoder::new(&mut dst[own.len()..])
+        .push_udp_segment(size)
+        .is_ok();
+    debug_assert!(written, "room for exactly UDP_SEGMENT was reserved");
+    arena.commit(len);
+}
+
+/// The buffers of the planned messages, taken message after message in plan order: the
+/// queue's, and what [`Batch::stage`] wrote for the plan.
+pub(super) struct Buffers<'s, 'a> {
+    entries: &'s [Entry<'a>],
+    iov: &'s [IoSlice<'a>],
+    pieces: &'s [IoSlice<'a>],
+    control: &'s [u8],
+    gso_control: &'s [u8],
+    /// Where the next message's piece and `UDP_SEGMENT` control data start.
+    piece: usize,
+    gso_at: usize,
+}
+
+impl<'s, 'a> Buffers<'s, 'a> {
+    pub(super) fn new(
+        entries: &'s [Entry<'a>],
+        iov: &'s [IoSlice<'a>],
+        pieces: &'s [IoSlice<'a>],
+        control: &'s [u8],
+        gso_control: &'s [u8],
+    ) -> Self {
+        Buffers {
+            entries,
+            iov,
+            pieces,
+            control,
+            gso_control,
+            piece: 0,
+            gso_at: 0,
+        }
+    }
+
+    /// The message `p`, the next of the plan.
+    pub(super) fn next(&mut self, p: &Planned) -> OutMsg<'s> {
+        let e = &self.entries[p.entry];
+        let iov = match e.kind {
+            Kind::Single => &self.iov[e.iov_start..e.iov_end],
+            Kind::Run => {
+                let start = e.iov_start + p.first;
+                &self.iov[start..start + p.datagrams]
+            }
+            Kind::Train => {
+                self.piece += 1;
+                &self.pieces[self.piece - 1..self.piece]
+            }
+        };
+        let control = match p.udp_segment {
+            None => &self.control[e.control_at..e.control_at + e.control_len],
+            Some(_) => {
+                let at = self.gso_at;
+                self.gso_at += e.control_len + SEGMENT_SPACE;
+                &self.gso_control[at..self.gso_at]
+            }
+        };
+        OutMsg {
+            name: e.name.name(),
+            iov,
+            control,
+        }
+    }
+}
