@@ -5,9 +5,17 @@
 #[allow(dead_code)]
 mod fuzz_checks;
 
-use ancillary::cmsg::{align, len, space, Layout, ALIGN, HEADER_LEN};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsFd;
+
+use ancillary::cmsg::{
+    align, len, space, CmsgBuffer, Credentials, Encoder, Ipv4PktInfo, Ipv6PktInfo, Layout, ALIGN,
+    HEADER_LEN,
+};
+use ancillary::Error;
 use fuzz_checks::{
-    check_roundtrip, cmsg_decode, cmsg_libc_diff, control_input, Msg, RoundtripInput,
+    check_roundtrip, cmsg_decode, cmsg_ip, cmsg_libc_diff, control_input, iovec_model, Msg,
+    RoundtripInput,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -96,6 +104,148 @@ proptest! {
     #[test]
     fn encode_then_decode_gives_the_same_messages(input in roundtrip_input()) {
         check_roundtrip(&input);
+    }
+
+    #[test]
+    fn ip_messages_round_trip_and_decode_like_the_model(bytes in vec(any::<u8>(), 0..512)) {
+        cmsg_ip(&bytes);
+    }
+
+    #[test]
+    fn iovecs_follow_the_model(bytes in vec(any::<u8>(), 0..512)) {
+        iovec_model(&bytes);
+    }
+}
+
+/// One push of each kind, by name.
+type PushFn = for<'e, 'b, 'fd> fn(
+    &'e mut Encoder<'b, 'fd>,
+    std::os::fd::BorrowedFd<'fd>,
+) -> Result<(), Error>;
+
+const PUSHES: &[(&str, PushFn)] = &[
+    ("push_rights(1)", |e, fd| e.push_rights(&[fd]).map(drop)),
+    ("push_rights(3)", |e, fd| {
+        e.push_rights(&[fd, fd, fd]).map(drop)
+    }),
+    ("push_raw_rights", |e, _| {
+        // SAFETY: 0, 1 and 2 are open for the whole test, and nothing is sent.
+        unsafe { e.push_raw_rights(&[0, 1, 2]) }.map(drop)
+    }),
+    ("push_credentials", |e, _| {
+        e.push_credentials(Credentials::current()).map(drop)
+    }),
+    ("push_raw(3 bytes)", |e, _| {
+        e.push_raw(1, 2, &[7, 8, 9]).map(drop)
+    }),
+    ("push_raw(empty)", |e, _| e.push_raw(1, 2, &[]).map(drop)),
+    ("push_raw(SCM_RIGHTS)", |e, _| {
+        e.push_raw(libc::SOL_SOCKET, libc::SCM_RIGHTS, &[0; 4])
+            .map(drop)
+    }),
+    ("push_udp_segment", |e, _| {
+        e.push_udp_segment(1200).map(drop)
+    }),
+    ("push_ip_pktinfo", |e, _| {
+        e.push_ip_pktinfo(Ipv4PktInfo {
+            ifindex: 3,
+            spec_dst: Ipv4Addr::LOCALHOST,
+            addr: Ipv4Addr::new(127, 0, 0, 2),
+        })
+        .map(drop)
+    }),
+    ("push_ipv6_pktinfo", |e, _| {
+        e.push_ipv6_pktinfo(Ipv6PktInfo::source(Ipv6Addr::LOCALHOST))
+            .map(drop)
+    }),
+    ("push_source_ip(v4)", |e, _| {
+        e.push_source_ip(IpAddr::V4(Ipv4Addr::LOCALHOST)).map(drop)
+    }),
+    ("push_source_ip(v6)", |e, _| {
+        e.push_source_ip(IpAddr::V6(Ipv6Addr::LOCALHOST)).map(drop)
+    }),
+    ("push_ip_tos", |e, _| e.push_ip_tos(0xb9).map(drop)),
+    ("push_ipv6_tclass", |e, _| e.push_ipv6_tclass(2).map(drop)),
+    ("push_ip_ttl", |e, _| e.push_ip_ttl(64).map(drop)),
+    ("push_ipv6_hoplimit", |e, _| {
+        e.push_ipv6_hoplimit(9).map(drop)
+    }),
+    ("push_txtime", |e, _| e.push_txtime(u64::MAX).map(drop)),
+];
+
+const PATTERN: u8 = 0x5A;
+
+/// A push's result, and the encoder's length and fd count after it.
+type AfterPush = (Result<(), Error>, usize, usize);
+
+/// Fills the storage with [`PATTERN`], pushes `before` (if any) and then `push` into the first
+/// `cap` bytes, and returns the results, the encoder's length and fd count after each, and the
+/// whole storage.
+fn run(cap: usize, before: Option<PushFn>, push: Option<PushFn>) -> (Vec<AfterPush>, Vec<u8>) {
+    let null = std::fs::File::open("/dev/null").expect("/dev/null");
+    let mut st = CmsgBuffer::<256>::new();
+    st.fill(PATTERN);
+    let mut enc = Encoder::new(&mut st[..cap]);
+    let mut out = Vec::new();
+    for p in [before, push].into_iter().flatten() {
+        let r = p(&mut enc, null.as_fd());
+        out.push((r, enc.len(), enc.fd_count()));
+    }
+    // (The encoder is not used again: the storage can be read.)
+    (out, st.to_vec())
+}
+
+/// A push that does not fit, or is refused, writes nothing: every byte of the storage, used or
+/// free, and the encoder's length and fd count are what they were before it. For every kind of
+/// push, first into an empty encoder and after a message, into every size of storage too small
+/// for it.
+#[test]
+fn a_failed_push_leaves_the_storage_unchanged() {
+    for &(name, push) in PUSHES {
+        for &(before_name, before) in
+            [("nothing", None), ("push_raw(3 bytes)", Some(PUSHES[4].1))].iter()
+        {
+            // The storage both need.
+            let (results, _) = run(256, before, Some(push));
+            let (prefix_len, prefix_fds) = results.first().map_or((0, 0), |r| (r.1, r.2));
+            let needed = results.last().expect("pushed").1;
+            let refused = results.last().expect("pushed").0 == Err(Error::RawRights);
+            let caps = if refused {
+                prefix_len..prefix_len + 1
+            } else {
+                prefix_len..needed
+            };
+            for cap in caps {
+                // What the storage holds before the push: the message before it, the pattern
+                // everywhere else.
+                let (_, snapshot) = run(cap, before, None);
+                let (results, after) = run(cap, before, Some(push));
+                let (r, len, fds) = results.last().expect("pushed").clone();
+                assert!(
+                    r.is_err(),
+                    "{name} after {before_name} fits into {cap} bytes"
+                );
+                if !refused {
+                    assert_eq!(
+                        r,
+                        Err(Error::Capacity {
+                            needed,
+                            available: cap
+                        }),
+                        "{name} after {before_name} into {cap} bytes"
+                    );
+                }
+                assert_eq!(
+                    (len, fds),
+                    (prefix_len, prefix_fds),
+                    "{name} after {before_name}: a failed push changed the encoder"
+                );
+                assert_eq!(
+                    after, snapshot,
+                    "{name} after {before_name} into {cap} bytes: a failed push wrote"
+                );
+            }
+        }
     }
 }
 

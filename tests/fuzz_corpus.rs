@@ -123,13 +123,27 @@ struct Seed {
     bytes: Vec<u8>,
 }
 
-/// All seeds: control buffers go to both `cmsg_decode` and `cmsg_libc_diff`.
+/// All seeds: control buffers go to `cmsg_decode`, `cmsg_libc_diff` and `cmsg_ip`.
 fn seeds() -> Vec<Seed> {
     let mut out = Vec::new();
     let mut control = kernel_inputs();
     control.extend(edge_inputs());
+    for (name, bytes) in ip_inputs() {
+        out.push(Seed {
+            target: "cmsg_ip",
+            name,
+            bytes,
+        });
+    }
+    for (name, bytes) in iovec_inputs() {
+        out.push(Seed {
+            target: "iovec_model",
+            name,
+            bytes,
+        });
+    }
     for (name, bytes) in control {
-        for target in ["cmsg_decode", "cmsg_libc_diff"] {
+        for target in ["cmsg_decode", "cmsg_libc_diff", "cmsg_ip"] {
             out.push(Seed {
                 target,
                 name: name.clone(),
@@ -635,4 +649,201 @@ fn roundtrip_inputs() -> Vec<(String, Vec<u8>)> {
         }
     }
     out
+}
+
+/// A shape of input, by name.
+type Shape<T> = (&'static str, fn(&T) -> bool);
+
+/// Pseudo-random inputs of `len` bytes at most, each decoded with `decode`, until one passes
+/// `want`: two per shape, with different sizes of input.
+fn search<T>(
+    rng: &mut Rng,
+    prefix: &str,
+    wants: &[Shape<T>],
+    decode: fn(&[u8]) -> Option<T>,
+) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (name, want) in wants {
+        for (k, len) in [(1, 48usize), (2, 600)] {
+            let mut tries = 0u32;
+            let bytes = loop {
+                tries += 1;
+                assert!(tries < 2_000_000, "no input found for {name}");
+                let n = 1 + (rng.next() as usize) % len;
+                let b = rng.bytes(n);
+                if decode(&b).is_some_and(|i| want(&i)) {
+                    break b;
+                }
+            };
+            out.push((format!("{prefix}-{name}-{k}"), bytes));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// UDP and IP messages
+
+/// Hand-made control buffers of the messages `src/cmsg/ip.rs` decodes, at the edges of each
+/// type (as the kernel sends it, shorter, out of range), and round trip inputs of chosen shapes.
+/// (The kernel's own UDP captures come with the other control inputs.)
+fn ip_inputs() -> Vec<(String, Vec<u8>)> {
+    use fuzz_checks::ip::{IpInput, IpMsg};
+    let whole =
+        |name: &str, buf: Vec<u8>| (name.to_string(), control_input(buf.len() as u64, &buf));
+    let message = |level: i32, ty: i32, data: &[u8]| {
+        let mut m = msg(HEADER_LEN + data.len(), level, ty, data.len(), 0);
+        m[HEADER_LEN..HEADER_LEN + data.len()].copy_from_slice(data);
+        m
+    };
+    let int = |v: i32| v.to_ne_bytes().to_vec();
+    let (ip, ip6, udp) = (libc::IPPROTO_IP, libc::IPPROTO_IPV6, libc::SOL_UDP);
+    let mut ts16 = 1_700_000_000i64.to_ne_bytes().to_vec();
+    ts16.extend_from_slice(&999_999_999i64.to_ne_bytes());
+    let typed = [
+        message(udp, libc::UDP_GRO, &int(1200)),
+        message(
+            ip,
+            libc::IP_PKTINFO,
+            &[1, 0, 0, 0, 127, 0, 0, 1, 127, 0, 0, 2],
+        ),
+        message(
+            ip6,
+            libc::IPV6_PKTINFO,
+            &[[0; 15].as_slice(), &[1, 2, 0, 0, 0]].concat(),
+        ),
+        message(ip, libc::IP_TOS, &[0xb9]),
+        message(ip, libc::IP_TOS, &int(0x02)),
+        message(ip6, libc::IPV6_TCLASS, &int(0x01)),
+        message(ip, libc::IP_TTL, &int(64)),
+        message(ip6, libc::IPV6_HOPLIMIT, &int(255)),
+        message(SOL, libc::SCM_TIMESTAMPNS, &ts16),
+        message(SOL, libc::SCM_TIMESTAMPNS, &[int(3), int(4)].concat()),
+        message(SOL, libc::SO_RXQ_OVFL, &7u32.to_ne_bytes()),
+    ]
+    .concat();
+    let out_of_range = [
+        message(udp, libc::UDP_GRO, &int(-1)),
+        message(udp, libc::UDP_GRO, &int(65536)),
+        message(ip, libc::IP_PKTINFO, &[0; 11]),
+        message(ip6, libc::IPV6_PKTINFO, &[0; 19]),
+        message(ip, libc::IP_TOS, &[]),
+        message(ip, libc::IP_TOS, &int(256)),
+        message(ip6, libc::IPV6_TCLASS, &int(-1)),
+        message(ip, libc::IP_TTL, &[1, 0, 0]),
+        message(SOL, libc::SCM_TIMESTAMPNS, &[0; 12]),
+        message(
+            SOL,
+            libc::SCM_TIMESTAMPNS,
+            &[int(0), int(1_000_000_000)].concat(),
+        ),
+        message(SOL, libc::SO_RXQ_OVFL, &[0; 3]),
+    ]
+    .concat();
+    // Descriptor messages among them: the check gives them another type before the owning walk.
+    let with_fds = [
+        message(SOL, RIGHTS, &int(0)),
+        message(ip, libc::IP_TTL, &int(1)),
+        message(SOL, ancillary::cmsg::SCM_PIDFD, &int(1)),
+    ]
+    .concat();
+    let mut out = vec![
+        whole("ip-every-type", typed),
+        whole("ip-short-or-out-of-range", out_of_range),
+        whole("ip-among-descriptor-messages", with_fds),
+    ];
+    fn has(i: &IpInput, f: fn(&IpMsg) -> bool) -> bool {
+        i.msgs.iter().any(f)
+    }
+    fn fits(i: &IpInput) -> bool {
+        usize::from(i.capacity) % 1024 >= 8 + i.msgs.len() * ancillary::cmsg::IPV6_PKTINFO_SPACE
+    }
+    let wants: &[Shape<IpInput>] = &[
+        ("pktinfo", |i| {
+            has(i, |m| {
+                matches!(m, IpMsg::IpPktInfo { .. } | IpMsg::Ipv6PktInfo { .. })
+            }) && fits(i)
+        }),
+        ("source-ip", |i| {
+            has(i, |m| matches!(m, IpMsg::SourceIp(_))) && fits(i)
+        }),
+        ("ints", |i| {
+            has(i, |m| {
+                matches!(
+                    m,
+                    IpMsg::IpTos(_)
+                        | IpMsg::Ipv6TrafficClass(_)
+                        | IpMsg::IpTtl(_)
+                        | IpMsg::Ipv6HopLimit(_)
+                )
+            }) && fits(i)
+        }),
+        ("gso-txtime", |i| {
+            has(i, |m| matches!(m, IpMsg::UdpSegment(_) | IpMsg::Txtime(_))) && fits(i)
+        }),
+        ("received", |i| {
+            has(i, |m| matches!(m, IpMsg::Received { .. })) && fits(i)
+        }),
+        ("full-midway", |i| i.msgs.len() >= 3 && !fits(i)),
+    ];
+    let mut rng = Rng(0x5851_F42D_4C95_7F2D);
+    let decode = |b: &[u8]| IpInput::arbitrary_take_rest(Unstructured::new(b)).ok();
+    out.extend(search(&mut rng, "iprt", wants, decode));
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gather lists
+
+/// `IoVecs` operation sequences of chosen shapes.
+fn iovec_inputs() -> Vec<(String, Vec<u8>)> {
+    use fuzz_checks::iovec::{IoVecInput, Op};
+    fn has(i: &IoVecInput, f: fn(&Op) -> bool) -> bool {
+        i.ops.iter().any(f)
+    }
+    let wants: &[Shape<IoVecInput>] = &[
+        ("push-then-advance", |i| {
+            i.pool.len() >= 4
+                && i.ops.len() >= 2
+                && matches!(i.ops[0], Op::Push(_))
+                && has(i, |o| matches!(o, Op::Advance(_)))
+        }),
+        ("advance-any", |i| {
+            has(i, |o| matches!(o, Op::AdvanceAny(_)))
+        }),
+        ("advance-all", |i| {
+            i.ops.len() >= 2 && has(i, |o| matches!(o, Op::AdvanceAll))
+        }),
+        ("bytes", |i| has(i, |o| matches!(o, Op::PushBytes(_)))),
+        ("chunks-vectored", |i| {
+            has(
+                i,
+                |o| matches!(o, Op::PushChunks { cuts, count, vectored: true } if !cuts.is_empty() && count % 1100 > 8),
+            )
+        }),
+        ("chunks-first-only", |i| {
+            has(
+                i,
+                |o| matches!(o, Op::PushChunks { cuts, vectored: false, .. } if !cuts.is_empty()),
+            )
+        }),
+        ("chain", |i| {
+            has(i, |o| matches!(o, Op::PushChain(c) if c.len() >= 2))
+        }),
+        ("extend", |i| {
+            has(i, |o| matches!(o, Op::Extend(c) if !c.is_empty()))
+        }),
+        ("past-iov-max", |i| {
+            has(
+                i,
+                |o| matches!(o, Op::PushMany { count, .. } if count % 1100 >= 1020),
+            )
+        }),
+        ("clear", |i| {
+            i.ops.len() >= 2 && has(i, |o| matches!(o, Op::Clear))
+        }),
+    ];
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let decode = |b: &[u8]| IoVecInput::arbitrary_take_rest(Unstructured::new(b)).ok();
+    search(&mut rng, "iov", wants, decode)
 }

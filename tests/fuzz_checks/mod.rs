@@ -11,8 +11,16 @@
 //!
 //! Inputs of `cmsg_decode` and `cmsg_libc_diff` share one format (see [`split_control_input`]),
 //! so their corpora are interchangeable; `cmsg_roundtrip` reads a [`RoundtripInput`] with
-//! `arbitrary`.
+//! `arbitrary`. `cmsg_ip` (in `ip.rs`) reads every input both ways; `iovec_model` (in
+//! `iovec.rs`) reads a sequence of operations with `arbitrary`.
 
+pub(crate) mod iovec;
+pub(crate) mod ip;
+
+pub(crate) use iovec::iovec_model;
+pub(crate) use ip::cmsg_ip;
+
+use std::cell::RefCell;
 use std::mem::{align_of, offset_of, size_of};
 use std::os::fd::BorrowedFd;
 
@@ -37,6 +45,8 @@ pub(crate) const TARGETS: &[(&str, Check)] = &[
     ("cmsg_decode", cmsg_decode),
     ("cmsg_roundtrip", cmsg_roundtrip),
     ("cmsg_libc_diff", cmsg_libc_diff),
+    ("cmsg_ip", cmsg_ip),
+    ("iovec_model", iovec_model),
 ];
 
 /// Bytes of the `msg_controllen` prefix of a control input.
@@ -450,11 +460,12 @@ impl Msg {
             _ => Vec::new(),
         }
     }
+}
 
-    /// What the message should decode to: level, type, data, and the fds it counts.
-    fn expected(&self) -> (libc::c_int, libc::c_int, Vec<u8>, usize) {
+impl Push for Msg {
+    fn expected(&self) -> Expected {
         let rights = (libc::SOL_SOCKET, libc::SCM_RIGHTS);
-        match self {
+        let (level, ty, data, fds) = match self {
             Msg::Rights(_) | Msg::RightsRun { .. } => {
                 let fds = self.fd_numbers();
                 let data = fds.iter().flat_map(|n| n.to_ne_bytes()).collect();
@@ -469,13 +480,17 @@ impl Msg {
                 (libc::SOL_SOCKET, libc::SCM_CREDENTIALS, data, 0)
             }
             Msg::Raw { level, ty, data } => (*level, *ty, data.clone(), 0),
+        };
+        // Raw SCM_RIGHTS is refused whatever the room.
+        let refused = matches!(self, Msg::Raw { level, ty, .. }
+            if (*level, *ty) == rights);
+        Expected {
+            level,
+            ty,
+            data,
+            fds,
+            refused,
         }
-    }
-
-    /// Whether the encoder must refuse the message whatever the room: raw `SCM_RIGHTS`.
-    fn refused(&self) -> bool {
-        matches!(self, Msg::Raw { level, ty, .. }
-            if (*level, *ty) == (libc::SOL_SOCKET, libc::SCM_RIGHTS))
     }
 
     fn push(&self, enc: &mut Encoder<'_, '_>) -> Result<(), Error> {
@@ -514,10 +529,204 @@ fn libc_space_len(n: usize) -> (usize, usize) {
     unsafe { (libc::CMSG_SPACE(n) as usize, libc::CMSG_LEN(n) as usize) }
 }
 
-/// The round trip: each push either fails with `Error::Capacity` whose `needed` and
-/// `available` are exactly right (and changes nothing) or succeeds; the bytes are exactly the sum
-/// of `CMSG_SPACE` of the pushed messages, decode to exactly those messages with zeroed padding,
-/// walk the same with libc, and `fd_count` is right.
+/// What one push must write, by the rules the encoder documents.
+#[derive(Debug, Clone)]
+pub(crate) struct Expected {
+    pub(crate) level: libc::c_int,
+    pub(crate) ty: libc::c_int,
+    pub(crate) data: Vec<u8>,
+    /// Descriptors the push adds to `fd_count`.
+    pub(crate) fds: usize,
+    /// Refused with `Error::RawRights` whatever the room (a raw `SCM_RIGHTS`).
+    pub(crate) refused: bool,
+}
+
+/// A message that a check pushes with one of the encoder's methods.
+pub(crate) trait Push: std::fmt::Debug {
+    /// What the push must write.
+    fn expected(&self) -> Expected;
+    /// Pushes the message.
+    fn push(&self, enc: &mut Encoder<'_, '_>) -> Result<(), Error>;
+}
+
+/// A message the encoder wrote.
+#[derive(Debug)]
+pub(crate) struct Pushed {
+    /// Its index in the messages given to [`encode_checked`].
+    pub(crate) index: usize,
+    /// Where it starts in the encoded bytes.
+    pub(crate) offset: usize,
+    pub(crate) expected: Expected,
+}
+
+/// The byte the storage holds before anything is pushed, so that bytes an encoder should not
+/// have written show.
+const FILL: u8 = 0xA5;
+
+/// The largest storage [`encode_checked`] takes, with room to misalign it.
+const MAX_STORAGE: usize = u16::MAX as usize + 2 * ALIGN;
+
+thread_local! {
+    /// The storage and its model, allocated once per thread: a fresh 64 KiB block per input
+    /// costs the fuzzer page faults and allocator work on every run.
+    static SCRATCH: RefCell<(Vec<u8>, Vec<u8>)> =
+        RefCell::new((vec![0; MAX_STORAGE], vec![0; MAX_STORAGE]));
+}
+
+/// Writes into `dst` (exactly `CMSG_SPACE` of the data long) the message `e` describes, as
+/// libc lays it out: a `cmsghdr`, the data at `CMSG_DATA`, zeroes elsewhere.
+fn write_expected(dst: &mut [u8], e: &Expected) {
+    let (space, len) = libc_space_len(e.data.len());
+    let data_offset = libc_space_len(0).1;
+    assert_eq!(dst.len(), space);
+    dst.fill(0);
+    // SAFETY: cmsghdr is plain integers (and, on some targets, explicit integer padding); the
+    // all-zero value is valid.
+    let mut h: libc::cmsghdr = unsafe { std::mem::zeroed() };
+    h.cmsg_len = len as _;
+    h.cmsg_level = e.level;
+    h.cmsg_type = e.ty;
+    assert!(dst.len() >= size_of::<libc::cmsghdr>());
+    // SAFETY: dst holds at least size_of::<cmsghdr>() bytes (asserted just above), and
+    // write_unaligned has no alignment requirement.
+    unsafe { dst.as_mut_ptr().cast::<libc::cmsghdr>().write_unaligned(h) };
+    dst[data_offset..data_offset + e.data.len()].copy_from_slice(&e.data);
+}
+
+/// Panics with the first offset where `got` differs from `want`.
+fn assert_same_bytes(got: &[u8], want: &[u8], what: &dyn std::fmt::Display) {
+    if got != want {
+        let at = got.iter().zip(want).position(|(a, b)| a != b);
+        panic!(
+            "{what}: storage differs from what it must hold at offset {at:?} \
+             (of {} bytes)",
+            got.len()
+        );
+    }
+}
+
+/// Pushes `msgs` into `capacity` bytes of dirty storage that starts `misalign` bytes past an
+/// aligned address, checks every push, then runs `f` on the encoded bytes (aligned) and the
+/// messages written.
+///
+/// Each push either fails with `Error::Capacity` whose `needed` and `available` are exactly
+/// right (`Error::RawRights` for a refused one), or succeeds; `len`, `fd_count`, `remaining`
+/// and `is_empty` follow. A model of the storage says what every byte must hold: the fill byte,
+/// then each message written exactly as libc lays it out. After every failed push the storage
+/// the encoder can reach must equal the model, byte for byte (a failed push writes nothing),
+/// and the encoder's length and fd count must be what they were before it.
+///
+/// Reading the storage needs the encoder gone, so a failed push ends the encoder: the pushes
+/// after it go to a new encoder over the storage from where the last message ended (messages
+/// fill it contiguously, so the result is the same bytes). A push can thus fail after others
+/// (an encoder with a length) as well as first.
+pub(crate) fn encode_checked<M: Push, R>(
+    capacity: usize,
+    misalign: usize,
+    msgs: &[M],
+    f: impl FnOnce(&mut [u8], &[Pushed]) -> R,
+) -> R {
+    assert!(capacity <= usize::from(u16::MAX) && misalign < ALIGN);
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let (backing, model) = &mut *scratch;
+        let start = backing.as_ptr().align_offset(ALIGN) + misalign;
+        let storage = &mut backing[start..start + capacity];
+        storage.fill(FILL);
+        let model = &mut model[..capacity];
+        model.fill(FILL);
+        // The aligned part the encoder uses: storage too short to hold an aligned address
+        // leaves it empty.
+        let skip = storage.as_ptr().align_offset(ALIGN).min(capacity);
+        let available = capacity - skip;
+
+        let mut pushed = Vec::new();
+        let (mut total, mut fds) = (0usize, 0usize);
+        let mut next = 0usize;
+        // Where the current encoder starts in the aligned part; `None` for the first, which
+        // gets the whole (maybe misaligned) storage and aligns it itself.
+        let mut segment: Option<(usize, usize)> = None;
+        loop {
+            let (base, base_fds) = segment.unwrap_or((0, 0));
+            let mut enc = match segment {
+                None => Encoder::new(&mut *storage),
+                Some((base, _)) => Encoder::new(&mut storage[skip + base..]),
+            };
+            assert_eq!(enc.capacity(), available - base, "aligned capacity");
+            let mut failed = false;
+            while let Some(msg) = msgs.get(next) {
+                let e = msg.expected();
+                let (space, _) = libc_space_len(e.data.len());
+                let before = (enc.len(), enc.fd_count());
+                let result = msg.push(&mut enc);
+                let needed = total + space;
+                if e.refused {
+                    assert_eq!(result, Err(Error::RawRights), "{msg:?}");
+                } else if needed > available {
+                    assert_eq!(
+                        result,
+                        Err(Error::Capacity {
+                            needed: needed - base,
+                            available: available - base
+                        }),
+                        "{msg:?}"
+                    );
+                } else {
+                    assert_eq!(
+                        result,
+                        Ok(()),
+                        "{msg:?} into {} free bytes",
+                        available - total
+                    );
+                    write_expected(&mut model[skip + total..skip + needed], &e);
+                    fds += e.fds;
+                    pushed.push(Pushed {
+                        index: next,
+                        offset: total,
+                        expected: e,
+                    });
+                    total = needed;
+                }
+                next += 1;
+                if result.is_err() {
+                    assert_eq!(
+                        (enc.len(), enc.fd_count()),
+                        before,
+                        "a failed push changed the encoder: {msg:?}"
+                    );
+                }
+                assert_eq!((enc.len(), enc.fd_count()), (total - base, fds - base_fds));
+                assert_eq!(enc.remaining(), available - total);
+                assert_eq!(enc.is_empty(), total == base);
+                assert_eq!(enc.as_bytes().len(), total - base);
+                if result.is_err() {
+                    failed = true;
+                    break;
+                }
+            }
+            // (The encoder is not used again: the storage can be read.) What this encoder could reach holds exactly the model: the messages pushed, the
+            // fill byte everywhere else (and so nothing a failed push wrote).
+            let reach = match segment {
+                None => 0,
+                Some((base, _)) => skip + base,
+            };
+            let what = match next.checked_sub(1).and_then(|i| msgs.get(i)) {
+                Some(last) if failed => format!("after the failed push of {last:?}"),
+                _ => "after the last push".to_string(),
+            };
+            assert_same_bytes(&storage[reach..], &model[reach..], &what);
+            if !failed {
+                break;
+            }
+            segment = Some((total, fds));
+        }
+        f(&mut storage[skip..skip + total], &pushed)
+    })
+}
+
+/// The round trip: every push checked by [`encode_checked`] (exact errors, a failed push
+/// changes nothing, the storage holds exactly the messages as libc lays them out); the bytes
+/// decode to exactly the messages pushed and walk the same with libc.
 pub(crate) fn check_roundtrip(input: &RoundtripInput) {
     let (ucred_pid, ucred_uid, ucred_gid) = (
         offset_of!(libc::ucred, pid),
@@ -531,84 +740,33 @@ pub(crate) fn check_roundtrip(input: &RoundtripInput) {
 
     let capacity = usize::from(input.capacity);
     let misalign = usize::from(input.misalign) % ALIGN;
-    // Storage that starts `misalign` bytes past an aligned address, dirty so that unwritten
-    // padding shows.
-    let mut backing = vec![0xA5u8; capacity + 2 * ALIGN];
-    let start = backing.as_ptr().align_offset(ALIGN) + misalign;
-    let storage = &mut backing[start..start + capacity];
-    let available = match misalign {
-        0 => capacity,
-        m => capacity.saturating_sub(ALIGN - m),
-    };
-    let mut enc = Encoder::new(storage);
-    assert_eq!(enc.capacity(), available, "aligned capacity");
-
-    let mut pushed = Vec::new();
-    let (mut total, mut fds) = (0usize, 0usize);
-    for msg in &input.msgs {
-        let (level, ty, data, n_fds) = msg.expected();
-        let (space, _) = libc_space_len(data.len());
-        let result = msg.push(&mut enc);
-        let needed = total + space;
-        if msg.refused() {
-            assert_eq!(result, Err(Error::RawRights), "{msg:?}");
-        } else if needed > available {
-            // Length and count stay (checked below); that no byte before changed is checked by
-            // decoding every message at the end.
+    encode_checked(capacity, misalign, &input.msgs, |bytes, pushed| {
+        if !bytes.is_empty() {
             assert_eq!(
-                result,
-                Err(Error::Capacity { needed, available }),
-                "{msg:?}"
+                bytes.as_ptr() as usize % ALIGN,
+                0,
+                "encoded bytes unaligned"
             );
-        } else {
-            assert_eq!(
-                result,
-                Ok(()),
-                "{msg:?} into {} free bytes",
-                available - total
-            );
-            pushed.push((level, ty, data, total));
-            total = needed;
-            fds += n_fds;
         }
-        assert_eq!((enc.len(), enc.fd_count()), (total, fds));
-        assert_eq!(enc.remaining(), available - total);
-    }
-    assert_eq!(enc.is_empty(), pushed.is_empty());
-
-    let bytes = enc.as_bytes();
-    assert_eq!(bytes.len(), total);
-    if !bytes.is_empty() {
-        // (Storage too short to hold an aligned address leaves an empty encoder, wherever.)
-        assert_eq!(
-            bytes.as_ptr() as usize % ALIGN,
-            0,
-            "encoded bytes unaligned"
-        );
-    }
-    let items = checked_walk(bytes);
-    assert_eq!(items.len(), pushed.len(), "messages decoded");
-    for (m, (level, ty, data, offset)) in items.iter().zip(&pushed) {
-        let (space, len) = libc_space_len(data.len());
-        assert_eq!(
-            (m.level, m.ty, m.offset, m.cmsg_len),
-            (*level, *ty, *offset, len)
-        );
-        assert_eq!(m.data, &data[..]);
-        assert!(!m.is_truncated());
-        // The padding after the header and after the data is zero.
-        assert!(bytes[offset + HEADER_LEN..offset + DATA_OFFSET]
-            .iter()
-            .all(|&b| b == 0));
-        assert!(
-            bytes[offset + len..offset + space].iter().all(|&b| b == 0),
-            "padding not zeroed"
-        );
-    }
-    // libc walks well-formed bytes exactly as RawIter does.
-    with_aligned_copy(bytes, |buf| {
-        for (nxthdr, found, end) in diff_with_libc(buf) {
-            assert_eq!((found, end), (pushed.len(), LibcEnd::Null), "{nxthdr:?}");
+        let items = checked_walk(bytes);
+        assert_eq!(items.len(), pushed.len(), "messages decoded");
+        for (m, p) in items.iter().zip(pushed) {
+            let e = &p.expected;
+            let (_, len) = libc_space_len(e.data.len());
+            assert_eq!(
+                (m.level, m.ty, m.offset, m.cmsg_len),
+                (e.level, e.ty, p.offset, len)
+            );
+            assert_eq!(m.data, &e.data[..]);
+            assert!(!m.is_truncated());
+        }
+        // (Header and padding bytes were compared with libc's layout by encode_checked.)
+        // libc walks well-formed bytes exactly as RawIter does. (Empty bytes may lie where no
+        // aligned address is, and libc has nothing to walk there.)
+        if !bytes.is_empty() {
+            for (nxthdr, found, end) in diff_with_libc(bytes) {
+                assert_eq!((found, end), (pushed.len(), LibcEnd::Null), "{nxthdr:?}");
+            }
         }
     });
 }
