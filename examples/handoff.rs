@@ -1,0 +1,239 @@
+//! A zero-downtime restart: a TCP server hands its listening socket and its state to a freshly
+//! started new version of itself, then stops, while a client keeps connecting; no connection is
+//! refused.
+//!
+//! Version 1 listens on 127.0.0.1 and answers every connection with `v1 <count>`. A client
+//! thread connects in a loop. Version 1 then starts version 2 (this program again, as a child
+//! process, with one end of a Unix socket pair) and sends it, in one message, the listening
+//! socket (`SCM_RIGHTS`) and its state (how many connections it has served). Version 2 takes
+//! over the same socket, so connections queued meanwhile wait for it instead of being refused,
+//! answers with `v2 <count>`, counting on from the state it got, and says it is ready; version 1
+//! stops accepting and closes its copy. The client must see answers from version 1, then from
+//! version 2, and no refusal. Exits non-zero on any failure.
+//!
+//! ```text
+//! cargo run --release --example handoff            # 2000 connections
+//! cargo run --release --example handoff -- 300     # fewer
+//! ```
+
+use std::error::Error;
+use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ancillary::cmsg::{space_for_fds, CmsgBuffer};
+use ancillary::{RecvMsg, SendMsg};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+
+type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+
+/// Set in version 2's environment: the descriptor of its end of the socket pair.
+const HANDOFF_ENV: &str = "ANCILLARY_HANDOFF_SOCKET";
+
+fn main() -> Result<()> {
+    match std::env::var(HANDOFF_ENV) {
+        Ok(fd) => version2(fd.parse()?),
+        Err(_) => {
+            let total = std::env::args()
+                .nth(1)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(2000);
+            version1(total)
+        }
+    }
+}
+
+/// Accepts on `listener` until `stop`, answering `<name> <count>` with a count that starts at
+/// `served`; returns how many this loop served. The listener is non-blocking, so the loop can
+/// look at `stop` between connections.
+fn serve(
+    name: &'static str,
+    listener: TcpListener,
+    served: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<Result<usize>> {
+    std::thread::spawn(move || {
+        listener.set_nonblocking(true)?;
+        let mut mine = 0;
+        while !stop.load(Ordering::Acquire) {
+            match listener.accept() {
+                Ok((mut conn, _)) => {
+                    let n = served.fetch_add(1, Ordering::AcqRel) + 1;
+                    conn.set_nonblocking(false)?;
+                    conn.write_all(format!("{name} {n}\n").as_bytes())?;
+                    mine += 1;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(mine)
+    })
+}
+
+/// What the client saw.
+#[derive(Default, Debug)]
+struct Seen {
+    v1: usize,
+    v2: usize,
+    /// v1 answered after v2 had: the hand-over is one-way.
+    v1_after_v2: usize,
+    refused: usize,
+    other_errors: usize,
+}
+
+fn client(addr: SocketAddr, total: usize, progress: Arc<AtomicUsize>) -> JoinHandle<Seen> {
+    std::thread::spawn(move || {
+        let mut seen = Seen::default();
+        for i in 0..total {
+            progress.store(i, Ordering::Release);
+            let answer = TcpStream::connect(addr).and_then(|mut c| {
+                let mut s = String::new();
+                c.read_to_string(&mut s)?;
+                Ok(s)
+            });
+            match answer {
+                Ok(s) if s.starts_with("v1 ") => {
+                    seen.v1 += 1;
+                    seen.v1_after_v2 += usize::from(seen.v2 > 0);
+                }
+                Ok(s) if s.starts_with("v2 ") => seen.v2 += 1,
+                Ok(_) => seen.other_errors += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => seen.refused += 1,
+                Err(_) => seen.other_errors += 1,
+            }
+        }
+        progress.store(total, Ordering::Release);
+        seen
+    })
+}
+
+fn version1(total: usize) -> Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let served = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let v1 = serve("v1", listener.try_clone()?, served.clone(), stop.clone());
+    println!("v1 (pid {}): listening on {addr}", std::process::id());
+
+    let progress = Arc::new(AtomicUsize::new(0));
+    let client = client(addr, total, progress.clone());
+    // Let the client reach a third of its connections on version 1.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while progress.load(Ordering::Acquire) < total / 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+
+    // Version 1 stops accepting first, so the state it hands over is final; connections that
+    // arrive meanwhile wait in the listening socket's queue, not refused.
+    stop.store(true, Ordering::Release);
+    let v1_served = v1.join().map_err(|_| "v1's accept loop panicked")??;
+
+    // Start version 2 with one end of a socket pair that survives exec.
+    let (ours, theirs) = UnixStream::pair()?;
+    fcntl(&theirs, FcntlArg::F_SETFD(FdFlag::empty()))?;
+    let mut child = Command::new(std::env::current_exe()?)
+        .env(HANDOFF_ENV, theirs.as_raw_fd().to_string())
+        .spawn()?;
+    drop(theirs);
+
+    // Hand over: the listening socket and the state, in one message.
+    let state = format!("served={}", served.load(Ordering::Acquire));
+    let mut storage = CmsgBuffer::<{ space_for_fds(1) }>::new();
+    let mut control = storage.encoder();
+    control.push_rights(&[listener.as_fd()])?;
+    SendMsg::new(&[IoSlice::new(state.as_bytes())])
+        .control(&control)
+        .send(&ours)?;
+    println!(
+        "v1: served {v1_served}, handed listener fd {} and \"{state}\" to v2 (pid {}) at \
+         connection {} of {total}",
+        listener.as_raw_fd(),
+        child.id(),
+        progress.load(Ordering::Acquire)
+    );
+    drop(listener);
+    let mut ready = [0u8; 5];
+    (&ours).read_exact(&mut ready)?;
+    println!("v1: v2 is ready; v1 has closed its listener");
+
+    while progress.load(Ordering::Acquire) < total {
+        std::thread::sleep(Duration::from_millis(100));
+        let p = progress.load(Ordering::Acquire);
+        eprint!("\rclient: {p}/{total} connections");
+    }
+    eprintln!();
+    let seen = client.join().map_err(|_| "the client panicked")?;
+
+    (&ours).write_all(b"quit")?;
+    let mut answer = String::new();
+    (&ours).read_to_string(&mut answer)?;
+    let status = child.wait()?;
+    println!("v2: {answer}");
+    println!("client: {seen:?}");
+    if !status.success() {
+        return Err(format!("v2 failed: {status}").into());
+    }
+    if seen.refused > 0 || seen.other_errors > 0 || seen.v1_after_v2 > 0 {
+        return Err(format!("the hand-over lost connections: {seen:?}").into());
+    }
+    if seen.v1 == 0 || seen.v2 == 0 || seen.v1 + seen.v2 != total {
+        return Err(format!("expected answers from both versions: {seen:?}").into());
+    }
+    println!(
+        "handoff: {total} connections, none refused ({} by v1, {} by v2)",
+        seen.v1, seen.v2
+    );
+    Ok(())
+}
+
+fn version2(fd: i32) -> Result<()> {
+    // SAFETY: version 1 put this descriptor, one end of a socket pair, in our environment, and
+    // nothing else in this process owns it.
+    let control_socket = UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let mut state = [0u8; 64];
+    let mut iov = [IoSliceMut::new(&mut state)];
+    let mut room = CmsgBuffer::<{ space_for_fds(1) }>::new();
+    let mut recv = RecvMsg::new(&mut iov).control(&mut room);
+    let mut msg = recv.recv(&control_socket)?;
+    msg.check()?;
+    let text = String::from_utf8(msg.data().unwrap_or_default().to_vec())?;
+    let listener = TcpListener::from(msg.fds().next().ok_or("no listener arrived")?);
+    drop(msg);
+    let served: usize = text
+        .strip_prefix("served=")
+        .ok_or("no state arrived")?
+        .parse()?;
+    println!(
+        "v2 (pid {}): took over {} with \"{text}\"",
+        std::process::id(),
+        listener.local_addr()?
+    );
+
+    let served = Arc::new(AtomicUsize::new(served));
+    let stop = Arc::new(AtomicBool::new(false));
+    let v2 = serve("v2", listener, served.clone(), stop.clone());
+    (&control_socket).write_all(b"ready")?;
+
+    let mut quit = [0u8; 4];
+    (&control_socket).read_exact(&mut quit)?;
+    stop.store(true, Ordering::Release);
+    let mine = v2.join().map_err(|_| "v2's accept loop panicked")??;
+    (&control_socket).write_all(
+        format!(
+            "served {mine} connections, {} in all",
+            served.load(Ordering::Acquire)
+        )
+        .as_bytes(),
+    )?;
+    Ok(())
+}

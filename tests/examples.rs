@@ -1,0 +1,60 @@
+//! The example programs, run as a user runs them: each must exit successfully and say what it
+//! proved. `cargo test` builds the examples next to the test binaries (`target/<profile>/examples`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The built example `name`, beside this test binary's directory.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("this test's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>");
+    let path = profile_dir.join("examples").join(name);
+    if !path.exists() {
+        // `cargo test` builds the examples, `cargo test --test examples` does not.
+        let release = profile_dir.file_name().is_some_and(|p| p == "release");
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "--example", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if release {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build --example");
+        assert!(status.success(), "cargo build --example {name}: {status}");
+    }
+    path
+}
+
+/// Runs an example with `args`; returns its standard output, failing with everything it printed.
+fn run(name: &str, args: &[&str]) -> String {
+    let out = Command::new(example(name))
+        .args(args)
+        .output()
+        .expect("run the example");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{name} failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn fd_pass_hands_a_file_and_credentials_to_a_child() {
+    let out = run("fd_pass", &[]);
+    assert!(out.contains("child answered: ok"), "{out}");
+}
+
+#[test]
+fn handoff_restarts_a_tcp_server_without_refusing_a_connection() {
+    let out = run("handoff", &["300"]);
+    assert!(
+        out.contains("handoff: 300 connections, none refused"),
+        "{out}"
+    );
+}
