@@ -247,7 +247,7 @@ impl<'a, 'c> SendAll<'a, 'c> {
             if let (false, Some(control)) = (self.control_sent, self.control) {
                 msg = msg.control(control);
             }
-            let asked = iov.iter().map(|s| s.len()).sum::<usize>();
+            let asked = iov.iter().fold(0usize, |n, s| n.saturating_add(s.len()));
             match msg.send(socket) {
                 Ok(0) if asked > 0 => {
                     // A stream socket writes at least one byte or fails; a zero here would

@@ -20,18 +20,21 @@ use fuzz_checks::{
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-const LAYOUTS: [Layout; 6] = [
+const LAYOUTS: [Layout; 9] = [
     Layout::NATIVE,
     Layout::LINUX_64,
     Layout::LINUX_32,
     Layout::APPLE,
     Layout::FREEBSD_64,
+    Layout::FREEBSD_32,
+    Layout::NETBSD_64,
+    Layout::NETBSD_32,
     Layout::NETBSD_ARM64,
 ];
 
 /// `CMSG_ALIGN(n)` for a layout, in `u128` where nothing overflows.
 fn align_model(l: &Layout, n: usize) -> u128 {
-    (n as u128).div_ceil(l.align as u128) * l.align as u128
+    (n as u128).div_ceil(l.alignment() as u128) * l.alignment() as u128
 }
 
 /// Lengths anywhere in `usize`, with the edges near the top well represented.
@@ -66,15 +69,17 @@ proptest! {
     fn checked_arithmetic_is_exact_or_none(n in any_len()) {
         for l in &LAYOUTS {
             let a = align_model(l, n);
-            let s = align_model(l, l.header_len) + a;
+            let s = align_model(l, l.header_len()) + a;
             prop_assert_eq!(l.checked_align(n), usize::try_from(a).ok(), "{:?} align({})", l, n);
             prop_assert_eq!(l.checked_space(n), usize::try_from(s).ok(), "{:?} space({})", l, n);
+            let ln = align_model(l, l.header_len()) + n as u128;
+            prop_assert_eq!(l.checked_len(n), usize::try_from(ln).ok(), "{:?} len({})", l, n);
             if let Some(s) = l.checked_space(n) {
                 // Where the checked form has an answer, the plain one gives the same.
                 prop_assert_eq!(l.space(n), s);
                 prop_assert_eq!(l.align(n) as u128, a);
                 prop_assert!(s >= l.len(n));
-                prop_assert_eq!(s % l.align, 0);
+                prop_assert_eq!(s % l.alignment(), 0);
             }
         }
     }

@@ -54,25 +54,68 @@ impl ControlArena {
     }
 
     /// Makes sure at least `room` bytes are free after what is in use.
+    ///
+    /// Panics if the memory cannot be had: for the rooms of a push, which are bounded
+    /// (`MAX_CONTROL_ROOM`).
     #[inline]
     pub(crate) fn reserve(&mut self, room: usize) {
         if self.buf.len() - self.skip < self.used.saturating_add(room) {
-            self.grow(room);
+            if let Err(e) = self.grow(room) {
+                handle(e);
+            }
         }
     }
 
+    /// As [`reserve`](Self::reserve), failing instead when the storage would be larger than
+    /// the address space or than the allocator gives.
+    pub(crate) fn try_reserve(&mut self, room: usize) -> Result<(), NoMemory> {
+        if self.buf.len() - self.skip < self.used.saturating_add(room) {
+            self.grow(room)?;
+        }
+        Ok(())
+    }
+
     #[cold]
-    fn grow(&mut self, room: usize) {
+    fn grow(&mut self, room: usize) -> Result<(), NoMemory> {
         let want = self.used.saturating_add(room);
         let len = want
             .max(self.buf.len().saturating_mul(2))
             .saturating_add(align_of::<libc::cmsghdr>());
-        let mut grown = vec![0u8; len];
+        let mut grown = try_zeroed(len)?;
         let skip = Self::skip(&grown);
         grown[skip..skip + self.used].copy_from_slice(&self.bytes()[..self.used]);
         self.buf = grown;
         self.skip = skip;
+        Ok(())
     }
+}
+
+/// Memory the allocator would not give, or a size past `isize::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NoMemory;
+
+/// `vec![0u8; len]` that fails instead of panicking or aborting. Zeroed by the allocator, as
+/// `vec!` does, so a large buffer costs nothing until it is touched.
+pub(crate) fn try_zeroed(len: usize) -> Result<Vec<u8>, NoMemory> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    // Fails for a size past isize::MAX.
+    let layout = std::alloc::Layout::array::<u8>(len).map_err(|_| NoMemory)?;
+    // SAFETY: `layout` has a non-zero size (len > 0).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return Err(NoMemory);
+    }
+    // SAFETY: ptr was allocated by the global allocator with the layout of `[u8; len]`, so
+    // capacity `len` matches it; all `len` bytes are initialized (zeroed).
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
+}
+
+/// Out of memory for a bounded room. Reached only through [`ControlArena::reserve`].
+#[cold]
+fn handle(_: NoMemory) -> ! {
+    panic!("out of memory for control storage")
 }
 
 #[cfg(test)]

@@ -246,13 +246,26 @@ impl<'a> Batch<'a> {
 
     /// An empty batch with room for `datagrams` datagrams, `iovecs` iovecs and
     /// `control_bytes` bytes of control data before it needs to grow.
-    pub fn with_capacity(datagrams: usize, iovecs: usize, control_bytes: usize) -> Self {
+    ///
+    /// # Errors
+    /// [`Error::SizeOverflow`] when that room cannot be had: larger than the address space,
+    /// or more than the allocator gives. Nothing is kept.
+    pub fn with_capacity(datagrams: usize, iovecs: usize, control_bytes: usize) -> Result<Self> {
         let mut b = Self::new();
-        b.entries.reserve(datagrams);
-        b.iov.reserve(iovecs);
-        b.control.reserve(control_bytes);
-        b.plan.reserve(datagrams.min(MAX_MMSG));
-        b
+        let overflow = |what| Error::SizeOverflow { what };
+        b.entries
+            .try_reserve(datagrams)
+            .map_err(|_| overflow("the datagrams"))?;
+        b.iov
+            .try_reserve(iovecs)
+            .map_err(|_| overflow("the iovecs"))?;
+        b.control
+            .try_reserve(control_bytes)
+            .map_err(|_| overflow("the control bytes"))?;
+        b.plan
+            .try_reserve(datagrams.min(MAX_MMSG))
+            .map_err(|_| overflow("the datagrams"))?;
+        Ok(b)
     }
 
     /// Turns GSO (`UDP_SEGMENT`) on or off for the next sends. On by default; without it every

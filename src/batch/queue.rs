@@ -306,7 +306,11 @@ impl<'a> Batch<'a> {
     {
         let (iovecs, len) = match payload {
             Payload::One(d) => (1, d.len()),
-            Payload::Many(v) => (v.len(), v.iter().map(|s| s.len()).sum()),
+            // Saturating: slices may alias, so their lengths may add up past `usize::MAX`.
+            Payload::Many(v) => (
+                v.len(),
+                v.iter().fold(0usize, |n, s| n.saturating_add(s.len())),
+            ),
         };
         if iovecs > self.limits.max_iovecs {
             return Err(limit(Limit::Iovecs, iovecs, self.limits.max_iovecs));

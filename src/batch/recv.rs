@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::os::fd::AsFd;
 
-use super::arena::ControlArena;
+use super::arena::{try_zeroed, ControlArena};
 use crate::cmsg::{self, RawIter};
 use crate::error::{Error, Limit, Result};
 use crate::flags::RecvFlags;
@@ -83,7 +83,7 @@ impl RecvBatch {
     /// # Errors
     /// [`Error::Limit`] ([`Limit::Messages`]) for more than 1024 messages, which one
     /// `recvmmsg` cannot fill; [`Error::SizeOverflow`] when the buffers together would be
-    /// larger than memory can address.
+    /// larger than memory can address, or than the allocator gives.
     pub fn new(messages: usize, buf_size: usize, control_size: usize) -> Result<Self> {
         if messages > MAX_MMSG {
             return Err(Error::Limit {
@@ -106,12 +106,16 @@ impl RecvBatch {
             control_size.checked_mul(messages),
             "messages × control size",
         )?;
+        // Fallible allocation: a size the allocator refuses is an error, never an abort.
+        let data = try_zeroed(data_len).map_err(|_| overflow("messages × buffer size"))?;
         let mut control = ControlArena::default();
-        control.reserve(control_len);
+        control
+            .try_reserve(control_len)
+            .map_err(|_| overflow("messages × control size"))?;
         // SAFETY: sockaddr_storage is plain data; all-zero is valid.
         let zero: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
         Ok(RecvBatch {
-            data: vec![0; data_len],
+            data,
             buf_size,
             control,
             control_size,

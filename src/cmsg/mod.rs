@@ -25,6 +25,7 @@ mod creds;
 mod decode;
 mod encode;
 mod ip;
+mod layout;
 mod rights;
 
 pub use creds::Credentials;
@@ -35,51 +36,93 @@ pub use ip::{
     Ipv4PktInfo, Ipv6PktInfo, Timestamp, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE,
     TXTIME_SPACE, UDP_SEGMENT_SPACE,
 };
+pub use layout::Layout;
 pub use rights::{Pidfd, Rights};
 
-/// The alignment unit of `CMSG_ALIGN` on this target: `sizeof(size_t)` on Linux (glibc and musl).
-pub const ALIGN: usize = size_of::<usize>();
+/// The alignment unit of `CMSG_ALIGN` on this target ([`Layout::NATIVE`]): 8 on 64-bit Linux,
+/// 4 on 32-bit Linux and on Apple systems, 8 on 64-bit FreeBSD.
+pub const ALIGN: usize = Layout::NATIVE.alignment();
 
 /// `sizeof(struct cmsghdr)` on this target.
-pub const HEADER_LEN: usize = size_of::<libc::cmsghdr>();
+#[doc(alias = "cmsghdr")]
+pub const HEADER_LEN: usize = Layout::NATIVE.header_len();
 
 /// `CMSG_ALIGN(n)`: `n` rounded up to the control message alignment.
 ///
-/// Panics (at compile time in `const` use) if the result overflows `usize`; see
-/// [`Layout::checked_align`] for a checked form.
+/// # Panics
+/// If the result overflows `usize` (at compile time in `const` use); [`checked_align`]
+/// returns `None` instead.
 #[doc(alias = "CMSG_ALIGN")]
 #[inline]
 pub const fn align(n: usize) -> usize {
     Layout::NATIVE.align(n)
 }
 
+/// `CMSG_ALIGN(n)`, `None` if the result overflows `usize`.
+#[inline]
+pub const fn checked_align(n: usize) -> Option<usize> {
+    Layout::NATIVE.checked_align(n)
+}
+
 /// `CMSG_SPACE(n)`: the bytes a control message with `n` bytes of data occupies, padding
 /// included. Storage for several messages is the sum of their spaces.
+///
+/// # Panics
+/// If the result overflows `usize` (at compile time in `const` use, where it sizes arrays);
+/// [`checked_space`] returns `None` instead.
 #[doc(alias = "CMSG_SPACE")]
 #[inline]
 pub const fn space(n: usize) -> usize {
     Layout::NATIVE.space(n)
 }
 
+/// `CMSG_SPACE(n)`, `None` if the result overflows `usize`.
+#[inline]
+pub const fn checked_space(n: usize) -> Option<usize> {
+    Layout::NATIVE.checked_space(n)
+}
+
 /// `CMSG_LEN(n)`: the value of `cmsg_len` for a message with `n` bytes of data.
+///
+/// # Panics
+/// If the result overflows `usize` (at compile time in `const` use); [`checked_len`]
+/// returns `None` instead.
 #[doc(alias = "CMSG_LEN")]
 #[inline]
 pub const fn len(n: usize) -> usize {
     Layout::NATIVE.len(n)
 }
 
+/// `CMSG_LEN(n)`, `None` if the result overflows `usize`.
+#[inline]
+pub const fn checked_len(n: usize) -> Option<usize> {
+    Layout::NATIVE.checked_len(n)
+}
+
 /// The offset of the data in a control message: `CMSG_DATA(c) - c`.
 #[doc(alias = "CMSG_DATA")]
-pub const DATA_OFFSET: usize = align(HEADER_LEN);
+pub const DATA_OFFSET: usize = Layout::NATIVE.data_offset();
 
 /// The space of an `SCM_RIGHTS` message carrying `n` descriptors.
 ///
-/// Panics (at compile time in `const` use) if the result overflows `usize`.
+/// # Panics
+/// If the result overflows `usize` (at compile time in `const` use, where it sizes arrays);
+/// [`checked_space_for_fds`] returns `None` instead.
 #[inline]
 pub const fn space_for_fds(n: usize) -> usize {
-    match n.checked_mul(size_of::<libc::c_int>()) {
-        Some(bytes) => space(bytes),
+    match checked_space_for_fds(n) {
+        Some(s) => s,
         None => panic!("space_for_fds overflows usize"),
+    }
+}
+
+/// The space of an `SCM_RIGHTS` message carrying `n` descriptors, `None` if it overflows
+/// `usize`.
+#[inline]
+pub const fn checked_space_for_fds(n: usize) -> Option<usize> {
+    match n.checked_mul(size_of::<libc::c_int>()) {
+        Some(bytes) => checked_space(bytes),
+        None => None,
     }
 }
 
@@ -98,96 +141,6 @@ pub const PIDFD_SPACE: usize = space(size_of::<libc::c_int>());
 ///
 /// [`MAX_FDS`]: crate::limits::MAX_FDS
 pub const MAX_RIGHTS_SPACE: usize = space_for_fds(crate::limits::MAX_FDS);
-
-/// The control message layout of a system: header size and alignment.
-///
-/// The crate encodes and decodes with [`Layout::NATIVE`]; the others document (and test) how the
-/// same arithmetic comes out elsewhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Layout {
-    /// `sizeof(struct cmsghdr)`.
-    pub header_len: usize,
-    /// The unit `CMSG_ALIGN` rounds to.
-    pub align: usize,
-}
-
-impl Layout {
-    /// This target.
-    pub const NATIVE: Layout = Layout {
-        header_len: HEADER_LEN,
-        align: ALIGN,
-    };
-    /// Linux on 64-bit targets (glibc and musl): `size_t cmsg_len`, 8-byte alignment.
-    pub const LINUX_64: Layout = Layout {
-        header_len: 16,
-        align: 8,
-    };
-    /// Linux on 32-bit targets.
-    pub const LINUX_32: Layout = Layout {
-        header_len: 12,
-        align: 4,
-    };
-    /// macOS and iOS: `socklen_t cmsg_len`, 4-byte alignment.
-    pub const APPLE: Layout = Layout {
-        header_len: 12,
-        align: 4,
-    };
-    /// FreeBSD and OpenBSD on amd64/arm64: a 12-byte header aligned to 8.
-    pub const FREEBSD_64: Layout = Layout {
-        header_len: 12,
-        align: 8,
-    };
-    /// NetBSD on arm64: a 12-byte header aligned to 16.
-    pub const NETBSD_ARM64: Layout = Layout {
-        header_len: 12,
-        align: 16,
-    };
-
-    /// `CMSG_ALIGN(n)` for this layout. Panics if the result overflows `usize`.
-    #[inline]
-    pub const fn align(&self, n: usize) -> usize {
-        match self.checked_align(n) {
-            Some(v) => v,
-            None => panic!("CMSG_ALIGN overflows usize"),
-        }
-    }
-
-    /// `CMSG_ALIGN(n)`, `None` on overflow.
-    #[inline]
-    pub const fn checked_align(&self, n: usize) -> Option<usize> {
-        match n.checked_add(self.align - 1) {
-            Some(v) => Some(v & !(self.align - 1)),
-            None => None,
-        }
-    }
-
-    /// `CMSG_SPACE(n)` for this layout. Panics if the result overflows `usize`.
-    #[inline]
-    pub const fn space(&self, n: usize) -> usize {
-        match self.checked_space(n) {
-            Some(v) => v,
-            None => panic!("CMSG_SPACE overflows usize"),
-        }
-    }
-
-    /// `CMSG_SPACE(n)`, `None` on overflow.
-    #[inline]
-    pub const fn checked_space(&self, n: usize) -> Option<usize> {
-        match self.checked_align(n) {
-            Some(a) => a.checked_add(self.align(self.header_len)),
-            None => None,
-        }
-    }
-
-    /// `CMSG_LEN(n)` for this layout. Panics if the result overflows `usize`.
-    #[inline]
-    pub const fn len(&self, n: usize) -> usize {
-        match self.align(self.header_len).checked_add(n) {
-            Some(v) => v,
-            None => panic!("CMSG_LEN overflows usize"),
-        }
-    }
-}
 
 /// Inline control storage of `N` bytes, aligned for `cmsghdr` by construction.
 ///
@@ -277,6 +230,14 @@ mod tests {
             Layout::NATIVE.checked_space(usize::MAX - 23),
             Some(usize::MAX - 7)
         );
+        assert_eq!(checked_space(usize::MAX), None);
+        assert_eq!(checked_len(usize::MAX), None);
+        assert_eq!(checked_align(usize::MAX), None);
+        assert_eq!(checked_len(1), Some(len(1)));
+        assert_eq!(checked_align(5), Some(align(5)));
+        assert_eq!(checked_space_for_fds(usize::MAX / 2), None);
+        assert_eq!(checked_space_for_fds(usize::MAX), None);
+        assert_eq!(checked_space_for_fds(3), Some(space_for_fds(3)));
         assert!(std::panic::catch_unwind(|| space(usize::MAX - 3)).is_err());
         assert!(std::panic::catch_unwind(|| space_for_fds(usize::MAX / 2)).is_err());
         assert!(std::panic::catch_unwind(|| len(usize::MAX)).is_err());

@@ -106,9 +106,12 @@ impl<'a> IoVecs<'a> {
         self.len() == 0
     }
 
-    /// Bytes over all entries.
+    /// Bytes over all entries, at most `usize::MAX`: the same buffer may be pushed any number
+    /// of times, so the lengths may add up past it (the kernel refuses such a list).
     pub fn total_len(&self) -> usize {
-        self.as_slice().iter().map(|s| s.len()).sum()
+        self.as_slice()
+            .iter()
+            .fold(0usize, |n, s| n.saturating_add(s.len()))
     }
 
     /// The `IoSlice`s, ready for `sendmsg`.
