@@ -288,7 +288,8 @@ fn libc_recvmmsg(rx: &'static UdpSocket, slots: usize, size: usize, control: usi
                         rx.as_raw_fd(),
                         hdrs.as_mut_ptr(),
                         slots as libc::c_uint,
-                        libc::MSG_WAITFORONE | libc::MSG_CMSG_CLOEXEC,
+                        // int on glibc, unsigned on musl
+                        (libc::MSG_WAITFORONE | libc::MSG_CMSG_CLOEXEC) as _,
                         std::ptr::null_mut(),
                     )
                 };
