@@ -73,7 +73,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use nix::sys::socket::{SockaddrIn, SockaddrIn6};
 
 use self::arena::ControlArena;
-use crate::cmsg::{Encoder, UDP_SEGMENT_SPACE};
+use crate::cmsg::Encoder;
 use crate::error::{Carried, Error, Limit, Result};
 use crate::flags::SendFlags;
 use crate::limits::{
@@ -82,7 +82,18 @@ use crate::limits::{
 use crate::sys::{self, MmsgScratch, Name, OutMsg};
 
 /// The space `UDP_SEGMENT` adds to a GSO message's control data.
-const SEGMENT_SPACE: usize = UDP_SEGMENT_SPACE;
+#[cfg(has_gso)]
+const SEGMENT_SPACE: usize = crate::cmsg::UDP_SEGMENT_SPACE;
+/// No system without GSO plans a `UDP_SEGMENT` message.
+#[cfg(not(has_gso))]
+const SEGMENT_SPACE: usize = 0;
+
+/// The flags a batch refuses: `MSG_MORE` (where the system has it) would join its datagrams
+/// into one; `MSG_OOB` and `MSG_EOR` are for streams and records.
+#[cfg(has_msg_more)]
+const REFUSED_FLAGS: SendFlags = SendFlags::MORE.union(SendFlags::OOB).union(SendFlags::EOR);
+#[cfg(not(has_msg_more))]
+const REFUSED_FLAGS: SendFlags = SendFlags::OOB.union(SendFlags::EOR);
 
 /// Control room offered to the first push; it grows to what pushes need.
 const INITIAL_CONTROL_ROOM: usize = 128;
@@ -436,7 +447,7 @@ impl<'a> Batch<'a> {
     /// the datagrams into one), `MSG_OOB` or `MSG_EOR` (for streams and records).
     #[doc(alias = "MSG_MORE")]
     pub fn set_flags(&mut self, flags: SendFlags) -> Result<&mut Self> {
-        let refused = flags & (SendFlags::MORE | SendFlags::OOB | SendFlags::EOR);
+        let refused = flags & REFUSED_FLAGS;
         if !refused.is_empty() {
             return Err(Error::BatchFlags { flags: refused });
         }
@@ -847,12 +858,22 @@ impl<'a> Batch<'a> {
         let dst = &mut self.gso_control.bytes_mut()[at..at + len];
         dst[..own.len()].copy_from_slice(own);
         let size = u16::try_from(size).expect("segment sizes are checked to fit a u16");
-        let written = Encoder::new(&mut dst[own.len()..])
-            .push_udp_segment(size)
-            .is_ok();
-        debug_assert!(written, "room for exactly UDP_SEGMENT was reserved");
-        self.gso_control.commit(len);
-        (at, len)
+        // A GSO plan needs a socket that answered the UDP_SEGMENT option, which only a
+        // system with GSO has (sys::HAS_GSO).
+        #[cfg(has_gso)]
+        {
+            let written = Encoder::new(&mut dst[own.len()..])
+                .push_udp_segment(size)
+                .is_ok();
+            debug_assert!(written, "room for exactly UDP_SEGMENT was reserved");
+        }
+        #[cfg(not(has_gso))]
+        unreachable!("no GSO plan without UDP_SEGMENT (segment size {size})");
+        #[cfg(has_gso)]
+        {
+            self.gso_control.commit(len);
+            (at, len)
+        }
     }
 
     /// `sendmmsg(2)`: sends every queued datagram on `socket`, in order, in calls of at most
@@ -986,12 +1007,9 @@ impl<'a> Batch<'a> {
         self.socket.is_some_and(|s| s.inet)
             && matches!(
                 errno,
-                libc::ECONNREFUSED
-                    | libc::EHOSTDOWN
-                    | libc::ENONET
-                    | libc::EPROTO
-                    | libc::ENOPROTOOPT
+                libc::ECONNREFUSED | libc::EHOSTDOWN | libc::EPROTO | libc::ENOPROTOOPT
             )
+            || (cfg!(has_enonet) && is_enonet(errno))
     }
 
     /// The error of a send that began with `start` datagrams queued, for an asynchronous error:
@@ -1103,7 +1121,7 @@ impl<'a> Batch<'a> {
         let option = sys::udp_segment_option(fd);
         let info = SocketInfo {
             fd: fd.as_raw_fd(),
-            gso: option.is_ok(),
+            gso: sys::HAS_GSO && option.is_ok(),
             segment_option: option.unwrap_or(0),
             gso_refused: false,
             inet: matches!(sys::socket_domain(fd), Ok(libc::AF_INET | libc::AF_INET6)),
@@ -1398,4 +1416,14 @@ impl From<BatchError> for io::Error {
     fn from(e: BatchError) -> io::Error {
         io::Error::new(e.error.kind(), e)
     }
+}
+
+/// Whether `errno` is `ENONET` (Linux: the peer's network is down, from an ICMP error).
+#[cfg(has_enonet)]
+fn is_enonet(errno: i32) -> bool {
+    errno == libc::ENONET
+}
+#[cfg(not(has_enonet))]
+fn is_enonet(_errno: i32) -> bool {
+    false
 }
