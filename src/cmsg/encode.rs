@@ -275,7 +275,8 @@ impl std::fmt::Debug for Encoder<'_, '_> {
     }
 }
 
-#[cfg(test)]
+// Byte vectors of Linux messages (SOL_IP, credentials).
+#[cfg(all(test, linux_like))]
 mod tests {
     use super::*;
     use crate::cmsg::{space, space_for_fds, CmsgBuffer, RawIter};

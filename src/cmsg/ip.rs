@@ -362,7 +362,8 @@ impl<'fd> Encoder<'_, 'fd> {
     }
 }
 
-#[cfg(test)]
+// Linux's messages, compared with libc's CMSG_* on Linux.
+#[cfg(all(test, linux_like))]
 mod tests {
     use super::*;
     use crate::cmsg::{space, CmsgBuffer, ControlMessages, RawIter};

@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn storage_is_aligned_and_sized() {
         assert_eq!(align_of::<CmsgBuffer<3>>(), align_of::<libc::cmsghdr>());
-        let b = CmsgBuffer::<{ space_for_fds(8) + CREDENTIALS_SPACE }>::new();
+        let b = CmsgBuffer::<{ space_for_fds(8) + space(12) }>::new();
         assert_eq!(b.len(), space(32) + space(12));
         assert_eq!(b.as_ptr() as usize % align_of::<libc::cmsghdr>(), 0);
         let mut raw = [0u8; 40];

@@ -956,6 +956,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(all(has_ucred, has_gso))]
     fn message_walk_finds_what_was_carried() {
         use crate::cmsg::{CmsgBuffer, Credentials};
         use std::os::fd::AsFd;
