@@ -33,7 +33,25 @@ fn main() {
         ("has_ucred", linux_like),
         // SCM_PIDFD / SO_PASSPIDFD.
         ("has_pidfd", linux_like),
+        // IP_PKTINFO with Linux's 12-byte struct in_pktinfo {ifindex, spec_dst, addr}. FreeBSD
+        // has no IP_PKTINFO (IP_RECVDSTADDR/IP_SENDSRCADDR instead); NetBSD's in_pktinfo is
+        // 8 bytes {addr, ifindex}: neither may be encoded or decoded as Linux's.
+        ("has_ip_pktinfo", linux_like || apple),
+        // IPV6_HOPLIMIT in the libc crate (NetBSD's lacks it).
+        ("has_ipv6_hoplimit", linux_like || apple || freebsd),
+        // SCM_TXTIME (SO_TXTIME), SCM_TIMESTAMPNS (SO_TIMESTAMPNS), SO_RXQ_OVFL.
+        ("has_txtime", linux_like),
+        ("has_timestampns", linux_like),
+        ("has_rxq_ovfl", linux_like),
+        // Send flags MSG_CONFIRM and MSG_MORE, receive flag MSG_ERRQUEUE.
+        ("has_msg_confirm", linux_like),
+        ("has_msg_more", linux_like),
+        ("has_errqueue", linux_like),
+        // The errno ENONET.
+        ("has_enonet", linux_like),
     ];
+    // docs.rs builds with `--cfg docsrs` (Cargo.toml) to label items gated to some systems.
+    println!("cargo:rustc-check-cfg=cfg(docsrs)");
     for (name, on) in aliases {
         println!("cargo:rustc-check-cfg=cfg({name})");
         if *on {

@@ -22,6 +22,10 @@
 //! first costs; (c) sending 1200-byte UDP datagrams over loopback, per datagram, with 64 and
 //! 1024 datagrams per batch call; (d) receiving them, per datagram.
 
+// Linux-only workloads (UDP GSO, sendmmsg, ...): nothing to count elsewhere.
+#![cfg_attr(not(linux_like), no_main)]
+#![cfg(linux_like)]
+
 #[allow(dead_code)]
 #[path = "common/fd.rs"]
 mod fd;

@@ -1,5 +1,10 @@
 //! Typed `MSG_*` flags for sends and receives. Values come from `libc` for the target, never
 //! hard-coded (they differ between systems: `MSG_NOSIGNAL` is 0x4000 on Linux, 0x20000 on FreeBSD).
+//! A flag the system does not define does not exist here; a flag the crate emulates (on macOS:
+//! `MSG_NOSIGNAL`, `MSG_CMSG_CLOEXEC`, `MSG_WAITFORONE`) takes its value from `sys`, which
+//! carries out its meaning and never passes it to the kernel.
+
+use crate::sys;
 
 use std::fmt;
 use std::ops::{BitAnd, BitOr, BitOrAssign, Not, Sub};
@@ -8,7 +13,7 @@ macro_rules! flag_set {
     (
         $(#[$meta:meta])*
         $name:ident {
-            $( $(#[$fmeta:meta])* $flag:ident = $value:path ),* $(,)?
+            $( $(#[$fmeta:meta])* $flag:ident = $value:path $([$cfg:meta])? ),* $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -16,7 +21,7 @@ macro_rules! flag_set {
         pub struct $name(libc::c_int);
 
         impl $name {
-            $( $(#[$fmeta])* pub const $flag: Self = Self($value); )*
+            $( $(#[$fmeta])* $(#[cfg($cfg)])? pub const $flag: Self = Self($value); )*
 
             /// No flag.
             pub const fn empty() -> Self {
@@ -83,6 +88,7 @@ macro_rules! flag_set {
                 let mut first = true;
                 f.write_str(concat!(stringify!($name), "("))?;
                 $(
+                    $(#[cfg($cfg)])?
                     if $value != 0 && rest & $value == $value {
                         if !first { f.write_str(" | ")?; }
                         f.write_str(concat!("MSG_", stringify!($flag)))?;
@@ -109,7 +115,8 @@ flag_set! {
     SendFlags {
         /// `MSG_CONFIRM`: tell the link layer the neighbour answered (datagram and raw sockets).
         #[doc(alias = "MSG_CONFIRM")]
-        CONFIRM = libc::MSG_CONFIRM,
+        #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+        CONFIRM = libc::MSG_CONFIRM [has_msg_confirm],
         /// `MSG_DONTROUTE`: send only to directly connected hosts, bypassing the gateway.
         #[doc(alias = "MSG_DONTROUTE")]
         DONTROUTE = libc::MSG_DONTROUTE,
@@ -121,10 +128,17 @@ flag_set! {
         EOR = libc::MSG_EOR,
         /// `MSG_MORE`: more data follows (cork TCP; join UDP sends into one datagram).
         #[doc(alias = "MSG_MORE")]
-        MORE = libc::MSG_MORE,
+        #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+        MORE = libc::MSG_MORE [has_msg_more],
         /// `MSG_NOSIGNAL`: return `EPIPE` instead of raising `SIGPIPE`.
+        ///
+        /// On macOS, where the flag is not reliably honoured, the crate sets the socket option
+        /// `SO_NOSIGPIPE` on the socket before the call instead, and does not pass the flag:
+        /// the one socket option the crate sets on a caller's socket. The option stays set
+        /// (sockets that `std` creates on macOS have it set already).
         #[doc(alias = "MSG_NOSIGNAL")]
-        NOSIGNAL = libc::MSG_NOSIGNAL,
+        #[doc(alias = "SO_NOSIGPIPE")]
+        NOSIGNAL = sys::MSG_NOSIGNAL,
         /// `MSG_OOB`: out-of-band data (TCP).
         #[doc(alias = "MSG_OOB")]
         OOB = libc::MSG_OOB,
@@ -139,14 +153,21 @@ flag_set! {
     /// `inherit_fds` says otherwise; flags given to it are added.
     RecvFlags {
         /// `MSG_CMSG_CLOEXEC`: received fds are close-on-exec, atomically.
+        ///
+        /// On macOS, which has no such flag, the crate sets `FD_CLOEXEC` with `fcntl` on every
+        /// received `SCM_RIGHTS` descriptor before the call returns. That is not atomic: a
+        /// `fork` in another thread between the `recvmsg` and the `fcntl` lets the child
+        /// inherit the descriptors (and an `exec` in the child keep them).
         #[doc(alias = "MSG_CMSG_CLOEXEC")]
-        CMSG_CLOEXEC = libc::MSG_CMSG_CLOEXEC,
+        #[doc(alias = "FD_CLOEXEC")]
+        CMSG_CLOEXEC = sys::MSG_CMSG_CLOEXEC,
         /// `MSG_DONTWAIT`: do not block; fail with `EAGAIN` instead.
         #[doc(alias = "MSG_DONTWAIT")]
         DONTWAIT = libc::MSG_DONTWAIT,
         /// `MSG_ERRQUEUE`: read the socket's error queue.
         #[doc(alias = "MSG_ERRQUEUE")]
-        ERRQUEUE = libc::MSG_ERRQUEUE,
+        #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+        ERRQUEUE = libc::MSG_ERRQUEUE [has_errqueue],
         /// `MSG_OOB`: out-of-band data; in `msg_flags`, the data was out-of-band.
         #[doc(alias = "MSG_OOB")]
         OOB = libc::MSG_OOB,
@@ -162,9 +183,10 @@ flag_set! {
         #[doc(alias = "MSG_WAITALL")]
         WAITALL = libc::MSG_WAITALL,
         /// `MSG_WAITFORONE` (`recvmmsg`): block for the first message only, then take what
-        /// else is queued without waiting.
+        /// else is queued without waiting. On macOS, which has no `recvmmsg`, the crate's loop
+        /// of `recvmsg` calls does the same (the later calls go with `MSG_DONTWAIT`).
         #[doc(alias = "MSG_WAITFORONE")]
-        WAITFORONE = libc::MSG_WAITFORONE,
+        WAITFORONE = sys::MSG_WAITFORONE,
         /// In `msg_flags`: the control data was truncated for lack of buffer space.
         #[doc(alias = "MSG_CTRUNC")]
         CTRUNC = libc::MSG_CTRUNC,
@@ -183,7 +205,7 @@ mod tests {
         let f = SendFlags::NOSIGNAL | SendFlags::DONTWAIT;
         assert!(f.contains(SendFlags::NOSIGNAL));
         assert_eq!((f - SendFlags::NOSIGNAL), SendFlags::DONTWAIT);
-        assert_eq!(f.bits(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT);
+        assert_eq!(f.bits(), sys::MSG_NOSIGNAL | libc::MSG_DONTWAIT);
         let s = format!("{:?}", f | SendFlags::from_bits_retain(1 << 29));
         assert!(
             s.contains("MSG_DONTWAIT") && s.contains("MSG_NOSIGNAL") && s.contains("0x20000000"),

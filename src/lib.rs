@@ -54,6 +54,7 @@
 //! Linux is the reference platform.
 
 #![cfg(unix)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod batch;
 pub mod cmsg;

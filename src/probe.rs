@@ -2,12 +2,14 @@
 //! kernel's UDP GSO segment cap, the calling process's ids. Cached and overridable; the only
 //! place with runtime discovery.
 
-use std::io::IoSlice;
-use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::cmsg::{CmsgBuffer, Credentials, UDP_SEGMENT_SPACE};
+#[cfg(has_ucred)]
+use crate::cmsg::Credentials;
+#[cfg(has_gso)]
+use crate::cmsg::{CmsgBuffer, UDP_SEGMENT_SPACE};
 use crate::limits::{OPTMEM_MAX_FALLBACK, UDP_MAX_SEGMENTS_FALLBACK};
+#[cfg(any(has_ucred, has_gso))]
 use crate::sys;
 
 /// 0 means "not read yet".
@@ -83,11 +85,20 @@ fn read_optmem_max() -> Option<usize> {
     s.trim().parse().ok().filter(|&v| v > 0)
 }
 
+/// No `UDP_MAX_SEGMENTS` on a system without GSO.
+#[cfg(not(has_gso))]
+pub(crate) fn probe_udp_max_segments() -> Option<usize> {
+    None
+}
+
 /// The kernel's `UDP_MAX_SEGMENTS`, found by sending on a private socket on 127.0.0.1 to
 /// itself: 128 one-byte segments, then 64 if the kernel refused with `EINVAL`. The socket is
 /// closed with whatever it received; no option is set on it. `None` if neither went.
+#[cfg(has_gso)]
 pub(crate) fn probe_udp_max_segments() -> Option<usize> {
+    use std::io::IoSlice;
     use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+    use std::os::fd::AsFd;
     let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).ok()?;
     let to: nix::sys::socket::SockaddrIn = match sock.local_addr().ok()? {
         SocketAddr::V4(a) => a.into(),
@@ -104,7 +115,7 @@ pub(crate) fn probe_udp_max_segments() -> Option<usize> {
             Some(sys::Name::new(&to)),
             &iov,
             control.as_bytes(),
-            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            libc::MSG_DONTWAIT | sys::MSG_NOSIGNAL,
         ) {
             Ok(_) => return Some(n),
             Err(libc::EINVAL) => continue,
@@ -114,6 +125,7 @@ pub(crate) fn probe_udp_max_segments() -> Option<usize> {
     None
 }
 
+#[cfg(has_ucred)]
 impl Credentials {
     /// The calling process's pid, effective uid and effective gid: what the kernel accepts
     /// from any process.

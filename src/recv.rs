@@ -7,7 +7,9 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 
-use crate::cmsg::{self, ControlMessage, ControlMessages, Credentials, RawIter, Rights};
+#[cfg(has_ucred)]
+use crate::cmsg::Credentials;
+use crate::cmsg::{self, ControlMessage, ControlMessages, RawIter, Rights};
 use crate::error::{Error, Limit, Result};
 use crate::flags::RecvFlags;
 use crate::limits::MAX_IOVECS;
@@ -333,6 +335,8 @@ impl<'c> Received<'c> {
     /// check a peer with `SO_PEERCRED`/`SO_PEERPIDFD` instead.
     #[doc(alias = "SCM_PIDFD")]
     #[doc(alias = "SO_PASSPIDFD")]
+    #[cfg(has_pidfd)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn pidfd(&mut self) -> Option<OwnedFd> {
         self.messages().find_map(|m| match m {
             ControlMessage::Pidfd(mut p) => p.take(),
@@ -346,6 +350,8 @@ impl<'c> Received<'c> {
     /// descriptor.
     #[doc(alias = "SCM_CREDENTIALS")]
     #[doc(alias = "SO_PASSCRED")]
+    #[cfg(has_ucred)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn credentials(&self) -> Option<Credentials> {
         self.raw_messages()
             .filter(|m| m.level == libc::SOL_SOCKET && m.ty == libc::SCM_CREDENTIALS)
@@ -384,6 +390,7 @@ impl Iterator for Fds<'_> {
             }
             match self.messages.next() {
                 Some(ControlMessage::Rights(r)) => self.current = Some(r),
+                #[cfg(has_pidfd)]
                 Some(ControlMessage::Pidfd(p)) => self.others_left |= p.raw_fd().is_some(),
                 Some(_) => {}
                 None => {

@@ -8,7 +8,9 @@
 //! blocking and non-blocking sockets alike.
 
 use std::io::IoSlice;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
+#[cfg(has_sendfile)]
+use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use crate::cmsg::Encoder;
@@ -356,7 +358,11 @@ impl<'a, 'c> SendFile<'a, 'c> {
         offset: u64,
         len: u64,
     ) -> Self {
+        #[allow(unused_mut)] // without MSG_MORE, nothing changes it
         let mut header = SendAll::new(header);
+        // The BSDs and macOS have no MSG_MORE: the header goes in segments of its own there
+        // (TCP_NOPUSH on the socket would hold it back, but it is the caller's socket).
+        #[cfg(has_msg_more)]
         if len > 0 {
             header = header.flags(SendFlags::MORE);
         }

@@ -1,5 +1,7 @@
 //! No heap allocation on the send and receive path once buffers exist: a counting global
 //! allocator watches a full round (encode, sendmsg, recvmsg, take and close the fds).
+// Built where the system has what this file tests: counts allocations around credentials and GSO messages.
+#![cfg(linux_like)]
 
 mod common;
 #[path = "common/counting.rs"]

@@ -1,6 +1,8 @@
 //! `Batch` on real sockets: 100 000 numbered datagrams over loopback with and without GSO,
 //! each arriving exactly once; resumption after the kernel takes fewer messages than offered;
 //! an error after k datagrams reports k and keeps the rest queued.
+// Built where the system has what this file tests: credentials, MSG_MORE and SO_RXQ_OVFL in batches.
+#![cfg(linux_like)]
 
 mod common;
 

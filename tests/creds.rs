@@ -1,4 +1,6 @@
 //! SCM_CREDENTIALS over real sockets, and the kernel's refusal of forged credentials.
+// Built where the system has what this file tests: SCM_CREDENTIALS (struct ucred) is Linux only.
+#![cfg(has_ucred)]
 
 mod common;
 

@@ -11,6 +11,8 @@
 //!
 //! Kernel captures hold this run's descriptor numbers, pid and uids, so they differ from run to
 //! run in those numbers only; everything else is byte for byte reproducible.
+// Built where the system has what this file tests: the corpus holds Linux control data (SOL_SOCKET = 1, SCM_CREDENTIALS = 2).
+#![cfg(linux_like)]
 
 #[allow(dead_code)]
 mod fuzz_checks;

@@ -2,6 +2,8 @@
 //! on the receiver they arrive coalesced and split back; refusals of the kernel (`EINVAL` for
 //! too many segments or a socket without checksums, `EIO` on UDP-Lite) make the batch send
 //! the same datagrams one by one, none lost and none twice.
+// Built where the system has what this file tests: UDP GSO/GRO are Linux only.
+#![cfg(has_gso)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! SCM_PIDFD: the kernel's pidfd of the sender is owned like any received descriptor. Alone in
 //! its test binary, so that the open-fd count of the process is not disturbed by other tests.
+// Built where the system has what this file tests: SCM_PIDFD and SO_PASSPIDFD are Linux only.
+#![cfg(has_pidfd)]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //! every descriptor it asks for, on `Received` and on a `RecvBatch` datagram. Also: `data()`
 //! answers the same for both. Alone in its binary, so that counting this process's open
 //! descriptors sees no other test's.
+// Built where the system has what this file tests: credentials and pidfds next to SCM_RIGHTS.
+#![cfg(linux_like)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Header + file body with `SendFile`: the header with MSG_MORE, the body with sendfile(2),
 //! resumed after partial writes, over TCP loopback and Unix stream sockets.
+// Built where the system has what this file tests: no sendfile(2) on NetBSD.
+#![cfg(has_sendfile)]
 
 mod common;
 

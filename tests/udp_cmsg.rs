@@ -2,6 +2,8 @@
 //! `IPV6_PKTINFO`), TOS and traffic class (ECN bits), TTL and hop limit, through a `Batch`
 //! (with and without GSO) and through `SendMsg`; receive timestamps, `SCM_TXTIME` and
 //! `SO_RXQ_OVFL` drop counts.
+// Built where the system has what this file tests: IP_PKTINFO in Linux's layout, SO_TIMESTAMPNS, SO_RXQ_OVFL.
+#![cfg(linux_like)]
 
 mod common;
 

@@ -130,12 +130,9 @@ impl<'a> Batch<'a> {
         self.socket.is_some_and(|s| s.inet)
             && matches!(
                 errno,
-                libc::ECONNREFUSED
-                    | libc::EHOSTDOWN
-                    | libc::ENONET
-                    | libc::EPROTO
-                    | libc::ENOPROTOOPT
+                libc::ECONNREFUSED | libc::EHOSTDOWN | libc::EPROTO | libc::ENOPROTOOPT
             )
+            || (cfg!(has_enonet) && is_enonet(errno))
     }
 
     /// The error of a send that began with `start` datagrams queued, for an asynchronous error:
@@ -199,4 +196,14 @@ impl<'a> Batch<'a> {
             }
         }
     }
+}
+
+/// Whether `errno` is `ENONET` (Linux: the peer's network is down, from an ICMP error).
+#[cfg(has_enonet)]
+fn is_enonet(errno: i32) -> bool {
+    errno == libc::ENONET
+}
+#[cfg(not(has_enonet))]
+fn is_enonet(_errno: i32) -> bool {
+    false
 }

@@ -49,7 +49,7 @@ impl<'a> Batch<'a> {
         let option = sys::udp_segment_option(fd);
         let info = SocketInfo {
             fd: fd.as_raw_fd(),
-            gso: option.is_ok(),
+            gso: sys::HAS_GSO && option.is_ok(),
             segment_option: option.unwrap_or(0),
             gso_refused: false,
             inet: matches!(sys::socket_domain(fd), Ok(libc::AF_INET | libc::AF_INET6)),

@@ -84,6 +84,13 @@ use crate::flags::SendFlags;
 use crate::limits::{self, Limits, MAX_MMSG};
 use crate::sys::MmsgScratch;
 
+/// The flags a batch refuses: `MSG_MORE` (where the system has it) would join its datagrams
+/// into one; `MSG_OOB` and `MSG_EOR` are for streams and records.
+#[cfg(has_msg_more)]
+const REFUSED_FLAGS: SendFlags = SendFlags::MORE.union(SendFlags::OOB).union(SendFlags::EOR);
+#[cfg(not(has_msg_more))]
+const REFUSED_FLAGS: SendFlags = SendFlags::OOB.union(SendFlags::EOR);
+
 /// Control room offered to the first push; it grows to what pushes need.
 const INITIAL_CONTROL_ROOM: usize = 128;
 
@@ -326,7 +333,7 @@ impl<'a> Batch<'a> {
     /// the datagrams into one), `MSG_OOB` or `MSG_EOR` (for streams and records).
     #[doc(alias = "MSG_MORE")]
     pub fn set_flags(&mut self, flags: SendFlags) -> Result<&mut Self> {
-        let refused = flags & (SendFlags::MORE | SendFlags::OOB | SendFlags::EOR);
+        let refused = flags & REFUSED_FLAGS;
         if !refused.is_empty() {
             return Err(Error::BatchFlags { flags: refused });
         }

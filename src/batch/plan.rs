@@ -20,11 +20,16 @@
 //!   `UDP_SEGMENT` size of its own), else the entry's control data alone.
 
 use super::queue::{payload_cap, Entry, Kind};
+#[cfg(has_gso)]
 use crate::cmsg::UDP_SEGMENT_SPACE;
 use crate::limits::{Limits, MAX_MMSG, UDP_MAX_PAYLOAD_V4};
 
 /// The space `UDP_SEGMENT` adds to a GSO message's control data.
+#[cfg(has_gso)]
 pub(super) const SEGMENT_SPACE: usize = UDP_SEGMENT_SPACE;
+/// No system without GSO plans a `UDP_SEGMENT` message.
+#[cfg(not(has_gso))]
+pub(super) const SEGMENT_SPACE: usize = 0;
 
 /// What the planner is told besides the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,9 @@ use std::ops::{Deref, DerefMut};
 use std::os::fd::AsFd;
 
 use super::arena::{try_zeroed, ControlArena};
-use crate::cmsg::{self, RawIter};
+use crate::cmsg;
+#[cfg(has_gso)]
+use crate::cmsg::RawIter;
 use crate::error::{Error, Limit, Result};
 use crate::flags::RecvFlags;
 use crate::limits::MAX_MMSG;
@@ -352,6 +354,8 @@ impl<'b> RecvDatagram<'b> {
 
     /// The `UDP_GRO` segment size, if the kernel coalesced several datagrams into this one.
     #[doc(alias = "UDP_GRO")]
+    #[cfg(has_gso)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn gro_segment_size(&self) -> Option<usize> {
         RawIter::new(self.received.control_bytes())
             .filter(|m| m.level == libc::SOL_UDP && m.ty == libc::UDP_GRO)
@@ -366,7 +370,12 @@ impl<'b> RecvDatagram<'b> {
     /// The datagrams as they were sent: the data split at the `UDP_GRO` segment size, or the
     /// data alone when it was not coalesced.
     pub fn segments(&self) -> std::slice::Chunks<'b, u8> {
-        split_gro(self.data, self.gro_segment_size().unwrap_or(0))
+        #[cfg(has_gso)]
+        let size = self.gro_segment_size().unwrap_or(0);
+        // No GRO here: a datagram is never coalesced.
+        #[cfg(not(has_gso))]
+        let size = 0;
+        split_gro(self.data, size)
     }
 }
 

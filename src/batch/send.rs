@@ -8,6 +8,7 @@ use super::gso::Fallback;
 use super::plan::{may_segment, plan, Planned, Rules, SEGMENT_SPACE};
 use super::queue::{Entry, Kind};
 use super::{Batch, BatchError};
+#[cfg(has_gso)]
 use crate::cmsg::Encoder;
 use crate::error::Error;
 use crate::limits::MAX_MMSG;
@@ -197,10 +198,17 @@ fn push_with_segment(arena: &mut ControlArena, own: &[u8], size: u16) {
     arena.reserve(len);
     let dst = &mut arena.bytes_mut()[at..at + len];
     dst[..own.len()].copy_from_slice(own);
-    let written = Encoder::new(&mut dst[own.len()..])
-        .push_udp_segment(size)
-        .is_ok();
-    debug_assert!(written, "room for exactly UDP_SEGMENT was reserved");
+    // A GSO plan needs a socket that answered the UDP_SEGMENT option, which only a system with
+    // GSO has (sys::HAS_GSO); without it SEGMENT_SPACE is 0 and nothing is written.
+    #[cfg(has_gso)]
+    {
+        let written = Encoder::new(&mut dst[own.len()..])
+            .push_udp_segment(size)
+            .is_ok();
+        debug_assert!(written, "room for exactly UDP_SEGMENT was reserved");
+    }
+    #[cfg(not(has_gso))]
+    let _ = size;
     arena.commit(len);
 }
 

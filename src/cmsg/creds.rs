@@ -10,6 +10,7 @@ use std::mem::size_of;
 /// `CAP_SYS_ADMIN`, `CAP_SETUID`, `CAP_SETGID`); otherwise the kernel answers `EPERM`.
 #[doc(alias = "SCM_CREDENTIALS")]
 #[doc(alias = "ucred")]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Credentials {
     /// Process id.

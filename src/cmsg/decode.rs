@@ -23,8 +23,11 @@
 
 use std::ops::Range;
 
+#[cfg(has_ucred)]
 use super::creds::Credentials;
-use super::rights::{Pidfd, Rights};
+#[cfg(has_pidfd)]
+use super::rights::Pidfd;
+use super::rights::Rights;
 use super::{Layout, DATA_OFFSET, HEADER_LEN};
 
 const FD_LEN: usize = std::mem::size_of::<libc::c_int>();
@@ -160,21 +163,32 @@ pub enum ControlMessage<'a> {
     Rights(Rights<'a>),
     /// `SCM_CREDENTIALS`: the sender's credentials.
     #[doc(alias = "SCM_CREDENTIALS")]
+    #[cfg(has_ucred)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     Credentials(Credentials),
     /// `SCM_PIDFD` (Linux 6.5+, with `SO_PASSPIDFD` on the receiving socket): the pidfd of the
     /// process whose pid the credentials carry (see [`Pidfd`] for what that proves), taken
     /// with [`Pidfd::take`]; closed by the received message when it drops if never taken.
     #[doc(alias = "SCM_PIDFD")]
+    #[cfg(has_pidfd)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     Pidfd(Pidfd<'a>),
     /// Any other message (or a known one too short for its type), as bytes.
     Raw(RawCmsg<'a>),
     /// `UDP_GRO`: the datagram is several coalesced ones of this size, the last possibly
     /// shorter (split it with [`split_gro`](crate::batch::split_gro)).
     #[doc(alias = "UDP_GRO")]
+    #[cfg(has_gso)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     UdpGro(u16),
     /// `IP_PKTINFO`: the destination address and incoming interface of an IPv4 datagram.
     #[doc(alias = "IP_PKTINFO")]
     #[doc(alias = "IP_RECVPKTINFO")]
+    #[cfg(has_ip_pktinfo)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
+    )]
     IpPktInfo(super::Ipv4PktInfo),
     /// `IPV6_PKTINFO`: the destination address and incoming interface of an IPv6 datagram.
     #[doc(alias = "IPV6_PKTINFO")]
@@ -195,14 +209,20 @@ pub enum ControlMessage<'a> {
     /// `IPV6_HOPLIMIT`: the hop limit of an IPv6 datagram.
     #[doc(alias = "IPV6_HOPLIMIT")]
     #[doc(alias = "IPV6_RECVHOPLIMIT")]
+    #[cfg(has_ipv6_hoplimit)]
+    #[cfg_attr(docsrs, doc(cfg(not(target_os = "netbsd"))))]
     Ipv6HopLimit(u8),
     /// `SCM_TIMESTAMPNS`: when the datagram arrived.
     #[doc(alias = "SO_TIMESTAMPNS")]
     #[doc(alias = "SCM_TIMESTAMPNS")]
+    #[cfg(has_timestampns)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     TimestampNs(super::Timestamp),
     /// `SO_RXQ_OVFL`: datagrams the socket dropped for lack of receive buffer, since it was
     /// created.
     #[doc(alias = "SO_RXQ_OVFL")]
+    #[cfg(has_rxq_ovfl)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     RxqOverflow(u32),
 }
 
@@ -259,12 +279,16 @@ impl<'a> Iterator for ControlMessages<'a> {
                 // descriptors the kernel gave us and nothing else owns; taken ones are -1.
                 ControlMessage::Rights(unsafe { Rights::from_kernel(&mut data[..whole]) })
             }
+            // Linux only: (SOL_SOCKET, 4) is a timestamp elsewhere, and must never be taken
+            // for a descriptor.
+            #[cfg(has_pidfd)]
             (libc::SOL_SOCKET, super::SCM_PIDFD) if data.len() >= FD_LEN => {
                 // SAFETY: from_kernel's contract covers SCM_PIDFD: the number in its first int,
                 // if non-negative, is a pidfd the kernel installed for us that nothing else
                 // owns; Pidfd marks it taken (-1) as it hands it out.
                 ControlMessage::Pidfd(unsafe { Pidfd::from_kernel(&mut data[..FD_LEN]) })
             }
+            #[cfg(has_ucred)]
             (libc::SOL_SOCKET, libc::SCM_CREDENTIALS)
                 if Credentials::from_bytes(data).is_some() =>
             {
@@ -297,6 +321,7 @@ pub unsafe fn close_untaken(buf: &mut [u8]) {
     for m in unsafe { ControlMessages::from_kernel(buf) } {
         match m {
             ControlMessage::Rights(rights) => rights.for_each(drop),
+            #[cfg(has_pidfd)]
             ControlMessage::Pidfd(mut pidfd) => drop(pidfd.take()),
             _ => {}
         }

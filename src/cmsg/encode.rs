@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
+#[cfg(has_ucred)]
 use super::creds::{Credentials, UCRED_LEN};
 use super::{aligned_mut, Layout, DATA_OFFSET, HEADER_LEN};
 use crate::error::{Error, Result};
@@ -83,6 +84,8 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     /// # Errors
     /// [`Error::Capacity`] if the storage is too small.
     #[doc(alias = "SCM_CREDENTIALS")]
+    #[cfg(has_ucred)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[inline]
     pub fn push_credentials(&mut self, creds: Credentials) -> Result<&mut Self> {
         let data = self.reserve(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, UCRED_LEN)?;
@@ -272,7 +275,8 @@ impl std::fmt::Debug for Encoder<'_, '_> {
     }
 }
 
-#[cfg(test)]
+// Byte vectors of Linux messages (SOL_IP, credentials).
+#[cfg(all(test, linux_like))]
 mod tests {
     use super::*;
     use crate::cmsg::{space, space_for_fds, CmsgBuffer, RawIter};

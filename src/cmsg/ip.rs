@@ -24,7 +24,9 @@
 //! [socket(7)](https://man7.org/linux/man-pages/man7/socket.7.html).
 
 use std::mem::size_of;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
+#[cfg(has_ip_pktinfo)]
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime};
 
 use super::decode::ControlMessage;
@@ -33,12 +35,20 @@ use super::space;
 use crate::error::Result;
 
 const INT_LEN: usize = size_of::<libc::c_int>();
+#[cfg(has_ip_pktinfo)]
 const IN_PKTINFO_LEN: usize = size_of::<libc::in_pktinfo>();
 const IN6_PKTINFO_LEN: usize = size_of::<libc::in6_pktinfo>();
 
 /// The space of a `UDP_SEGMENT` message (`u16`).
+#[cfg(has_gso)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 pub const UDP_SEGMENT_SPACE: usize = space(size_of::<u16>());
 /// The space of an `IP_PKTINFO` message (`struct in_pktinfo`).
+#[cfg(has_ip_pktinfo)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
+)]
 pub const IP_PKTINFO_SPACE: usize = space(IN_PKTINFO_LEN);
 /// The space of an `IPV6_PKTINFO` message (`struct in6_pktinfo`).
 pub const IPV6_PKTINFO_SPACE: usize = space(IN6_PKTINFO_LEN);
@@ -46,6 +56,8 @@ pub const IPV6_PKTINFO_SPACE: usize = space(IN6_PKTINFO_LEN);
 /// `IPV6_HOPLIMIT` as sent, `UDP_GRO` as received.
 pub const INT_SPACE: usize = space(INT_LEN);
 /// The space of an `SCM_TXTIME` message (`u64`).
+#[cfg(has_txtime)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 pub const TXTIME_SPACE: usize = space(size_of::<u64>());
 
 /// `struct in_pktinfo` (`IP_PKTINFO`).
@@ -58,6 +70,11 @@ pub const TXTIME_SPACE: usize = space(size_of::<u64>());
 #[doc(alias = "in_pktinfo")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[doc(alias = "IP_RECVPKTINFO")]
+#[cfg(has_ip_pktinfo)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
+)]
 pub struct Ipv4PktInfo {
     /// `ipi_ifindex`: the interface index, 0 for any.
     pub ifindex: u32,
@@ -67,6 +84,7 @@ pub struct Ipv4PktInfo {
     pub addr: Ipv4Addr,
 }
 
+#[cfg(has_ip_pktinfo)]
 impl Ipv4PktInfo {
     /// Send from this source address, on whatever interface the route chooses.
     pub const fn source(addr: Ipv4Addr) -> Self {
@@ -153,6 +171,7 @@ impl Timestamp {
         SystemTime::UNIX_EPOCH.checked_add(Duration::new(sec, self.nsec))
     }
 
+    #[cfg(has_timestampns)]
     /// `struct timespec`: two 64-bit words (64-bit targets, `SO_TIMESTAMPNS_NEW`), or two 32-bit
     /// words (32-bit targets with a 32-bit `time_t`).
     fn from_bytes(d: &[u8]) -> Option<Self> {
@@ -180,6 +199,7 @@ fn int_u8(d: &[u8]) -> Option<u8> {
     u8::try_from(libc::c_int::from_ne_bytes(w)).ok()
 }
 
+#[cfg(has_rxq_ovfl)]
 fn u32_of(d: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(d.get(..4)?.try_into().ok()?))
 }
@@ -192,10 +212,12 @@ pub(crate) fn decode<'a>(
     d: &[u8],
 ) -> Option<ControlMessage<'a>> {
     Some(match (level, ty) {
+        #[cfg(has_gso)]
         (libc::SOL_UDP, libc::UDP_GRO) => {
             let w: [u8; INT_LEN] = d.get(..INT_LEN)?.try_into().ok()?;
             ControlMessage::UdpGro(u16::try_from(libc::c_int::from_ne_bytes(w)).ok()?)
         }
+        #[cfg(has_ip_pktinfo)]
         (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
             ControlMessage::IpPktInfo(Ipv4PktInfo::from_bytes(d)?)
         }
@@ -209,10 +231,13 @@ pub(crate) fn decode<'a>(
         }),
         (libc::IPPROTO_IPV6, libc::IPV6_TCLASS) => ControlMessage::Ipv6TrafficClass(int_u8(d)?),
         (libc::IPPROTO_IP, libc::IP_TTL) => ControlMessage::IpTtl(int_u8(d)?),
+        #[cfg(has_ipv6_hoplimit)]
         (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => ControlMessage::Ipv6HopLimit(int_u8(d)?),
+        #[cfg(has_timestampns)]
         (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
             ControlMessage::TimestampNs(Timestamp::from_bytes(d)?)
         }
+        #[cfg(has_rxq_ovfl)]
         (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) => ControlMessage::RxqOverflow(u32_of(d)?),
         _ => return None,
     })
@@ -229,6 +254,8 @@ impl<'fd> Encoder<'_, 'fd> {
     /// # Errors
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
     #[doc(alias = "UDP_SEGMENT")]
+    #[cfg(has_gso)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn push_udp_segment(&mut self, size: u16) -> Result<&mut Self> {
         self.push_raw(libc::SOL_UDP, libc::UDP_SEGMENT, &size.to_ne_bytes())
     }
@@ -238,6 +265,11 @@ impl<'fd> Encoder<'_, 'fd> {
     /// # Errors
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
     #[doc(alias = "IP_PKTINFO")]
+    #[cfg(has_ip_pktinfo)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
+    )]
     pub fn push_ip_pktinfo(&mut self, info: Ipv4PktInfo) -> Result<&mut Self> {
         self.push_raw(libc::IPPROTO_IP, libc::IP_PKTINFO, &info.to_bytes())
     }
@@ -258,6 +290,11 @@ impl<'fd> Encoder<'_, 'fd> {
     ///
     /// # Errors
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
+    #[cfg(has_ip_pktinfo)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
+    )]
     pub fn push_source_ip(&mut self, ip: IpAddr) -> Result<&mut Self> {
         match ip {
             IpAddr::V4(a) => self.push_ip_pktinfo(Ipv4PktInfo::source(a)),
@@ -300,6 +337,8 @@ impl<'fd> Encoder<'_, 'fd> {
     /// # Errors
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
     #[doc(alias = "IPV6_HOPLIMIT")]
+    #[cfg(has_ipv6_hoplimit)]
+    #[cfg_attr(docsrs, doc(cfg(not(target_os = "netbsd"))))]
     pub fn push_ipv6_hoplimit(&mut self, hops: u8) -> Result<&mut Self> {
         self.push_int(libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT, hops)
     }
@@ -312,6 +351,8 @@ impl<'fd> Encoder<'_, 'fd> {
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
     #[doc(alias = "SCM_TXTIME")]
     #[doc(alias = "SO_TXTIME")]
+    #[cfg(has_txtime)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn push_txtime(&mut self, nanos: u64) -> Result<&mut Self> {
         self.push_raw(libc::SOL_SOCKET, libc::SCM_TXTIME, &nanos.to_ne_bytes())
     }
@@ -321,7 +362,8 @@ impl<'fd> Encoder<'_, 'fd> {
     }
 }
 
-#[cfg(test)]
+// Linux's messages, compared with libc's CMSG_* on Linux.
+#[cfg(all(test, linux_like))]
 mod tests {
     use super::*;
     use crate::cmsg::{space, CmsgBuffer, ControlMessages, RawIter};

@@ -5,8 +5,6 @@
 //! crate is meant for, so `cargo check --target T` of it alone tells whether the table below is
 //! right for `T`.
 
-use core::mem::size_of;
-
 /// The control message layout of a system: the size of `struct cmsghdr` and the unit
 /// `CMSG_ALIGN` rounds to.
 ///
@@ -175,7 +173,7 @@ impl Layout {
 // The table: this target's layout, from its C headers (each is asserted against the libc crate
 // below, so a wrong entry fails `cargo check` for that target).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-const NATIVE: Layout = if size_of::<usize>() == 8 {
+const NATIVE: Layout = if core::mem::size_of::<usize>() == 8 {
     Layout::LINUX_64
 } else {
     Layout::LINUX_32

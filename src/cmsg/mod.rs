@@ -21,6 +21,7 @@
 use std::mem::{align_of, size_of};
 use std::ops::{Deref, DerefMut};
 
+#[cfg(has_ucred)]
 mod creds;
 mod decode;
 mod encode;
@@ -28,16 +29,22 @@ mod ip;
 mod layout;
 mod rights;
 
+#[cfg(has_ucred)]
 pub use creds::Credentials;
 pub use decode::close_untaken;
 pub use decode::{ControlMessage, ControlMessages, RawCmsg, RawIter};
 pub use encode::Encoder;
-pub use ip::{
-    Ipv4PktInfo, Ipv6PktInfo, Timestamp, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE,
-    TXTIME_SPACE, UDP_SEGMENT_SPACE,
-};
+#[cfg(has_txtime)]
+pub use ip::TXTIME_SPACE;
+#[cfg(has_gso)]
+pub use ip::UDP_SEGMENT_SPACE;
+#[cfg(has_ip_pktinfo)]
+pub use ip::{Ipv4PktInfo, IP_PKTINFO_SPACE};
+pub use ip::{Ipv6PktInfo, Timestamp, INT_SPACE, IPV6_PKTINFO_SPACE};
 pub use layout::Layout;
-pub use rights::{Pidfd, Rights};
+#[cfg(has_pidfd)]
+pub use rights::Pidfd;
+pub use rights::Rights;
 
 /// The alignment unit of `CMSG_ALIGN` on this target ([`Layout::NATIVE`]): 8 on 64-bit Linux,
 /// 4 on 32-bit Linux and on Apple systems, 8 on 64-bit FreeBSD.
@@ -127,14 +134,21 @@ pub const fn checked_space_for_fds(n: usize) -> Option<usize> {
 }
 
 /// The space of an `SCM_CREDENTIALS` message (`struct ucred`).
+#[cfg(has_ucred)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 pub const CREDENTIALS_SPACE: usize = space(size_of::<libc::ucred>());
 
 /// `SCM_PIDFD` (Linux 6.5+): the type of the control message carrying a pidfd of the sender,
 /// received with the socket option `SO_PASSPIDFD` on. Not in `libc` yet; the value is the same on
-/// every Linux architecture (`include/linux/socket.h`).
+/// every Linux architecture (`include/linux/socket.h`). Linux only: the same number is another
+/// message elsewhere (`SCM_BINTIME` on FreeBSD, `SCM_TIMESTAMP_MONOTONIC` on macOS).
+#[cfg(has_pidfd)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 pub const SCM_PIDFD: libc::c_int = 0x04;
 
 /// The space of an `SCM_PIDFD` message.
+#[cfg(has_pidfd)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 pub const PIDFD_SPACE: usize = space(size_of::<libc::c_int>());
 
 /// The space of one `SCM_RIGHTS` message with the most fds the kernel takes ([`MAX_FDS`]).
@@ -271,7 +285,7 @@ mod tests {
     #[test]
     fn storage_is_aligned_and_sized() {
         assert_eq!(align_of::<CmsgBuffer<3>>(), align_of::<libc::cmsghdr>());
-        let b = CmsgBuffer::<{ space_for_fds(8) + CREDENTIALS_SPACE }>::new();
+        let b = CmsgBuffer::<{ space_for_fds(8) + space(12) }>::new();
         assert_eq!(b.len(), space(32) + space(12));
         assert_eq!(b.as_ptr() as usize % align_of::<libc::cmsghdr>(), 0);
         let mut raw = [0u8; 40];

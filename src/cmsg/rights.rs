@@ -108,11 +108,14 @@ impl std::fmt::Debug for Rights<'_> {
 /// receive flags say ([`RecvMsg::inherit_fds`](crate::RecvMsg::inherit_fds) does not apply).
 #[doc(alias = "SCM_PIDFD")]
 #[doc(alias = "SO_PASSPIDFD")]
+#[cfg(has_pidfd)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 pub struct Pidfd<'a> {
     /// One `int` slot; -1 once taken.
     slot: Rights<'a>,
 }
 
+#[cfg(has_pidfd)]
 impl<'a> Pidfd<'a> {
     /// # Safety
     /// As [`Rights::from_kernel`], for a single `int`.
@@ -136,6 +139,7 @@ impl<'a> Pidfd<'a> {
     }
 }
 
+#[cfg(has_pidfd)]
 impl std::fmt::Debug for Pidfd<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Pidfd").field(&self.raw_fd()).finish()

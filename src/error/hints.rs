@@ -82,11 +82,13 @@ impl Carried {
                 (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
                     fds += m.data.len() / std::mem::size_of::<libc::c_int>();
                 }
+                #[cfg(has_ucred)]
                 (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => c.bits |= CREDENTIALS,
-                (libc::IPPROTO_IP, libc::IP_PKTINFO) | (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-                    c.bits |= SOURCE;
-                }
+                #[cfg(has_ip_pktinfo)]
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) => c.bits |= SOURCE,
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => c.bits |= SOURCE,
                 // UDP_SEGMENT 0 (sent to override a socket-wide size) cuts nothing.
+                #[cfg(has_gso)]
                 (libc::SOL_UDP, libc::UDP_SEGMENT) if m.data.iter().any(|&b| b != 0) => {
                     c.bits |= GSO;
                 }
@@ -954,6 +956,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(all(has_ucred, has_gso))]
     fn message_walk_finds_what_was_carried() {
         use crate::cmsg::{CmsgBuffer, Credentials};
         use std::os::fd::AsFd;

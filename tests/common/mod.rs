@@ -11,15 +11,46 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 /// A connected Unix socket pair of the given type, close-on-exec.
 pub(crate) fn pair(ty: SockType) -> (OwnedFd, OwnedFd) {
-    socketpair(AddressFamily::Unix, ty, None, SockFlag::SOCK_CLOEXEC).expect("socketpair")
+    #[cfg(not(apple))]
+    let flags = SockFlag::SOCK_CLOEXEC;
+    // No SOCK_CLOEXEC on macOS: set FD_CLOEXEC after.
+    #[cfg(apple)]
+    let flags = SockFlag::empty();
+    let (a, b) = socketpair(AddressFamily::Unix, ty, None, flags).expect("socketpair");
+    #[cfg(apple)]
+    for fd in [&a, &b] {
+        // SAFETY: fd is open (owned above); F_SETFD touches no memory.
+        unsafe { libc::fcntl(raw(fd), libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    (a, b)
 }
 
 /// An anonymous file holding `text`, positioned at its start.
 pub(crate) fn file_with(text: &str) -> File {
+    #[cfg(linux_like)]
     let mut f = File::from(
         rustix::fs::memfd_create("ancillary-test", rustix::fs::MemfdFlags::CLOEXEC)
             .expect("memfd_create"),
     );
+    // Elsewhere: a temporary file, its name removed at once.
+    #[cfg(not(linux_like))]
+    let mut f = {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "ancillary-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let f = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .expect("temporary file");
+        std::fs::remove_file(&path).expect("unlink");
+        f
+    };
     f.write_all(text.as_bytes()).unwrap();
     f.seek(SeekFrom::Start(0)).unwrap();
     f
@@ -273,7 +304,11 @@ pub(crate) fn get_int_opt(fd: &impl AsFd, level: i32, name: i32) -> i32 {
 /// root, else as much as `SO_RCVBUF` allows) and a receive timeout, so no test can hang.
 pub(crate) fn udp_receiver(addr: &str, bytes: i32) -> std::net::UdpSocket {
     let s = std::net::UdpSocket::bind(addr).expect("bind receiver");
-    if try_set_int_opt(&s, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_err() {
+    #[cfg(linux_like)]
+    let forced = try_set_int_opt(&s, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_ok();
+    #[cfg(not(linux_like))]
+    let forced = false;
+    if !forced {
         set_int_opt(&s, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes);
     }
     s.set_read_timeout(Some(std::time::Duration::from_millis(200)))

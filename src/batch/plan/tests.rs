@@ -8,7 +8,9 @@ use std::os::fd::AsFd;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use super::{plan, Planned, Rules, SEGMENT_SPACE};
+#[cfg(has_ip_pktinfo)]
+use super::SEGMENT_SPACE;
+use super::{plan, Planned, Rules};
 use crate::batch::queue::Kind;
 use crate::batch::Batch;
 use crate::limits::{Limits, MAX_MMSG, UDP_MAX_PAYLOAD_V4, UDP_MAX_PAYLOAD_V6};
@@ -174,6 +176,7 @@ fn a_run_goes_in_messages_within_the_iovec_limit_and_a_payload_does_not_need_to(
 }
 
 #[test]
+#[cfg(has_ip_pktinfo)]
 fn without_room_for_udp_segment_every_datagram_goes_alone() {
     let to = addr("127.0.0.1:9");
     let mut b = batch();

@@ -2,7 +2,7 @@
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use super::{errno, getsockopt, retry};
+use super::{getsockopt, retry, SigpipeBlocked};
 
 /// The most bytes one `sendfile(2)` moves (`MAX_RW_COUNT`); the kernel clamps larger counts.
 pub(crate) const SENDFILE_MAX: usize = 0x7fff_f000;
@@ -43,80 +43,14 @@ pub(crate) fn sendfile(
     result
 }
 
-/// `SIGPIPE` blocked in the calling thread while this lives, and whether one was pending when
-/// it was blocked; dropping it restores the thread's signal mask as it was for `SIGPIPE`.
-struct SigpipeBlocked {
-    only: libc::sigset_t,
-    was_blocked: bool,
-    was_pending: bool,
-}
-
-impl SigpipeBlocked {
-    fn new() -> Self {
-        // SAFETY: sigset_t is plain data; sigemptyset then initialises it fully.
-        let mut only: libc::sigset_t = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `only` and `old` are live sigset_t values we own; SIGPIPE is a valid signal,
-        // so neither call can fail; pthread_sigmask changes only this thread's mask.
-        let was_blocked = unsafe {
-            libc::sigemptyset(&mut only);
-            libc::sigaddset(&mut only, libc::SIGPIPE);
-            libc::pthread_sigmask(libc::SIG_BLOCK, &only, &mut old);
-            libc::sigismember(&old, libc::SIGPIPE) == 1
-        };
-        SigpipeBlocked {
-            only,
-            was_blocked,
-            was_pending: sigpipe_pending(),
-        }
-    }
-
-    /// Takes a `SIGPIPE` that became pending while blocked; one pending before stays pending.
-    fn take_raised(&self) {
-        if self.was_pending || !sigpipe_pending() {
-            return;
-        }
-        let zero = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // A zero timeout never waits; EINTR (another signal's handler ran) is tried again,
-        // a few times at most.
-        for _ in 0..4 {
-            // SAFETY: `only` is an initialised sigset_t and `zero` a live timespec; a null
-            // siginfo pointer is allowed. SIGPIPE is blocked in this thread, as sigtimedwait
-            // requires.
-            let r = unsafe { libc::sigtimedwait(&self.only, std::ptr::null_mut(), &zero) };
-            if r >= 0 || errno() != libc::EINTR {
-                return;
-            }
-        }
-    }
-}
-
-impl Drop for SigpipeBlocked {
-    fn drop(&mut self) {
-        if !self.was_blocked {
-            // SAFETY: `only` is an initialised sigset_t; a null old set is allowed; this
-            // unblocks SIGPIPE in this thread only, as it was before `new`.
-            unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &self.only, std::ptr::null_mut()) };
-        }
-    }
-}
-
-/// Whether `SIGPIPE` is pending for the calling thread (or the process).
-fn sigpipe_pending() -> bool {
-    // SAFETY: sigset_t is plain data; sigpending fills it.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a live sigset_t we own; sigpending fails only for a bad pointer.
-    unsafe { libc::sigpending(&mut set) == 0 && libc::sigismember(&set, libc::SIGPIPE) == 1 }
-}
-
 /// `getsockopt(SO_DOMAIN)`: `AF_INET`, `AF_INET6`, `AF_UNIX`, ...
 pub(crate) fn socket_domain(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
     getsockopt(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)
 }
+
+/// UDP GSO (`UDP_SEGMENT`) and GRO (`UDP_GRO`) exist here (the running kernel may still lack
+/// them: 4.18 and 5.0).
+pub(crate) const HAS_GSO: bool = true;
 
 /// `getsockopt(SOL_UDP, UDP_SEGMENT)`: the socket's default GSO segment size (0: none). An
 /// error (`ENOPROTOOPT`, `EOPNOTSUPP`) means the socket cannot do UDP GSO.

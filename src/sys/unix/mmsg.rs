@@ -7,11 +7,18 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use super::{control_len_back, msghdr, retry, Name, RecvOut};
 
 /// The C types of `sendmmsg`'s and `recvmmsg`'s `vlen` and `flags`, which differ per system:
-/// `unsigned int` and `int` on glibc, `unsigned int` both on musl.
+/// `unsigned int` and `int` on glibc and NetBSD, `unsigned int` both on musl, `size_t` and
+/// `int` on FreeBSD (whose calls are loops in its C library, one system call per message).
+/// `mmsghdr.msg_len` is `unsigned int` except on FreeBSD (`ssize_t`); it is only ever read
+/// with `as usize`.
 #[cfg(not(target_env = "musl"))]
 type MmsgFlags = libc::c_int;
 #[cfg(target_env = "musl")]
 type MmsgFlags = libc::c_uint;
+#[cfg(not(freebsd))]
+type Vlen = libc::c_uint;
+#[cfg(freebsd)]
+type Vlen = libc::size_t;
 
 /// Storage for the raw headers of one `sendmmsg`/`recvmmsg` call.
 ///
@@ -57,8 +64,9 @@ fn mmsghdr(hdr: libc::msghdr) -> libc::mmsghdr {
 
 /// `vlen` for `n` headers: callers pass at most 1024 (`UIO_MAXIOV`).
 #[inline]
-fn vlen(n: usize) -> libc::c_uint {
-    libc::c_uint::try_from(n).unwrap_or(libc::c_uint::MAX)
+#[allow(clippy::useless_conversion)] // usize itself on FreeBSD
+fn vlen(n: usize) -> Vlen {
+    Vlen::try_from(n).unwrap_or(Vlen::MAX)
 }
 
 /// `sendmmsg(2)` of `msgs` (at most 1024 (`UIO_MAXIOV`) of them), retried on

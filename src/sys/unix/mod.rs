@@ -15,10 +15,58 @@ mod linux;
 #[cfg(linux_like)]
 pub(crate) use linux::*;
 
+#[cfg(freebsd)]
+mod freebsd;
+#[cfg(freebsd)]
+pub(crate) use freebsd::*;
+
+#[cfg(netbsd)]
+mod netbsd;
+#[cfg(netbsd)]
+pub(crate) use netbsd::*;
+
+#[cfg(apple)]
+mod apple;
+#[cfg(apple)]
+pub(crate) use apple::*;
+
 #[cfg(has_mmsg)]
 mod mmsg;
 #[cfg(has_mmsg)]
 pub(crate) use mmsg::*;
+
+// Where the system has no sendmmsg/recvmmsg: the same functions as a loop of single calls.
+#[cfg(not(has_mmsg))]
+mod mmsg_loop;
+#[cfg(not(has_mmsg))]
+pub(crate) use mmsg_loop::*;
+
+// The flags the crate passes by default, where the system defines them; where it does not,
+// the system's file defines a value of its own that `send_flags`/`recv_flags` carry out and
+// never pass to the kernel.
+#[cfg(has_cmsg_cloexec)]
+pub(crate) use libc::MSG_CMSG_CLOEXEC;
+#[cfg(has_msg_nosignal)]
+pub(crate) use libc::MSG_NOSIGNAL;
+#[cfg(has_mmsg)]
+pub(crate) use libc::MSG_WAITFORONE;
+
+/// The flags to pass to the kernel for a send with `flags` on `fd`: all of them, where the
+/// system has `MSG_NOSIGNAL`.
+#[cfg(has_msg_nosignal)]
+#[inline(always)]
+fn send_flags(_fd: BorrowedFd<'_>, flags: libc::c_int) -> Result<libc::c_int, i32> {
+    Ok(flags)
+}
+
+/// The flags to pass to the kernel for a receive with `flags`, and whether received
+/// descriptors must be made close-on-exec afterwards: never, where the system has
+/// `MSG_CMSG_CLOEXEC`.
+#[cfg(has_cmsg_cloexec)]
+#[inline(always)]
+fn recv_flags(flags: libc::c_int) -> (libc::c_int, bool) {
+    (flags, false)
+}
 
 /// A socket address borrowed for `'a`, as `msg_name` wants it.
 #[derive(Clone, Copy, Debug)]
@@ -155,6 +203,20 @@ pub(crate) fn sendmsg(
     control: &[u8],
     flags: libc::c_int,
 ) -> Result<usize, i32> {
+    let flags = send_flags(fd, flags)?;
+    sendmsg_as_is(fd, name, iov, control, flags)
+}
+
+/// `sendmsg(2)` with `flags` passed to the kernel as they are (`send_flags` applied already),
+/// retried on `EINTR`.
+#[inline]
+fn sendmsg_as_is(
+    fd: BorrowedFd<'_>,
+    name: Option<Name<'_>>,
+    iov: &[IoSlice<'_>],
+    control: &[u8],
+    flags: libc::c_int,
+) -> Result<usize, i32> {
     let (name_ptr, namelen) = name.map_or((std::ptr::null(), 0), |n| (n.ptr, n.len));
     // IoSlice is guaranteed ABI-compatible with struct iovec on Unix.
     let msg = msghdr(
@@ -199,6 +261,7 @@ pub(crate) fn recvmsg(
         control.len(),
     );
     let fields = (msg.msg_namelen, msg.msg_controllen);
+    let (flags, cloexec) = recv_flags(flags);
     let r = retry(|| {
         // The kernel rewrites these on a failed call too: every try starts from the buffers.
         (msg.msg_namelen, msg.msg_controllen, msg.msg_flags) = (fields.0, fields.1, 0);
@@ -207,12 +270,16 @@ pub(crate) fn recvmsg(
         // through each.
         unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) }
     })?;
+    let controllen = control_len_back(msg.msg_controllen).min(control.len());
+    if cloexec {
+        set_cloexec_received(&control[..controllen]);
+    }
     Ok(RecvOut {
         bytes: r as usize,
         namelen: msg
             .msg_namelen
             .min(size_of::<libc::sockaddr_storage>() as _),
-        controllen: control_len_back(msg.msg_controllen).min(control.len()),
+        controllen,
         flags: msg.msg_flags,
     })
 }
@@ -289,8 +356,150 @@ pub(crate) fn take_socket_error(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> 
     getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR)
 }
 
+/// The address family of the socket's own address (`getsockname(2)`): `AF_INET`, `AF_INET6`,
+/// `AF_UNIX`, ..., for systems without `SO_DOMAIN`.
+#[cfg(any(apple, netbsd))]
+fn socket_family(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
+    let mut ss = std::mem::MaybeUninit::<libc::sockaddr_storage>::zeroed();
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: ss and len are live locals; the kernel writes at most `len` bytes into ss.
+    retry(|| unsafe { libc::getsockname(fd.as_raw_fd(), ss.as_mut_ptr().cast(), &mut len) })?;
+    // SAFETY: ss started zeroed (a valid sockaddr_storage) and the kernel wrote bytes into it.
+    let ss = unsafe { ss.assume_init() };
+    Ok(libc::c_int::from(ss.ss_family))
+}
+
 /// The calling process's pid, effective uid and effective gid.
+#[cfg(has_ucred)]
 pub(crate) fn current_ids() -> (libc::pid_t, libc::uid_t, libc::gid_t) {
     // SAFETY: getpid, geteuid and getegid cannot fail and touch no memory of ours.
     unsafe { (libc::getpid(), libc::geteuid(), libc::getegid()) }
+}
+
+#[cfg(any(linux_like, freebsd))]
+/// `SIGPIPE` blocked in the calling thread while this lives, and whether one was pending when
+/// it was blocked; dropping it restores the thread's signal mask as it was for `SIGPIPE`.
+pub(super) struct SigpipeBlocked {
+    only: libc::sigset_t,
+    was_blocked: bool,
+    was_pending: bool,
+}
+
+#[cfg(any(linux_like, freebsd))]
+impl SigpipeBlocked {
+    pub(super) fn new() -> Self {
+        // SAFETY: sigset_t is plain data; sigemptyset then initialises it fully.
+        let mut only: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `only` and `old` are live sigset_t values we own; SIGPIPE is a valid signal,
+        // so neither call can fail; pthread_sigmask changes only this thread's mask.
+        let was_blocked = unsafe {
+            libc::sigemptyset(&mut only);
+            libc::sigaddset(&mut only, libc::SIGPIPE);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &only, &mut old);
+            libc::sigismember(&old, libc::SIGPIPE) == 1
+        };
+        SigpipeBlocked {
+            only,
+            was_blocked,
+            was_pending: sigpipe_pending(),
+        }
+    }
+
+    /// Takes a `SIGPIPE` that became pending while blocked; one pending before stays pending.
+    pub(super) fn take_raised(&self) {
+        if self.was_pending || !sigpipe_pending() {
+            return;
+        }
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // A zero timeout never waits; EINTR (another signal's handler ran) is tried again,
+        // a few times at most.
+        for _ in 0..4 {
+            // SAFETY: `only` is an initialised sigset_t and `zero` a live timespec; a null
+            // siginfo pointer is allowed. SIGPIPE is blocked in this thread, as sigtimedwait
+            // requires.
+            let r = unsafe { libc::sigtimedwait(&self.only, std::ptr::null_mut(), &zero) };
+            if r >= 0 || errno() != libc::EINTR {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(any(linux_like, freebsd))]
+impl Drop for SigpipeBlocked {
+    fn drop(&mut self) {
+        if !self.was_blocked {
+            // SAFETY: `only` is an initialised sigset_t; a null old set is allowed; this
+            // unblocks SIGPIPE in this thread only, as it was before `new`.
+            unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &self.only, std::ptr::null_mut()) };
+        }
+    }
+}
+
+#[cfg(any(linux_like, freebsd))]
+/// Whether `SIGPIPE` is pending for the calling thread (or the process).
+fn sigpipe_pending() -> bool {
+    // SAFETY: sigset_t is plain data; sigpending fills it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a live sigset_t we own; sigpending fails only for a bad pointer.
+    unsafe { libc::sigpending(&mut set) == 0 && libc::sigismember(&set, libc::SIGPIPE) == 1 }
+}
+
+/// Sets `FD_CLOEXEC` on every descriptor in the `SCM_RIGHTS` messages of `control`, control
+/// data that `recvmsg` just received: close-on-exec where the system has no
+/// `MSG_CMSG_CLOEXEC`. Not atomic: a `fork` in another thread between the receive and this
+/// call lets the child inherit the descriptors. The walk takes its arithmetic from the
+/// system's own `CMSG_LEN`/`CMSG_SPACE` (from `libc`), ends at any header shorter than a
+/// header, and clamps a length past the end (macOS reports the untruncated length after
+/// `MSG_CTRUNC`).
+#[cfg_attr(not(apple), allow(dead_code))]
+fn set_cloexec_received(control: &[u8]) {
+    let hdr_len = size_of::<libc::cmsghdr>();
+    // SAFETY: CMSG_LEN and CMSG_SPACE are arithmetic on their argument.
+    let (data_off, align) = unsafe {
+        (
+            libc::CMSG_LEN(0) as usize,
+            (libc::CMSG_SPACE(1) - libc::CMSG_SPACE(0)) as usize,
+        )
+    };
+    let fd_len = size_of::<libc::c_int>();
+    let mut off = 0usize;
+    // Every message takes at least hdr_len bytes: the walk is bounded by the buffer.
+    for _ in 0..control.len() / hdr_len {
+        let Some(head) = control.get(off..).filter(|r| r.len() >= hdr_len) else {
+            return;
+        };
+        // SAFETY: `head` holds at least a whole cmsghdr; read_unaligned copies it out whatever
+        // the buffer's alignment; cmsghdr is plain integers, valid for any bytes.
+        let h = unsafe { std::ptr::read_unaligned(head.as_ptr().cast::<libc::cmsghdr>()) };
+        #[allow(clippy::useless_conversion)]
+        let len = usize::try_from(h.cmsg_len).unwrap_or(usize::MAX);
+        if len < hdr_len {
+            return;
+        }
+        if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_RIGHTS {
+            let data = head.get(data_off..len.min(head.len())).unwrap_or(&[]);
+            for slot in data.chunks_exact(fd_len) {
+                let fd = libc::c_int::from_ne_bytes(slot.try_into().expect("an int's bytes"));
+                if fd >= 0 {
+                    // SAFETY: fd is a descriptor the kernel installed for this process in
+                    // this receive; F_SETFD sets only its close-on-exec flag (the one
+                    // descriptor flag) and touches no memory of ours.
+                    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+                }
+            }
+        }
+        match len
+            .checked_add(align - 1)
+            .and_then(|l| off.checked_add(l & !(align - 1)))
+        {
+            Some(next) => off = next,
+            None => return,
+        }
+    }
 }
