@@ -172,6 +172,7 @@ pub struct Received<'c> {
 impl<'c> Received<'c> {
     /// What one slot of a `recvmmsg` received: `control` is exactly the `msg_controllen` bytes
     /// the kernel wrote, `capacity` the size of the slot.
+    #[inline]
     pub(crate) fn from_parts(
         out: sys::RecvOut,
         name: &'c libc::sockaddr_storage,
@@ -287,6 +288,7 @@ impl<'c> Received<'c> {
     }
 
     /// The control data as received: `msg_controllen` bytes.
+    #[inline]
     pub fn control_bytes(&self) -> &[u8] {
         self.control
     }

@@ -65,6 +65,7 @@ struct Found {
 }
 
 /// Reads the header at `off` in `buf`, if a whole valid one lies there.
+#[inline]
 fn find(buf: &[u8], off: usize) -> Option<Found> {
     let rest = buf.get(off..)?;
     if rest.len() < HEADER_LEN {
@@ -292,7 +293,20 @@ impl std::iter::FusedIterator for ControlMessages<'_> {}
 ///
 /// # Safety
 /// As [`ControlMessages::from_kernel`].
+#[inline]
 pub unsafe fn close_untaken(buf: &mut [u8]) {
+    // Shorter than a header: no message, nothing to walk (most received control data is empty).
+    if buf.len() >= HEADER_LEN {
+        // SAFETY: forwarded to the caller.
+        unsafe { close_every(buf) }
+    }
+}
+
+/// The walk of [`close_untaken`], out of line.
+///
+/// # Safety
+/// As [`ControlMessages::from_kernel`].
+unsafe fn close_every(buf: &mut [u8]) {
     // SAFETY: forwarded to the caller.
     for m in unsafe { ControlMessages::from_kernel(buf) } {
         match m {
