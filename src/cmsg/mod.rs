@@ -29,6 +29,7 @@ mod rights;
 
 pub use creds::Credentials;
 pub use decode::close_untaken;
+pub(crate) use decode::Carrier;
 pub use decode::{ControlMessage, ControlMessages, RawCmsg, RawIter};
 pub use encode::Encoder;
 pub use ip::{
