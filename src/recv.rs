@@ -7,9 +7,12 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 
+use crate::cmsg::Carrier;
+#[cfg(has_pidfd)]
+use crate::cmsg::ControlMessage;
 #[cfg(has_ucred)]
 use crate::cmsg::Credentials;
-use crate::cmsg::{self, ControlMessage, ControlMessages, RawIter, Rights};
+use crate::cmsg::{self, ControlMessages, RawIter, Rights};
 use crate::error::{Error, Limit, Result};
 use crate::flags::RecvFlags;
 use crate::limits::MAX_IOVECS;
@@ -133,7 +136,6 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
         .map_err(|e| Error::os("recvmsg", e))?;
         let capacity = self.control.len();
         Ok(Received {
-            room: self.iov.iter().map(|b| b.len()).sum(),
             first: self.iov.first().map_or(&[][..], |b| &b[..]),
             iov: self.iov,
             bytes: out.bytes,
@@ -158,8 +160,6 @@ pub struct Received<'c> {
     iov: &'c [IoSliceMut<'c>],
     /// The first data buffer (a batch slot's buffer).
     first: &'c [u8],
-    /// Bytes of data buffer offered.
-    room: usize,
     bytes: usize,
     flags: RecvFlags,
     /// Initialized for its first `namelen` bytes.
@@ -174,6 +174,7 @@ pub struct Received<'c> {
 impl<'c> Received<'c> {
     /// What one slot of a `recvmmsg` received: `control` is exactly the `msg_controllen` bytes
     /// the kernel wrote, `capacity` the size of the slot.
+    #[inline]
     pub(crate) fn from_parts(
         out: sys::RecvOut,
         name: &'c libc::sockaddr_storage,
@@ -187,7 +188,6 @@ impl<'c> Received<'c> {
         Received {
             iov: &[],
             first: buf,
-            room: buf.len(),
             bytes: out.bytes,
             flags: RecvFlags::from_bits_retain(out.flags),
             name,
@@ -260,8 +260,14 @@ impl<'c> Received<'c> {
         }
         if self.is_data_truncated() {
             // With MSG_TRUNC passed in, `bytes` is the datagram's real length, not what fitted.
+            // Bytes of data buffer offered: the buffers', or a batch slot's.
+            let room = if self.iov.is_empty() {
+                self.first.len()
+            } else {
+                self.iov.iter().map(|b| b.len()).sum()
+            };
             return Err(Error::DataTruncated {
-                received: self.bytes.min(self.room),
+                received: self.bytes.min(room),
             });
         }
         Ok(())
@@ -289,6 +295,7 @@ impl<'c> Received<'c> {
     }
 
     /// The control data as received: `msg_controllen` bytes.
+    #[inline]
     pub fn control_bytes(&self) -> &[u8] {
         self.control
     }
@@ -320,7 +327,8 @@ impl<'c> Received<'c> {
         Fds {
             // SAFETY: as in messages().
             messages: unsafe { ControlMessages::from_kernel(self.control) },
-            current: None,
+            // SAFETY: no slots, no descriptors.
+            current: unsafe { Rights::from_kernel(&mut []) },
             others_left: false,
             all_taken: &mut self.all_taken,
         }
@@ -373,7 +381,8 @@ impl Drop for Received<'_> {
 #[derive(Debug)]
 pub struct Fds<'a> {
     messages: ControlMessages<'a>,
-    current: Option<Rights<'a>>,
+    /// The descriptors of the `SCM_RIGHTS` message being walked (none before the first).
+    current: Rights<'a>,
     /// Whether the walk passed a descriptor of another kind (a pidfd) still untaken.
     others_left: bool,
     all_taken: &'a mut bool,
@@ -385,14 +394,14 @@ impl Iterator for Fds<'_> {
     #[inline]
     fn next(&mut self) -> Option<OwnedFd> {
         loop {
-            if let Some(fd) = self.current.as_mut().and_then(Iterator::next) {
+            if let Some(fd) = self.current.next() {
                 return Some(fd);
             }
-            match self.messages.next() {
-                Some(ControlMessage::Rights(r)) => self.current = Some(r),
+            match self.messages.next_carrier() {
+                Some(Carrier::Rights(r)) => self.current = r,
                 #[cfg(has_pidfd)]
-                Some(ControlMessage::Pidfd(p)) => self.others_left |= p.raw_fd().is_some(),
-                Some(_) => {}
+                Some(Carrier::Pidfd(p)) => self.others_left |= p.raw_fd().is_some(),
+                Some(Carrier::Other { .. }) => {}
                 None => {
                     // Every message was walked and every SCM_RIGHTS descriptor handed out:
                     // unless a pidfd is left, nothing remains for the drop to close.

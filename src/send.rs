@@ -9,7 +9,7 @@ use nix::sys::socket::{SockaddrIn, SockaddrIn6, SockaddrLike};
 use crate::cmsg::Encoder;
 use crate::error::{Carried, Error, Limit, Result};
 use crate::flags::SendFlags;
-use crate::limits::{Limits, OPTMEM_EXEMPT};
+use crate::limits::{Limits, MAX_FDS, MAX_IOVECS, OPTMEM_EXEMPT};
 use crate::sys::{self, Name};
 
 /// The destination of a message: borrowed from the caller, or an IP address kept inline.
@@ -139,9 +139,17 @@ impl<'a> SendMsg<'a> {
     /// [`Error::Limit`] naming the limit and the numbers.
     #[inline]
     pub fn check(&self) -> Result<()> {
-        self.limits
-            .unwrap_or_default()
-            .check(self.fds, self.control.len(), self.iov.len())
+        let limits = match self.limits {
+            Some(limits) => limits,
+            // optmem_max applies only above OPTMEM_EXEMPT: no need to look it up below.
+            None if self.control.len() <= OPTMEM_EXEMPT => Limits {
+                max_fds: MAX_FDS,
+                optmem_max: usize::MAX,
+                max_iovecs: MAX_IOVECS,
+            },
+            None => Limits::kernel(),
+        };
+        limits.check(self.fds, self.control.len(), self.iov.len())
     }
 
     /// `sendmsg(2)`: sends the message on `socket`; returns the bytes of data sent.

@@ -35,6 +35,7 @@ impl Dest {
         }
     }
 
+    #[inline]
     pub(super) fn name(&self) -> Option<Name<'_>> {
         match self {
             Dest::Connected => None,
@@ -91,6 +92,11 @@ pub(super) struct Entry<'a> {
     /// The payload of a `Train`, to cut at any datagram.
     pub(super) data: &'a [u8],
     pub(super) fds: usize,
+    /// Whether a datagram of one iovec, without fds, may still join it as a run: not a
+    /// `Train`, no fds, one iovec per datagram, a segment size that fits `UDP_SEGMENT`, and
+    /// its last datagram a whole segment. Decided when the entry is made or grows, so that a
+    /// push only compares destination, size and control data.
+    pub(super) open: bool,
 }
 
 impl Entry<'_> {
@@ -115,16 +121,19 @@ impl<'a> Batch<'a> {
     /// address family can be; the batch is unchanged.
     pub fn push(&mut self, dest: SocketAddr, data: &'a [u8]) -> Result<()> {
         // What push_entry does for one slice without control data, without the rest.
+        self.limits.check(0, 0, 1)?;
+        let slice = IoSlice::new(data);
+        // A datagram that joins a run is no longer than the run's first, which passed the
+        // payload cap of the same destination: it passes it too.
+        if self.join(Some(&dest), slice, 0, 0) {
+            return Ok(());
+        }
         if let Some(cap) = payload_cap(Some(dest)) {
             if data.len() > cap {
                 return Err(limit(Limit::Payload, data.len(), cap));
             }
         }
-        self.limits.check(0, 0, 1)?;
-        let slice = IoSlice::new(data);
-        if !self.join(Some(dest), slice, 0, 0) {
-            self.push_single(Some(dest), slice, self.control.used(), 0, 0);
-        }
+        self.push_single(Some(dest), slice, self.control.used(), 0, 0);
         Ok(())
     }
 
@@ -133,7 +142,7 @@ impl<'a> Batch<'a> {
     #[inline]
     fn join(
         &mut self,
-        dest: Option<SocketAddr>,
+        dest: Option<&SocketAddr>,
         slice: IoSlice<'a>,
         control_at: usize,
         control_len: usize,
@@ -142,15 +151,19 @@ impl<'a> Batch<'a> {
             return false;
         };
         let len = slice.len();
-        let joins = last.kind != Kind::Train
+        debug_assert_eq!(
+            last.open,
+            last.kind != Kind::Train
+                && last.fds == 0
+                && last.iov_end - last.iov_start == last.datagrams
+                && (1..=usize::from(u16::MAX)).contains(&last.segment)
+                && last.last_len() == last.segment
+        );
+        let joins = last.open
             && self.entries.len() > self.next
-            && last.dest == dest
-            && last.fds == 0
-            && last.iov_end - last.iov_start == last.datagrams
-            && (1..=usize::from(u16::MAX)).contains(&last.segment)
-            && (1..=last.segment).contains(&len)
-            && last.last_len() == last.segment
+            && len.wrapping_sub(1) < last.segment // 1..=segment bytes
             && last.control_len == control_len
+            && last.dest.as_ref() == dest
             && (control_len == 0
                 || self.control.bytes()[last.control_at..last.control_at + control_len]
                     == self.control.bytes()[control_at..control_at + control_len]);
@@ -163,6 +176,8 @@ impl<'a> Batch<'a> {
         last.iov_end += 1;
         last.datagrams += 1;
         last.len += len;
+        // A shorter datagram ends the run.
+        last.open = len == last.segment;
         self.queued += 1;
         true
     }
@@ -192,7 +207,11 @@ impl<'a> Batch<'a> {
         len: usize,
         fds: usize,
     ) {
+        let open = fds == 0
+            && self.iov.len() - iov_start == 1
+            && (1..=usize::from(u16::MAX)).contains(&len);
         self.entries.push(Entry {
+            open,
             kind: Kind::Single,
             dest,
             name: Dest::new(dest),
@@ -342,7 +361,7 @@ impl<'a> Batch<'a> {
         };
         if segment == 0 && fds == 0 {
             if let Some(slice) = one {
-                if self.join(dest, slice, at, control_len) {
+                if self.join(dest.as_ref(), slice, at, control_len) {
                     return Ok(()); // the run's control data serves; this copy is dropped
                 }
             }
@@ -356,6 +375,7 @@ impl<'a> Batch<'a> {
                 let iov_start = self.iov.len();
                 self.iov.push(IoSlice::new(data));
                 self.entries.push(Entry {
+                    open: false,
                     kind: Kind::Train,
                     dest,
                     name: Dest::new(dest),

@@ -12,7 +12,7 @@ use crate::error::{Error, Limit, Result};
 use crate::flags::RecvFlags;
 use crate::limits::MAX_MMSG;
 use crate::recv::Received;
-use crate::sys::{self, InMsg, MmsgScratch, RecvOut};
+use crate::sys::{self, InSlots, MmsgScratch, RecvOut};
 
 /// Storage for up to 1024 datagrams received by one `recvmmsg(2)`: for each, a data buffer, a
 /// control buffer and a source address, allocated once and reused by every call.
@@ -209,18 +209,18 @@ impl RecvBatch {
     pub fn recv<Fd: AsFd>(&mut self, socket: Fd) -> Result<usize> {
         self.release();
         let n = self.capacity();
-        let control = &mut self.control.bytes_mut()[..self.control_size * n];
-        let slots = self
-            .names
-            .iter_mut()
-            .zip(slots(&mut self.data, self.buf_size, n))
-            .zip(slots(control, self.control_size, n))
-            .map(|((name, buf), control)| InMsg { name, buf, control });
+        let slots = InSlots {
+            names: &mut self.names,
+            data: &mut self.data,
+            buf_size: self.buf_size,
+            control: self.control.bytes_mut(),
+            control_size: self.control_size,
+        };
         let got = sys::recvmmsg(
             socket.as_fd(),
             &mut self.scratch,
             slots,
-            &mut self.out,
+            &mut self.out[..n],
             self.flags.bits(),
         )
         .map_err(|e| Error::os("recvmmsg", e))?;
@@ -234,8 +234,8 @@ impl RecvBatch {
         let n = self.filled;
         let size = self.control_size;
         RecvIter {
-            out: self.out[..n].iter(),
-            names: self.names.iter(),
+            out: &self.out[..n],
+            names: &self.names,
             data: &self.data,
             buf_size: self.buf_size,
             control: &mut self.control.bytes_mut()[..size * n],
@@ -246,28 +246,22 @@ impl RecvBatch {
     /// Closes the descriptors the last call received that nobody took.
     fn release(&mut self) {
         let size = self.control_size;
-        let n = self.filled;
-        self.filled = 0;
-        let control = &mut self.control.bytes_mut()[..size * self.names.len()];
-        for (out, slot) in self.out[..n].iter().zip(slots(control, size, n)) {
-            let len = out.controllen.min(slot.len());
-            // SAFETY: these bytes were written by recvmmsg and only walked by owning walks,
-            // which mark every descriptor they hand out or close; what is left is owned by
-            // nobody else.
-            unsafe { cmsg::close_untaken(&mut slot[..len]) };
+        let n = std::mem::take(&mut self.filled);
+        if size == 0 {
+            return; // no room for control data: no descriptor can have arrived
+        }
+        let control = self.control.bytes_mut();
+        for (i, out) in self.out[..n].iter().enumerate() {
+            // `controllen` is at most `size` (clamped by the call): slot i holds it.
+            if out.controllen != 0 {
+                let slot = &mut control[i * size..][..out.controllen];
+                // SAFETY: these bytes were written by recvmmsg and only walked by owning
+                // walks, which mark every descriptor they hand out or close; what is left is
+                // owned by nobody else.
+                unsafe { cmsg::close_untaken(slot) };
+            }
         }
     }
-}
-
-/// The first `n` slots of `size` bytes of `buf` (empty slots when `size` is 0).
-fn slots(buf: &mut [u8], size: usize, n: usize) -> impl Iterator<Item = &mut [u8]> + '_ {
-    let mut rest = buf;
-    (0..n).map(move |_| {
-        let all = std::mem::take(&mut rest);
-        let (slot, after) = all.split_at_mut(size.min(all.len()));
-        rest = after;
-        slot
-    })
 }
 
 impl Drop for RecvBatch {
@@ -290,8 +284,8 @@ impl fmt::Debug for RecvBatch {
 
 /// The datagrams of one [`RecvBatch::recv`], in order.
 pub struct RecvIter<'b> {
-    out: std::slice::Iter<'b, RecvOut>,
-    names: std::slice::Iter<'b, libc::sockaddr_storage>,
+    out: &'b [RecvOut],
+    names: &'b [libc::sockaddr_storage],
     data: &'b [u8],
     buf_size: usize,
     control: &'b mut [u8],
@@ -301,29 +295,33 @@ pub struct RecvIter<'b> {
 impl<'b> Iterator for RecvIter<'b> {
     type Item = RecvDatagram<'b>;
 
+    #[inline]
     fn next(&mut self) -> Option<RecvDatagram<'b>> {
-        let out = self.out.next()?;
-        let name = self.names.next()?;
-        let (buf, rest) = self.data.split_at(self.buf_size.min(self.data.len()));
+        let (out, more) = self.out.split_first()?;
+        self.out = more;
+        let (name, names) = self.names.split_first()?;
+        self.names = names;
+        // Slots are whole: `data` and `control` hold a slot for every `out` left.
+        let (buf, rest) = self.data.split_at(self.buf_size);
         self.data = rest;
-        let control = std::mem::take(&mut self.control);
-        let (slot, rest) = control.split_at_mut(self.control_size.min(control.len()));
+        let (slot, rest) = std::mem::take(&mut self.control).split_at_mut(self.control_size);
         self.control = rest;
-        let controllen = out.controllen.min(slot.len());
+        // `bytes` may exceed the buffer (MSG_TRUNC); `controllen` never exceeds the slot.
+        let received = Received::from_parts(
+            *out,
+            name,
+            buf,
+            self.control_size,
+            &mut slot[..out.controllen],
+        );
         Some(RecvDatagram {
             data: &buf[..out.bytes.min(buf.len())],
-            received: Received::from_parts(
-                *out,
-                name,
-                buf,
-                self.control_size,
-                &mut slot[..controllen],
-            ),
+            received,
         })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.out.size_hint()
+        (self.out.len(), Some(self.out.len()))
     }
 }
 
@@ -348,6 +346,7 @@ impl<'b> RecvDatagram<'b> {
     /// The data received (at most the buffer size; see [`Received::is_data_truncated`]). The
     /// same bytes as [`Received::data`] gives through the dereference, which is always `Some`
     /// for a datagram of a batch.
+    #[inline]
     pub fn data(&self) -> &'b [u8] {
         self.data
     }
@@ -356,7 +355,11 @@ impl<'b> RecvDatagram<'b> {
     #[doc(alias = "UDP_GRO")]
     #[cfg(has_gso)]
     #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+    #[inline]
     pub fn gro_segment_size(&self) -> Option<usize> {
+        if self.received.control_bytes().is_empty() {
+            return None;
+        }
         RawIter::new(self.received.control_bytes())
             .filter(|m| m.level == libc::SOL_UDP && m.ty == libc::UDP_GRO)
             .find_map(|m| {
@@ -369,6 +372,7 @@ impl<'b> RecvDatagram<'b> {
 
     /// The datagrams as they were sent: the data split at the `UDP_GRO` segment size, or the
     /// data alone when it was not coalesced.
+    #[inline]
     pub fn segments(&self) -> std::slice::Chunks<'b, u8> {
         #[cfg(has_gso)]
         let size = self.gro_segment_size().unwrap_or(0);
@@ -411,6 +415,7 @@ impl fmt::Debug for RecvDatagram<'_> {
 /// assert_eq!(parts, [&[1u8, 1, 1][..], &[2, 2, 2], &[3]]);
 /// ```
 #[doc(alias = "UDP_GRO")]
+#[inline]
 pub fn split_gro(data: &[u8], segment_size: usize) -> std::slice::Chunks<'_, u8> {
     let size = if segment_size == 0 {
         data.len().max(1)

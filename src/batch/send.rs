@@ -71,6 +71,11 @@ impl<'a> Batch<'a> {
         let unsegment = info.segment_option != 0;
         // After a short count: the next call carries only the message the kernel stopped at.
         let mut alone = false;
+        // Whether any message may need staging: a piece of a pushed GSO payload, or
+        // UDP_SEGMENT (with GSO, or 0 when unsegmenting). The queue does not change in a send.
+        let trains = self.entries[self.next..]
+            .iter()
+            .any(|e| e.kind == Kind::Train);
         while self.next < self.entries.len() {
             let rules = Rules {
                 max_messages: if alone { 1 } else { MAX_MMSG },
@@ -83,7 +88,13 @@ impl<'a> Batch<'a> {
                 &rules,
                 &mut self.plan,
             );
-            self.stage();
+            if trains || unsegment || fallback.gso() {
+                self.stage();
+            } else {
+                // Every message is a queued datagram with its own control data: nothing to
+                // stage, and nothing staged earlier is read.
+                debug_assert!(self.plan.iter().all(|p| p.udp_segment.is_none()));
+            }
             let offered = self.plan.len();
             let result = self.send_planned(fd);
             self.stats.calls += 1;
@@ -185,9 +196,9 @@ impl<'a> Batch<'a> {
                 self.next += 1;
                 self.partial = 0;
             }
-            self.stats.messages += 1;
             self.stats.segmented += u64::from(p.segmented());
         }
+        self.stats.messages += k as u64;
     }
 }
 
@@ -245,6 +256,7 @@ impl<'s, 'a> Buffers<'s, 'a> {
     }
 
     /// The message `p`, the next of the plan.
+    #[inline]
     pub(super) fn next(&mut self, p: &Planned) -> OutMsg<'s> {
         let e = &self.entries[p.entry];
         let iov = match e.kind {

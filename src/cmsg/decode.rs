@@ -68,6 +68,7 @@ struct Found {
 }
 
 /// Reads the header at `off` in `buf`, if a whole valid one lies there.
+#[inline]
 fn find(buf: &[u8], off: usize) -> Option<Found> {
     let rest = buf.get(off..)?;
     if rest.len() < HEADER_LEN {
@@ -260,10 +261,25 @@ impl<'a> ControlMessages<'a> {
     }
 }
 
-impl<'a> Iterator for ControlMessages<'a> {
-    type Item = ControlMessage<'a>;
+/// A message as the descriptor walks see it: the two kinds that carry descriptors, or another.
+pub(crate) enum Carrier<'a> {
+    Rights(Rights<'a>),
+    #[cfg(has_pidfd)]
+    Pidfd(Pidfd<'a>),
+    Other {
+        level: libc::c_int,
+        ty: libc::c_int,
+        data: &'a mut [u8],
+        offset: usize,
+        cmsg_len: usize,
+    },
+}
 
-    fn next(&mut self) -> Option<ControlMessage<'a>> {
+impl<'a> ControlMessages<'a> {
+    /// The next message, typed only as far as descriptors go: the one walk under
+    /// [`Iterator::next`], [`Fds`](crate::recv::Fds) and [`close_untaken`].
+    #[inline]
+    pub(crate) fn next_carrier(&mut self) -> Option<Carrier<'a>> {
         let f = find(self.rest, 0)?;
         let rest = std::mem::take(&mut self.rest);
         let split = f.next.min(rest.len());
@@ -277,7 +293,7 @@ impl<'a> Iterator for ControlMessages<'a> {
                 let whole = data.len() / FD_LEN * FD_LEN;
                 // SAFETY: from_kernel's contract: the numbers in this SCM_RIGHTS message are
                 // descriptors the kernel gave us and nothing else owns; taken ones are -1.
-                ControlMessage::Rights(unsafe { Rights::from_kernel(&mut data[..whole]) })
+                Carrier::Rights(unsafe { Rights::from_kernel(&mut data[..whole]) })
             }
             // Linux only: (SOL_SOCKET, 4) is a timestamp elsewhere, and must never be taken
             // for a descriptor.
@@ -286,22 +302,50 @@ impl<'a> Iterator for ControlMessages<'a> {
                 // SAFETY: from_kernel's contract covers SCM_PIDFD: the number in its first int,
                 // if non-negative, is a pidfd the kernel installed for us that nothing else
                 // owns; Pidfd marks it taken (-1) as it hands it out.
-                ControlMessage::Pidfd(unsafe { Pidfd::from_kernel(&mut data[..FD_LEN]) })
+                Carrier::Pidfd(unsafe { Pidfd::from_kernel(&mut data[..FD_LEN]) })
             }
+            (level, ty) => Carrier::Other {
+                level,
+                ty,
+                data,
+                offset,
+                cmsg_len: f.cmsg_len,
+            },
+        })
+    }
+}
+
+impl<'a> Iterator for ControlMessages<'a> {
+    type Item = ControlMessage<'a>;
+
+    fn next(&mut self) -> Option<ControlMessage<'a>> {
+        Some(match self.next_carrier()? {
+            Carrier::Rights(r) => ControlMessage::Rights(r),
+            #[cfg(has_pidfd)]
+            Carrier::Pidfd(p) => ControlMessage::Pidfd(p),
             #[cfg(has_ucred)]
-            (libc::SOL_SOCKET, libc::SCM_CREDENTIALS)
-                if Credentials::from_bytes(data).is_some() =>
-            {
+            Carrier::Other {
+                level: libc::SOL_SOCKET,
+                ty: libc::SCM_CREDENTIALS,
+                data,
+                ..
+            } if Credentials::from_bytes(data).is_some() => {
                 ControlMessage::Credentials(Credentials::from_bytes(data).expect("checked"))
             }
-            (level, ty) => match super::ip::decode(level, ty, data) {
+            Carrier::Other {
+                level,
+                ty,
+                data,
+                offset,
+                cmsg_len,
+            } => match super::ip::decode(level, ty, data) {
                 Some(typed) => typed,
                 None => ControlMessage::Raw(RawCmsg {
                     level,
                     ty,
                     data,
                     offset,
-                    cmsg_len: f.cmsg_len,
+                    cmsg_len,
                 }),
             },
         })
@@ -316,14 +360,28 @@ impl std::iter::FusedIterator for ControlMessages<'_> {}
 ///
 /// # Safety
 /// As [`ControlMessages::from_kernel`].
+#[inline]
 pub unsafe fn close_untaken(buf: &mut [u8]) {
+    // Shorter than a header: no message, nothing to walk (most received control data is empty).
+    if buf.len() >= HEADER_LEN {
+        // SAFETY: forwarded to the caller.
+        unsafe { close_every(buf) }
+    }
+}
+
+/// The walk of [`close_untaken`], out of line.
+///
+/// # Safety
+/// As [`ControlMessages::from_kernel`].
+unsafe fn close_every(buf: &mut [u8]) {
     // SAFETY: forwarded to the caller.
-    for m in unsafe { ControlMessages::from_kernel(buf) } {
+    let mut walk = unsafe { ControlMessages::from_kernel(buf) };
+    while let Some(m) = walk.next_carrier() {
         match m {
-            ControlMessage::Rights(rights) => rights.for_each(drop),
+            Carrier::Rights(rights) => rights.for_each(drop),
             #[cfg(has_pidfd)]
-            ControlMessage::Pidfd(mut pidfd) => drop(pidfd.take()),
-            _ => {}
+            Carrier::Pidfd(mut pidfd) => drop(pidfd.take()),
+            Carrier::Other { .. } => {}
         }
     }
 }

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 #[cfg(has_ucred)]
 use super::creds::{Credentials, UCRED_LEN};
-use super::{aligned_mut, Layout, DATA_OFFSET, HEADER_LEN};
+use super::{aligned_mut, Layout, ALIGN, DATA_OFFSET, HEADER_LEN};
 use crate::error::{Error, Result};
 
 const FD_LEN: usize = size_of::<libc::c_int>();
@@ -71,8 +71,14 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
             .checked_mul(FD_LEN)
             .ok_or(self.too_big(usize::MAX))?;
         let data = self.reserve(libc::SOL_SOCKET, libc::SCM_RIGHTS, data_len)?;
-        for (slot, fd) in data.chunks_exact_mut(FD_LEN).zip(fds) {
-            slot.copy_from_slice(&fd.as_raw_fd().to_ne_bytes());
+        if let [fd] = fds {
+            data.copy_from_slice(&fd.as_raw_fd().to_ne_bytes());
+        } else {
+            // SAFETY: BorrowedFd is `repr(transparent)` over RawFd (its documented
+            // representation is a host file descriptor), so `fds` is `data_len` initialized
+            // bytes of descriptor numbers, readable for the borrow's length.
+            let raw = unsafe { std::slice::from_raw_parts(fds.as_ptr().cast::<u8>(), data_len) };
+            data.copy_from_slice(raw);
         }
         self.fds += fds.len();
         Ok(self)
@@ -221,8 +227,12 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
         let (head, rest) = msg.split_at_mut(DATA_OFFSET);
         write_header(&mut head[..HEADER_LEN], cmsg_len, level, ty)?;
         head[HEADER_LEN..].fill(0);
-        let (data, padding) = rest.split_at_mut(data_len);
-        padding.fill(0);
+        // The padding is shorter than ALIGN and ends the message: zero the message's last
+        // ALIGN bytes with one store, then hand out the data, which the caller overwrites.
+        if let Some(tail) = rest.last_chunk_mut::<ALIGN>() {
+            *tail = [0; ALIGN];
+        }
+        let data = &mut rest[..data_len];
         self.len = end;
         Ok(data)
     }

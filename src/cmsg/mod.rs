@@ -32,6 +32,7 @@ mod rights;
 #[cfg(has_ucred)]
 pub use creds::Credentials;
 pub use decode::close_untaken;
+pub(crate) use decode::Carrier;
 pub use decode::{ControlMessage, ControlMessages, RawCmsg, RawIter};
 pub use encode::Encoder;
 #[cfg(has_txtime)]

@@ -22,17 +22,33 @@ type Vlen = libc::size_t;
 
 /// Storage for the raw headers of one `sendmmsg`/`recvmmsg` call.
 ///
-/// It is empty between calls: headers are written into it inside one call of [`sendmmsg`] or
-/// [`recvmmsg`], from borrows that outlive that call, and cleared before the call returns.
-/// Only the capacity is kept, so a warm batch allocates nothing.
+/// Headers are written into it inside one call of [`sendmmsg`] or [`recvmmsg`], from borrows
+/// that outlive that call. `sendmmsg` clears them before it returns; `recvmmsg` keeps them for
+/// the next call, which sets every pointer and length in them anew before the kernel sees
+/// them, so what is left between calls is never read through. A warm batch allocates nothing.
 #[derive(Default)]
 pub(crate) struct MmsgScratch {
     hdrs: Vec<libc::mmsghdr>,
     iovs: Vec<libc::iovec>,
+    /// The slots `recvmmsg` last set the headers up for, by address and size: when the next
+    /// call's are the same, only the fields the kernel writes back are reset.
+    slots: Option<SlotsKey>,
 }
 
-// SAFETY: the vectors are empty outside a call (see the type's docs), so no pointer in them is
-// ever reachable from another thread; what remains is an allocation of plain memory.
+/// Where a `recvmmsg`'s slots lie: the start of each of its buffers and the slot sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SlotsKey {
+    names: *const libc::sockaddr_storage,
+    data: *const u8,
+    buf_size: usize,
+    control: *const u8,
+    control_size: usize,
+    n: usize,
+}
+
+// SAFETY: outside a call the pointers in the vectors are never read through (see the type's
+// docs): each call sets them anew from borrows it holds for its length, so none is reachable
+// from another thread; what remains is an allocation of plain memory.
 unsafe impl Send for MmsgScratch {}
 // SAFETY: as for Send; a shared reference allows no access to the contents at all.
 unsafe impl Sync for MmsgScratch {}
@@ -78,6 +94,7 @@ pub(crate) fn sendmmsg<'a>(
     msgs: impl IntoIterator<Item = OutMsg<'a>>,
     flags: libc::c_int,
 ) -> Result<(usize, usize), i32> {
+    scratch.slots = None;
     let hdrs = &mut scratch.hdrs;
     hdrs.clear();
     for m in msgs {
@@ -115,78 +132,127 @@ pub(crate) fn sendmmsg<'a>(
     result
 }
 
-/// One message slot of a `recvmmsg`: everything exclusively borrowed for `'a`.
+/// The buffers of a `recvmmsg` as equal slots: slot `i` receives its source address into
+/// `names[i]`, its data into `data[i * buf_size..][..buf_size]` and its control data into
+/// `control[i * control_size..][..control_size]`; everything exclusively borrowed for `'a`.
 #[derive(Debug)]
-pub(crate) struct InMsg<'a> {
-    pub(crate) name: &'a mut libc::sockaddr_storage,
-    pub(crate) buf: &'a mut [u8],
+pub(crate) struct InSlots<'a> {
+    pub(crate) names: &'a mut [libc::sockaddr_storage],
+    pub(crate) data: &'a mut [u8],
+    pub(crate) buf_size: usize,
     pub(crate) control: &'a mut [u8],
+    pub(crate) control_size: usize,
 }
 
-/// `recvmmsg(2)` into `msgs` (at most 1024 (`UIO_MAXIOV`)), without timeout,
-/// retried on `EINTR`; writes what each received message reported into `out` (as long as
-/// `msgs`) and returns how many messages arrived.
+/// `recvmmsg(2)` into the first `out.len()` slots of `slots` (at most 1024 (`UIO_MAXIOV`)),
+/// without timeout, retried on `EINTR`; writes what each received message reported into `out`
+/// and returns how many messages arrived.
 ///
-/// Every header is built anew from the full buffers on each call, so `msg_controllen`,
-/// `msg_namelen` and `msg_flags` never carry over from an earlier call (nix#2813); the lengths
+/// The headers stay in `scratch` from call to call, but every field the kernel reads or
+/// writes (pointers, `msg_controllen`, `msg_namelen`, `msg_flags`) is set anew from the full
+/// buffers on each call, so nothing carries over from an earlier call (nix#2813); the lengths
 /// the kernel writes back are clamped to the buffers given.
-pub(crate) fn recvmmsg<'a>(
+///
+/// # Panics
+/// If `slots` holds fewer than `out.len()` slots.
+pub(crate) fn recvmmsg(
     fd: BorrowedFd<'_>,
     scratch: &mut MmsgScratch,
-    msgs: impl IntoIterator<Item = InMsg<'a>>,
+    slots: InSlots<'_>,
     out: &mut [RecvOut],
     flags: libc::c_int,
 ) -> Result<usize, i32> {
-    let MmsgScratch { hdrs, iovs } = scratch;
-    hdrs.clear();
-    iovs.clear();
-    for (m, o) in msgs.into_iter().zip(out.iter_mut()) {
-        iovs.push(libc::iovec {
-            iov_base: m.buf.as_mut_ptr().cast(),
-            iov_len: m.buf.len(),
-        });
-        // The iovec pointer is set below, once `iovs` no longer moves.
-        hdrs.push(mmsghdr(msghdr(
-            (m.name as *mut libc::sockaddr_storage).cast(),
-            size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-            std::ptr::null_mut(),
-            1,
-            m.control.as_mut_ptr().cast(),
-            m.control.len(),
-        )));
-        o.controllen = m.control.len();
+    let n = out.len();
+    let InSlots {
+        names,
+        data,
+        buf_size,
+        control,
+        control_size,
+    } = slots;
+    let names = &mut names[..n];
+    // The slots' total sizes are checked here once, so the walk below stays in bounds.
+    let data = &mut data[..buf_size.checked_mul(n).expect("data slots")];
+    let control = &mut control[..control_size.checked_mul(n).expect("control slots")];
+    let MmsgScratch { hdrs, iovs, slots } = scratch;
+    let namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let controllen = super::control_len(control_size);
+    let key = SlotsKey {
+        names: names.as_ptr(),
+        data: data.as_ptr(),
+        buf_size,
+        control: control.as_ptr(),
+        control_size,
+        n,
+    };
+    if *slots == Some(key) && hdrs.len() == n {
+        // The same buffers at the same addresses as last time: every pointer and the iovecs
+        // (which the kernel only reads) are as this call would set them. Reset what the
+        // kernel wrote back.
+        for h in hdrs.iter_mut() {
+            h.msg_hdr.msg_namelen = namelen;
+            h.msg_hdr.msg_controllen = controllen;
+            h.msg_hdr.msg_flags = 0;
+        }
+    } else {
+        *slots = None;
+        // SAFETY: mmsghdr and iovec are plain data (pointers and integers, explicit padding
+        // on some targets); all-zero is valid. Every field used is set below before the call.
+        let zero: (libc::mmsghdr, libc::iovec) = unsafe { std::mem::zeroed() };
+        hdrs.clear();
+        hdrs.resize(n, zero.0);
+        iovs.clear();
+        iovs.resize(n, zero.1);
+        let iov_len = super::iov_len(1);
+        let mut buf = data.as_mut_ptr();
+        // Empty control room goes as NULL with length 0, as `msghdr` makes it.
+        let mut room = if control_size > 0 {
+            control.as_mut_ptr()
+        } else {
+            std::ptr::null_mut()
+        };
+        for ((h, iov), name) in hdrs.iter_mut().zip(iovs.iter_mut()).zip(names.iter_mut()) {
+            iov.iov_base = buf.cast();
+            iov.iov_len = buf_size;
+            let m = &mut h.msg_hdr;
+            m.msg_name = (name as *mut libc::sockaddr_storage).cast();
+            m.msg_namelen = namelen;
+            m.msg_iov = iov;
+            m.msg_iovlen = iov_len;
+            m.msg_control = room.cast();
+            m.msg_controllen = controllen;
+            m.msg_flags = 0;
+            // Slot i + 1 (one past the end after the last: never read through).
+            buf = buf.wrapping_add(buf_size);
+            room = room.wrapping_add(control_size);
+        }
+        *slots = Some(key);
     }
-    // The iovecs are in place now: point each header at its own.
-    let base = iovs.as_mut_ptr();
-    for (i, h) in hdrs.iter_mut().enumerate() {
-        h.msg_hdr.msg_iov = base.wrapping_add(i);
-    }
-    // SAFETY: every pointer in the headers comes from an exclusive borrow of an InMsg<'a> ('a
-    // outlives this call) or points into `iovs`, which is not touched until the call returns;
-    // each length matches its buffer, and the kernel writes at most that much. A call failed
-    // with EINTR received nothing, so the headers are still as built.
+    // SAFETY: every pointer in the headers is the address of a buffer exclusively borrowed
+    // for this call (`names[i]`, slot i of `data` and of `control`, which lie within the
+    // slices sized above: set from them just now, or set from buffers at the very same
+    // addresses and sizes by an earlier call) or points into `iovs`, which holds slot i of
+    // `data` and is not touched until the call returns; each length matches its buffer, and
+    // the kernel writes at most that much. A call failed with EINTR received nothing, so the
+    // headers are still as set.
     let result = retry(|| unsafe {
         libc::recvmmsg(
             fd.as_raw_fd(),
             hdrs.as_mut_ptr(),
-            vlen(hdrs.len()),
+            vlen(n),
             flags as MmsgFlags,
             std::ptr::null_mut(),
         )
     })
     .map(|r| r as usize);
-    if let Ok(n) = result {
-        for (h, o) in hdrs.iter().zip(out.iter_mut()).take(n) {
+    if let Ok(got) = result {
+        let got = got.min(n);
+        for (h, o) in hdrs[..got].iter().zip(&mut out[..got]) {
             o.bytes = h.msg_len as usize;
-            o.namelen = h
-                .msg_hdr
-                .msg_namelen
-                .min(size_of::<libc::sockaddr_storage>() as libc::socklen_t);
-            o.controllen = control_len_back(h.msg_hdr.msg_controllen).min(o.controllen);
+            o.namelen = h.msg_hdr.msg_namelen.min(namelen);
+            o.controllen = control_len_back(h.msg_hdr.msg_controllen).min(control_size);
             o.flags = h.msg_hdr.msg_flags;
         }
     }
-    hdrs.clear();
-    iovs.clear();
     result
 }

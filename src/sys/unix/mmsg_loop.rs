@@ -46,36 +46,62 @@ pub(crate) fn sendmmsg<'a>(
     Ok((sent, last))
 }
 
-/// One message slot of a `recvmmsg`: everything exclusively borrowed for `'a`.
+/// The buffers of a `recvmmsg` as equal slots: slot `i` receives its source address into
+/// `names[i]`, its data into `data[i * buf_size..][..buf_size]` and its control data into
+/// `control[i * control_size..][..control_size]`; everything exclusively borrowed for `'a`.
 #[derive(Debug)]
-pub(crate) struct InMsg<'a> {
-    pub(crate) name: &'a mut libc::sockaddr_storage,
-    pub(crate) buf: &'a mut [u8],
+pub(crate) struct InSlots<'a> {
+    pub(crate) names: &'a mut [libc::sockaddr_storage],
+    pub(crate) data: &'a mut [u8],
+    pub(crate) buf_size: usize,
     pub(crate) control: &'a mut [u8],
+    pub(crate) control_size: usize,
 }
 
-/// `recvmmsg` as one `recvmsg` per slot (at most 1024), without timeout: writes what each
-/// received message reported into `out` (as long as `msgs`) and returns how many arrived. With
-/// `MSG_WAITFORONE`, the calls after the first go with `MSG_DONTWAIT`, and the loop ends at
-/// the first that finds nothing. An error on the first slot is the result; one after it ends
-/// the loop.
-pub(crate) fn recvmmsg<'a>(
+/// `recvmmsg` as one `recvmsg` per slot (at most 1024), without timeout: receives into the
+/// first `out.len()` slots, writes what each received message reported into `out` and returns
+/// how many arrived. With `MSG_WAITFORONE`, the calls after the first go with `MSG_DONTWAIT`,
+/// and the loop ends at the first that finds nothing. An error on the first slot is the
+/// result; one after it ends the loop.
+pub(crate) fn recvmmsg(
     fd: BorrowedFd<'_>,
     _scratch: &mut MmsgScratch,
-    msgs: impl IntoIterator<Item = InMsg<'a>>,
+    slots: InSlots<'_>,
     out: &mut [RecvOut],
     flags: libc::c_int,
 ) -> Result<usize, i32> {
+    let InSlots {
+        names,
+        data,
+        buf_size,
+        control,
+        control_size,
+    } = slots;
+    let mut data = data.chunks_mut(buf_size.max(1));
+    let mut control = control.chunks_mut(control_size.max(1));
+    let msgs = names.iter_mut().map(move |name| {
+        let buf = if buf_size == 0 {
+            &mut [][..]
+        } else {
+            data.next().unwrap_or_default()
+        };
+        let control = if control_size == 0 {
+            &mut [][..]
+        } else {
+            control.next().unwrap_or_default()
+        };
+        (name, buf, control)
+    });
     let wait_for_one = flags & MSG_WAITFORONE != 0;
     let mut flags = flags & !MSG_WAITFORONE;
     let mut n = 0usize;
-    for (m, o) in msgs.into_iter().zip(out.iter_mut()) {
-        let name: *mut libc::sockaddr_storage = m.name;
+    for ((name, buf, control), o) in msgs.zip(out.iter_mut()) {
+        let name: *mut libc::sockaddr_storage = name;
         // SAFETY: MaybeUninit<T> has the layout of T, and recvmsg only passes the pointer to the
         // kernel, which writes initialized bytes (never de-initializes the address).
         let name = unsafe { &mut *name.cast::<MaybeUninit<libc::sockaddr_storage>>() };
-        let mut iov = [IoSliceMut::new(m.buf)];
-        match recvmsg(fd, name, &mut iov, m.control, flags) {
+        let mut iov = [IoSliceMut::new(buf)];
+        match recvmsg(fd, name, &mut iov, control, flags) {
             Ok(r) => {
                 *o = r;
                 n += 1;
