@@ -23,6 +23,7 @@ use std::ops::{Deref, DerefMut};
 
 mod creds;
 mod decode;
+mod ecn;
 mod encode;
 mod ip;
 mod rights;
@@ -30,12 +31,18 @@ mod rights;
 pub use creds::Credentials;
 pub use decode::close_untaken;
 pub use decode::{ControlMessage, ControlMessages, RawCmsg, RawIter};
+pub use ecn::Ecn;
 pub use encode::Encoder;
 pub use ip::{
     Ipv4PktInfo, Ipv6PktInfo, Timestamp, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE,
     TXTIME_SPACE, UDP_SEGMENT_SPACE,
 };
 pub use rights::{Pidfd, Rights};
+
+/// The typed form of a UDP, IP or socket-level message without descriptors (for the
+/// accessors of [`Received`](crate::Received)).
+#[cfg(linux_like)]
+pub(crate) use ip::decode as decode_typed;
 
 /// The alignment unit of `CMSG_ALIGN` on this target: `sizeof(size_t)` on Linux (glibc and musl).
 pub const ALIGN: usize = size_of::<usize>();
