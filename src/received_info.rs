@@ -12,6 +12,7 @@ use crate::recv::Received;
 /// (`IP_PKTINFO` / `IPV6_PKTINFO`): see [`Received::destination`].
 #[doc(alias = "IP_PKTINFO")]
 #[doc(alias = "IPV6_PKTINFO")]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PacketInfo {

@@ -35,7 +35,7 @@
 //! sockopt::set_recv_tos(&socket, true)?;
 //! assert!(sockopt::recv_pktinfo(&socket)? && sockopt::recv_tos(&socket)?);
 //! # }
-//! # Ok::<(), ancillary::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # References

@@ -140,7 +140,7 @@ impl RecvBatch {
     /// assert_eq!(batch.flags(), defaults | RecvFlags::DONTWAIT);
     /// batch.set_flags(RecvFlags::PEEK);
     /// assert_eq!(batch.flags(), defaults | RecvFlags::PEEK);
-    /// # Ok::<(), ancillary::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[doc(alias = "MSG_DONTWAIT")]
     pub fn set_flags(&mut self, flags: RecvFlags) -> &mut Self {
@@ -243,7 +243,7 @@ impl RecvBatch {
     /// assert_eq!(batch.recv_timeout(&rx, Duration::from_millis(10))?, 0); // nothing came
     /// UdpSocket::bind("127.0.0.1:0")?.send_to(b"ping", rx.local_addr()?)?;
     /// assert_eq!(batch.recv_timeout(&rx, Duration::from_secs(5))?, 1);
-    /// # Ok::<(), ancillary::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
