@@ -175,7 +175,7 @@ pub enum Error {
     #[non_exhaustive]
     Os {
         /// The call: `"sendmsg"`, `"sendmmsg"`, `"recvmsg"`, `"recvmmsg"`, `"sendfile"`,
-        /// `"poll"`, ...
+        /// `"poll"`, `"setsockopt"`, `"getsockopt"`, ...
         call: &'static str,
         /// The errno.
         errno: i32,
@@ -285,10 +285,16 @@ impl fmt::Display for Error {
                 }
                 write!(f, "; {}", limit.advice())
             }
+            Error::Capacity { needed, available } if needed > isize::MAX as usize => write!(
+                f,
+                "control storage too small: the messages need more bytes than memory can hold \
+                 ({available} available); push fewer or smaller control messages"
+            ),
             Error::Capacity { needed, available } => write!(
                 f,
                 "control storage too small: {needed} bytes needed, {available} available; \
-                 size it with ancillary::cmsg::space (for example CmsgBuffer::<{{ space_for_fds(8) }}>)"
+                 use CmsgBuffer::<{needed}> (or larger), or size it with the sum of \
+                 ancillary::cmsg::space of each message (space_for_fds, CREDENTIALS_SPACE, ...)"
             ),
             Error::RawRights => f.write_str(
                 "SCM_RIGHTS cannot be pushed as raw bytes: use Encoder::push_rights with \

@@ -56,6 +56,7 @@
 #![cfg(unix)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod addr;
 pub mod batch;
 pub mod cmsg;
 mod error;
@@ -63,21 +64,27 @@ mod flags;
 pub mod iovec;
 pub mod limits;
 mod probe;
+#[cfg(linux_like)]
+mod received_info;
 mod recv;
 mod send;
+pub mod sockopt;
 mod stream;
 mod sys;
 
+pub use addr::Destination;
 pub use batch::{Batch, BatchError, RecvBatch};
 pub use error::{Carried, Error, Limit, Result};
 pub use flags::{RecvFlags, SendFlags};
 pub use iovec::{IoVecs, IoVecsMut};
 pub use limits::Limits;
+#[cfg(linux_like)]
+pub use received_info::PacketInfo;
 pub use recv::{Fds, Received, RecvMsg};
 pub use send::SendMsg;
 #[cfg(has_sendfile)]
 pub use stream::SendFile;
-pub use stream::{wait_writable, Progress, SendAll};
+pub use stream::{wait_readable, wait_writable, Progress, SendAll};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -273,7 +273,9 @@ impl<'c> Received<'c> {
         Ok(())
     }
 
-    /// The source address (`msg_name`), if the kernel gave one (datagram sockets).
+    /// The source address (`msg_name`), if the kernel gave one (datagram sockets), as nix's
+    /// `SockaddrStorage`. The std forms are [`socket_addr`](Self::socket_addr) (IP) and
+    /// [`unix_address`](Self::unix_address) (Unix).
     pub fn address(&self) -> Option<SockaddrStorage> {
         if (self.namelen as usize) < std::mem::size_of::<libc::sa_family_t>() {
             return None;
@@ -283,6 +285,27 @@ impl<'c> Received<'c> {
         // storage's size and is at least the family's size); SockaddrStorage::from_raw with
         // Some(len) copies exactly len bytes into zeroed storage and reads nothing beyond.
         unsafe { SockaddrStorage::from_raw(ptr, Some(self.namelen)) }
+    }
+
+    /// The source address as a std Unix socket address (a path, or on Linux an abstract
+    /// name), if it is one: `None` for another family, and for a sender whose socket has no
+    /// name (an unbound or `socketpair` socket), which std cannot represent.
+    ///
+    /// Answer the sender with [`SendMsg::to_unix`](crate::SendMsg::to_unix).
+    pub fn unix_address(&self) -> Option<std::os::unix::net::SocketAddr> {
+        sys::unix_socket_addr(self.name_bytes())
+    }
+
+    /// The bytes of `msg_name` the kernel wrote.
+    fn name_bytes(&self) -> &[u8] {
+        // SAFETY: the kernel wrote the first namelen bytes of the name (namelen is clamped to
+        // the storage's size), so they are initialized; the slice borrows the storage.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.name.as_ptr().cast::<u8>(),
+                (self.namelen as usize).min(std::mem::size_of::<libc::sockaddr_storage>()),
+            )
+        }
     }
 
     /// The source address as an IP socket address, if it is one.

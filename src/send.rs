@@ -19,6 +19,7 @@ enum Dest<'a> {
     Borrowed(Name<'a>),
     V4(SockaddrIn),
     V6(SockaddrIn6),
+    Unix(sys::UnixName),
 }
 
 /// One message for `sendmsg(2)`: data (iovecs), control data, an optional destination and flags.
@@ -89,6 +90,9 @@ impl<'a> SendMsg<'a> {
     }
 
     /// Sends to `addr` (`msg_name`): any nix address (`UnixAddr`, `SockaddrIn`, ...).
+    ///
+    /// For std addresses, prefer [`to_addr`](Self::to_addr) (IP) and
+    /// [`to_unix`](Self::to_unix) (Unix), which need no nix type.
     #[inline]
     pub fn to<A: SockaddrLike + Sync + ?Sized>(mut self, addr: &'a A) -> Self {
         self.dest = Dest::Borrowed(Name::new(addr));
@@ -102,6 +106,37 @@ impl<'a> SendMsg<'a> {
             SocketAddr::V4(a) => Dest::V4(a.into()),
             SocketAddr::V6(a) => Dest::V6(a.into()),
         };
+        self
+    }
+
+    /// Sends to a Unix socket address (`msg_name`): a path, or on Linux an abstract name.
+    ///
+    /// Make one with `std::os::unix::net::SocketAddr::from_pathname`, or on Linux with
+    /// `SocketAddrExt::from_abstract_name`; take one from
+    /// [`Received::unix_address`](crate::Received::unix_address) to answer a sender. An
+    /// unnamed address (an unbound socket's) names nobody: the kernel refuses it with `EINVAL`.
+    ///
+    /// ```
+    /// use std::io::IoSlice;
+    /// use std::os::unix::net::{SocketAddr, UnixDatagram};
+    /// use ancillary::SendMsg;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("ancillary-to-unix-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("rx");
+    /// # let _ = std::fs::remove_file(&path);
+    /// let rx = UnixDatagram::bind(&path)?;
+    /// let tx = UnixDatagram::unbound()?;
+    /// let to = SocketAddr::from_pathname(&path)?;
+    /// SendMsg::new(&[IoSlice::new(b"hi")]).to_unix(&to).send(&tx)?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(rx.recv(&mut buf)?, 2);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn to_unix(mut self, addr: &std::os::unix::net::SocketAddr) -> Self {
+        self.dest = Dest::Unix(sys::UnixName::from_std(addr));
         self
     }
 
@@ -177,6 +212,7 @@ impl<'a> SendMsg<'a> {
             Dest::Borrowed(n) => Some(*n),
             Dest::V4(a) => Some(Name::new(a)),
             Dest::V6(a) => Some(Name::new(a)),
+            Dest::Unix(a) => Some(a.name()),
         };
         sys::sendmsg(socket, name, self.iov, self.control, self.flags.bits())
             .map_err(|errno| self.map_kernel_error(errno))

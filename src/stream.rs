@@ -71,6 +71,32 @@ pub fn wait_writable<Fd: AsFd>(socket: Fd, timeout: Option<Duration>) -> Result<
     sys::poll_one(socket.as_fd(), libc::POLLOUT, timeout).map_err(|e| Error::os("poll", e))
 }
 
+/// `poll(2)` for `POLLIN`: waits until `socket` has something to receive (data, a
+/// connection to accept, or the end of the stream), at most `timeout` (`None`: no limit).
+/// Returns whether it became readable; an error or hang-up on the socket also counts as
+/// readable, so that the next receive reports it.
+///
+/// ```
+/// use std::io::Write;
+/// use std::time::Duration;
+/// let (mut a, b) = std::os::unix::net::UnixStream::pair()?;
+/// assert!(!ancillary::wait_readable(&b, Some(Duration::from_millis(10)))?);
+/// a.write_all(b"x")?;
+/// assert!(ancillary::wait_readable(&b, Some(Duration::from_secs(5)))?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Os`] with `call: "poll"` when the call fails.
+///
+/// # References
+/// [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+#[doc(alias = "poll")]
+#[doc(alias = "POLLIN")]
+pub fn wait_readable<Fd: AsFd>(socket: Fd, timeout: Option<Duration>) -> Result<bool> {
+    sys::poll_one(socket.as_fd(), libc::POLLIN, timeout).map_err(|e| Error::os("poll", e))
+}
+
 /// Sends every byte of a list of buffers on a stream socket, with control data on the first
 /// byte written, resuming after partial writes.
 ///

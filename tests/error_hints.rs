@@ -226,7 +226,9 @@ fn eafnosupport_for_an_ipv6_destination_on_an_ipv4_socket() {
 
     // From a batch too.
     let mut batch = Batch::new();
-    batch.push("[::1]:9".parse().unwrap(), b"x").unwrap();
+    batch
+        .push("[::1]:9".parse::<std::net::SocketAddr>().unwrap(), b"x")
+        .unwrap();
     let err = batch.send(&udp).unwrap_err();
     let carried = check(
         &err.error,

@@ -86,6 +86,21 @@ impl BatchError {
 
 impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let socket_refused = match self.error {
+            Error::NotDatagramSocket | Error::PartialDatagram { .. } => true,
+            Error::Os { errno, .. } => errno == libc::EBADF || errno == libc::ENOTSOCK,
+            _ => false,
+        };
+        if socket_refused {
+            // Sending again on this socket fails the same way: no "send again" here.
+            return write!(
+                f,
+                "{} (after {} datagrams of the batch were sent; the rest stay queued from push \
+                 {}, but this socket cannot take them: send them on another socket, or clear \
+                 the batch)",
+                self.error, self.sent, self.failed
+            );
+        }
         if self.asynchronous {
             return write!(
                 f,

@@ -70,6 +70,7 @@ mod plan;
 mod queue;
 mod send;
 
+pub use crate::addr::Destination;
 pub use error::BatchError;
 
 use std::fmt;

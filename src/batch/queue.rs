@@ -114,26 +114,30 @@ enum Payload<'s, 'a> {
 }
 
 impl<'a> Batch<'a> {
-    /// Queues one datagram of `data` to `dest`.
+    /// Queues one datagram of `data` to `dest`: a [`SocketAddr`], or `None` /
+    /// [`Destination::Connected`](super::Destination::Connected) for the connected peer (every
+    /// push takes the same forms: see [`Destination`](super::Destination)).
     ///
     /// # Errors
     /// [`Error::Limit`] ([`Limit::Payload`]) if `data` is larger than a UDP datagram to that
     /// address family can be; the batch is unchanged.
-    pub fn push(&mut self, dest: SocketAddr, data: &'a [u8]) -> Result<()> {
+    #[inline]
+    pub fn push(&mut self, dest: impl Into<super::Destination>, data: &'a [u8]) -> Result<()> {
+        let dest = dest.into().socket_addr();
         // What push_entry does for one slice without control data, without the rest.
         self.limits.check(0, 0, 1)?;
         let slice = IoSlice::new(data);
         // A datagram that joins a run is no longer than the run's first, which passed the
         // payload cap of the same destination: it passes it too.
-        if self.join(Some(&dest), slice, 0, 0) {
+        if self.join(dest.as_ref(), slice, 0, 0) {
             return Ok(());
         }
-        if let Some(cap) = payload_cap(Some(dest)) {
+        if let Some(cap) = payload_cap(dest) {
             if data.len() > cap {
                 return Err(limit(Limit::Payload, data.len(), cap));
             }
         }
-        self.push_single(Some(dest), slice, self.control.used(), 0, 0);
+        self.push_single(dest, slice, self.control.used(), 0, 0);
         Ok(())
     }
 
@@ -252,14 +256,21 @@ impl<'a> Batch<'a> {
     /// # Errors
     /// [`Error::Limit`] for a payload, control buffer or fd count over its limit; any error
     /// `control` returns. The batch is unchanged.
-    pub fn push_with<F>(&mut self, dest: SocketAddr, data: &'a [u8], control: F) -> Result<()>
+    pub fn push_with<F>(
+        &mut self,
+        dest: impl Into<super::Destination>,
+        data: &'a [u8],
+        control: F,
+    ) -> Result<()>
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
-        self.push_entry(Some(dest), Payload::One(data), 0, Some(control))
+        let dest = dest.into().socket_addr();
+        self.push_entry(dest, Payload::One(data), 0, Some(control))
     }
 
-    /// Queues one datagram gathered from `iov`, to `dest` (`None`: the connected peer), with
+    /// Queues one datagram gathered from `iov`, to `dest` (`None` or
+    /// [`Destination::Connected`](super::Destination::Connected): the connected peer), with
     /// control messages written by `control` (see [`push_with`](Self::push_with)).
     ///
     /// # Errors
@@ -267,17 +278,19 @@ impl<'a> Batch<'a> {
     /// its limit; any error `control` returns. The batch is unchanged.
     pub fn push_vectored<F>(
         &mut self,
-        dest: Option<SocketAddr>,
+        dest: impl Into<super::Destination>,
         iov: &[IoSlice<'a>],
         control: F,
     ) -> Result<()>
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
+        let dest = dest.into().socket_addr();
         self.push_entry(dest, Payload::Many(iov), 0, Some(control))
     }
 
-    /// Queues a GSO payload: `data` goes out as datagrams of `segment_size` bytes (the last
+    /// Queues a GSO payload to `dest` (any form [`Destination`](super::Destination) takes):
+    /// `data` goes out as datagrams of `segment_size` bytes (the last
     /// may be shorter), in one `UDP_SEGMENT` message when the socket can, else one by one.
     /// Every datagram carries the control messages written by `control`. A payload of at most
     /// `segment_size` bytes is a single datagram and goes without `UDP_SEGMENT`.
@@ -291,7 +304,7 @@ impl<'a> Batch<'a> {
     #[doc(alias = "UDP_SEGMENT")]
     pub fn push_segments<F>(
         &mut self,
-        dest: Option<SocketAddr>,
+        dest: impl Into<super::Destination>,
         data: &'a [u8],
         segment_size: usize,
         control: F,
@@ -299,6 +312,7 @@ impl<'a> Batch<'a> {
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
+        let dest = dest.into().socket_addr();
         let cap = payload_cap(dest)
             .unwrap_or(UDP_MAX_PAYLOAD_V6)
             .min(usize::from(u16::MAX));
@@ -458,7 +472,8 @@ impl<'a> Batch<'a> {
     /// let tx = UdpSocket::bind("0.0.0.0:0")?;
     /// let mut batch = Batch::new();
     /// batch.push(rx.local_addr()?, b"one")?;
-    /// batch.push("255.255.255.255:9".parse()?, b"refused: no SO_BROADCAST")?;
+    /// let broadcast: std::net::SocketAddr = "255.255.255.255:9".parse()?;
+    /// batch.push(broadcast, b"refused: no SO_BROADCAST")?;
     /// batch.push(rx.local_addr()?, b"two")?;
     /// let mut sent = 0;
     /// while !batch.is_empty() {

@@ -146,7 +146,7 @@ impl RecvBatch {
     /// assert_eq!(batch.flags(), defaults | RecvFlags::DONTWAIT);
     /// batch.set_flags(RecvFlags::PEEK);
     /// assert_eq!(batch.flags(), defaults | RecvFlags::PEEK);
-    /// # Ok::<(), ancillary::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[doc(alias = "MSG_DONTWAIT")]
     pub fn set_flags(&mut self, flags: RecvFlags) -> &mut Self {
@@ -226,6 +226,57 @@ impl RecvBatch {
         .map_err(|e| Error::os("recvmmsg", e))?;
         self.filled = got;
         Ok(got)
+    }
+
+    /// [`recv`](Self::recv) that waits at most `timeout` for the first datagram: `Ok(0)` when
+    /// none arrived in time (what the previous call received is dropped either way).
+    ///
+    /// It waits in `poll(2)` for `POLLIN` and then calls `recvmmsg` with `MSG_DONTWAIT`, so
+    /// it never blocks beyond `timeout`, on a blocking socket too. It does not use the
+    /// `timeout` argument of `recvmmsg`, which its manual page lists under BUGS: it is only
+    /// checked after each datagram, so a call may block forever when no datagram comes. Nor
+    /// does it touch `SO_RCVTIMEO`: the socket's options stay as they are. Another thread
+    /// taking the datagram between the two calls also gives `Ok(0)`. With `MSG_WAITFORONE`
+    /// (the default) it returns what is queued once the first datagram is there.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use ancillary::RecvBatch;
+    ///
+    /// let rx = UdpSocket::bind("127.0.0.1:0")?;
+    /// let mut batch = RecvBatch::new(8, 1500, 0)?;
+    /// assert_eq!(batch.recv_timeout(&rx, Duration::from_millis(10))?, 0); // nothing came
+    /// UdpSocket::bind("127.0.0.1:0")?.send_to(b"ping", rx.local_addr()?)?;
+    /// assert_eq!(batch.recv_timeout(&rx, Duration::from_secs(5))?, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `call: "poll"` if the wait fails, else as [`recv`](Self::recv)
+    /// (a pending socket error, such as `ECONNREFUSED`, ends the wait and is reported).
+    #[doc(alias = "recvmmsg")]
+    #[doc(alias = "SO_RCVTIMEO")]
+    pub fn recv_timeout<Fd: AsFd>(
+        &mut self,
+        socket: Fd,
+        timeout: std::time::Duration,
+    ) -> Result<usize> {
+        let fd = socket.as_fd();
+        let ready =
+            sys::poll_one(fd, libc::POLLIN, Some(timeout)).map_err(|e| Error::os("poll", e))?;
+        if !ready {
+            self.release();
+            return Ok(0);
+        }
+        let flags = self.flags;
+        self.flags = flags | RecvFlags::DONTWAIT;
+        let got = self.recv(fd);
+        self.flags = flags;
+        match got {
+            Err(e) if e.is_would_block() => Ok(0),
+            other => other,
+        }
     }
 
     /// The datagrams of the last call, in order. Each owns the descriptors in its control

@@ -36,7 +36,9 @@ impl<'a> Batch<'a> {
     /// A [`BatchError`] with the datagrams sent before the failure
     /// ([`BatchError::sent`]) and the error; the unsent datagrams stay queued, and the next
     /// `send` starts from the first of them. With a non-blocking socket that is how `EAGAIN`
-    /// arrives. A GSO message that the kernel refuses (`EIO`, `EINVAL`, `EMSGSIZE`) is not an
+    /// arrives: resuming is one call, `send` again once the socket is writable
+    /// ([`wait_writable`](crate::wait_writable) or an event loop); nothing is sent twice and
+    /// nothing is skipped. A GSO message that the kernel refuses (`EIO`, `EINVAL`, `EMSGSIZE`) is not an
     /// error when its datagrams go one by one; when the first of them fails alone, its error
     /// is reported at that datagram and GSO stays on for the socket.
     ///

@@ -24,6 +24,7 @@ use std::ops::{Deref, DerefMut};
 #[cfg(has_ucred)]
 mod creds;
 mod decode;
+mod ecn;
 mod encode;
 mod ip;
 mod layout;
@@ -34,6 +35,7 @@ pub use creds::Credentials;
 pub use decode::close_untaken;
 pub(crate) use decode::Carrier;
 pub use decode::{ControlMessage, ControlMessages, RawCmsg, RawIter};
+pub use ecn::Ecn;
 pub use encode::Encoder;
 #[cfg(has_txtime)]
 pub use ip::TXTIME_SPACE;
@@ -46,6 +48,11 @@ pub use layout::Layout;
 #[cfg(has_pidfd)]
 pub use rights::Pidfd;
 pub use rights::Rights;
+
+/// The typed form of a UDP, IP or socket-level message without descriptors (for the
+/// accessors of [`Received`](crate::Received)).
+#[cfg(linux_like)]
+pub(crate) use ip::decode as decode_typed;
 
 /// The alignment unit of `CMSG_ALIGN` on this target ([`Layout::NATIVE`]): 8 on 64-bit Linux,
 /// 4 on 32-bit Linux and on Apple systems, 8 on 64-bit FreeBSD.

@@ -221,13 +221,17 @@ pub(crate) fn errno_name(errno: i32) -> &'static str {
         libc::EINVAL => "EINVAL",
         libc::EIO => "EIO",
         libc::EISCONN => "EISCONN",
+        libc::EMFILE => "EMFILE",
         libc::EMSGSIZE => "EMSGSIZE",
         libc::ENETDOWN => "ENETDOWN",
         libc::ENETUNREACH => "ENETUNREACH",
         libc::ENOBUFS => "ENOBUFS",
+        #[cfg(linux_like)]
+        libc::ENODATA => "ENODATA",
         libc::ENODEV => "ENODEV",
         libc::ENOENT => "ENOENT",
         libc::ENOMEM => "ENOMEM",
+        libc::ENOPROTOOPT => "ENOPROTOOPT",
         libc::ENOTCONN => "ENOTCONN",
         libc::ENOTSOCK => "ENOTSOCK",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
@@ -249,6 +253,8 @@ enum Call {
     Send,
     Recv,
     SendFile,
+    /// `setsockopt` / `getsockopt`.
+    SockOpt,
     Other,
 }
 
@@ -258,6 +264,7 @@ impl Call {
             "sendmsg" | "sendmmsg" | "sendto" | "send" => Call::Send,
             "recvmsg" | "recvmmsg" | "recvfrom" | "recv" => Call::Recv,
             "sendfile" => Call::SendFile,
+            "setsockopt" | "getsockopt" => Call::SockOpt,
             _ => Call::Other,
         }
     }
@@ -481,6 +488,10 @@ fn hint_on(platform: Platform, call: Call, errno: i32, c: Carried) -> &'static s
                  directory or a socket rather than a regular file or memfd), a socket opened \
                  with O_APPEND, or an invalid count; send from a regular file"
             }
+            SockOpt => {
+                "the kernel refused the option's value or length, or this socket does not take \
+                 the option; check the option against the socket's type"
+            }
             Other => "the kernel refused an argument of the call; check its arguments",
         },
         libc::EIO => match call {
@@ -523,6 +534,7 @@ fn hint_on(platform: Platform, call: Call, errno: i32, c: Carried) -> &'static s
                  give fewer buffers"
             }
             SendFile => "the socket refused the size of the write; send a smaller range",
+            SockOpt => "the option's value has a length the kernel does not take",
         },
         libc::ENOBUFS => match call {
             Send if control => {
@@ -573,6 +585,30 @@ fn hint_on(platform: Platform, call: Call, errno: i32, c: Carried) -> &'static s
             "the descriptor is not a socket; pass a socket (a pipe or file takes write(2) and \
              read(2))"
         }
+        libc::ENOPROTOOPT => match call {
+            SockOpt => {
+                "this kernel does not have this option, or not at this level (SO_PASSPIDFD and \
+                 SO_PEERPIDFD need Linux 6.5, UDP_GRO Linux 5.0); upgrade the kernel, or do \
+                 without the option"
+            }
+            _ => {
+                "an earlier datagram met an ICMP protocol-unreachable (the peer host does not \
+                 speak this protocol), reported on this call; check the peer"
+            }
+        },
+        // SO_PEERPIDFD's answer for a socket without a peer process (FreeBSD has no ENODATA).
+        #[cfg(linux_like)]
+        libc::ENODATA => match call {
+            SockOpt => {
+                "the socket has no peer process to ask about: it was never connected, or it is \
+                 not a Unix socket; ask on a connected Unix socket"
+            }
+            _ => "no data is available",
+        },
+        libc::EMFILE => {
+            "this process has no descriptor number left (RLIMIT_NOFILE); close descriptors it \
+             no longer needs, or raise the limit"
+        }
         libc::EOPNOTSUPP => match call {
             Send if dest => {
                 "this socket takes no destination (an unconnected Unix stream or seqpacket \
@@ -586,6 +622,11 @@ fn hint_on(platform: Platform, call: Call, errno: i32, c: Carried) -> &'static s
             Recv => {
                 "a flag does not fit this socket type (MSG_OOB where the socket has no \
                  out-of-band data); drop the flag"
+            }
+            SockOpt => {
+                "this socket's family or type does not take the option (the IP options need an \
+                 IPv4 or IPv6 socket, UDP_GRO a UDP socket, SO_PASSCRED and the pidfd options a \
+                 Unix socket); set it on a socket of the right kind"
             }
             _ => "the operation is not supported on this socket or file",
         },
@@ -727,13 +768,17 @@ mod tests {
         libc::EINVAL,
         libc::EIO,
         libc::EISCONN,
+        libc::EMFILE,
         libc::EMSGSIZE,
         libc::ENETDOWN,
         libc::ENETUNREACH,
         libc::ENOBUFS,
+        #[cfg(linux_like)]
+        libc::ENODATA,
         libc::ENODEV,
         libc::ENOENT,
         libc::ENOMEM,
+        libc::ENOPROTOOPT,
         libc::ENOTCONN,
         libc::ENOTSOCK,
         libc::EOPNOTSUPP,
@@ -748,7 +793,14 @@ mod tests {
     ];
 
     const CALLS: &[&str] = &[
-        "sendmsg", "sendmmsg", "recvmsg", "recvmmsg", "sendfile", "poll",
+        "sendmsg",
+        "sendmmsg",
+        "recvmsg",
+        "recvmmsg",
+        "sendfile",
+        "poll",
+        "setsockopt",
+        "getsockopt",
     ];
 
     fn fds(n: u16) -> Carried {
@@ -953,6 +1005,30 @@ mod tests {
         assert!(h.contains("before receiving"), "{h}");
         let h = hint("recvmsg", libc::ECONNREFUSED, Carried::NOTHING);
         assert!(h.contains("earlier datagram"), "{h}");
+    }
+
+    #[test]
+    fn socket_option_errors_speak_of_options() {
+        let h = hint("setsockopt", libc::ENOPROTOOPT, Carried::NOTHING);
+        assert!(h.contains("SO_PASSPIDFD") && h.contains("Linux 6.5"), "{h}");
+        #[cfg(linux_like)]
+        {
+            let h = hint("getsockopt", libc::ENODATA, Carried::NOTHING);
+            assert!(h.contains("no peer process"), "{h}");
+        }
+        let h = hint("setsockopt", libc::EOPNOTSUPP, Carried::NOTHING);
+        assert!(
+            h.contains("IPv4 or IPv6 socket") && !h.contains("flag"),
+            "{h}"
+        );
+        // On a send, ENOPROTOOPT is an ICMP error of an earlier datagram, not an option.
+        let h = hint("sendmmsg", libc::ENOPROTOOPT, Carried::NOTHING);
+        assert!(
+            h.contains("protocol-unreachable") && !h.contains("option"),
+            "{h}"
+        );
+        let h = hint("getsockopt", libc::EMFILE, Carried::NOTHING);
+        assert!(h.contains("RLIMIT_NOFILE"), "{h}");
     }
 
     #[test]

@@ -57,3 +57,43 @@ pub(crate) const HAS_GSO: bool = true;
 pub(crate) fn udp_segment_option(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
     getsockopt(fd, libc::SOL_UDP, libc::UDP_SEGMENT)
 }
+
+/// `SO_PASSPIDFD` (Linux 6.5+), which `libc` does not define yet: 76 in asm-generic (and on
+/// alpha, mips and powerpc, which keep the generic number for it), 0x55 on sparc (each
+/// arch/*/include/uapi/asm/socket.h; parisc's 0x404A has no Rust target).
+#[cfg(not(any(target_arch = "sparc", target_arch = "sparc64")))]
+pub(crate) const SO_PASSPIDFD: libc::c_int = 76;
+/// `SO_PASSPIDFD` on sparc.
+#[cfg(any(target_arch = "sparc", target_arch = "sparc64"))]
+pub(crate) const SO_PASSPIDFD: libc::c_int = 0x55;
+
+/// `SO_PEERPIDFD` (Linux 6.5+), which `libc` does not define yet: 77 in asm-generic (alpha,
+/// mips and powerpc too), 0x56 on sparc (parisc's 0x404B has no Rust target).
+#[cfg(not(any(target_arch = "sparc", target_arch = "sparc64")))]
+pub(crate) const SO_PEERPIDFD: libc::c_int = 77;
+/// `SO_PEERPIDFD` on sparc.
+#[cfg(any(target_arch = "sparc", target_arch = "sparc64"))]
+pub(crate) const SO_PEERPIDFD: libc::c_int = 0x56;
+
+/// `getsockopt(SO_PEERCRED)`: the pid, uid and gid of the peer when it connected (or when
+/// the pair was made).
+pub(crate) fn peer_credentials(
+    fd: BorrowedFd<'_>,
+) -> Result<(libc::pid_t, libc::uid_t, libc::gid_t), i32> {
+    let c: libc::ucred = getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED)?;
+    Ok((c.pid, c.uid, c.gid))
+}
+
+/// `getsockopt(SO_PEERPIDFD)`: a new pidfd of the peer's process, owned at once. The kernel
+/// opens it close-on-exec.
+pub(crate) fn peer_pidfd(fd: BorrowedFd<'_>) -> Result<std::os::fd::OwnedFd, i32> {
+    use std::os::fd::FromRawFd;
+    let pidfd: libc::c_int = getsockopt(fd, libc::SOL_SOCKET, SO_PEERPIDFD)?;
+    if pidfd < 0 {
+        // Older 6.5 kernels could hand back a negative error number as the value.
+        return Err(pidfd.checked_neg().unwrap_or(libc::EINVAL));
+    }
+    // SAFETY: a successful SO_PEERPIDFD installs a new descriptor in this process and returns
+    // its number, which nothing else owns; it is wrapped before anything else can fail.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) })
+}

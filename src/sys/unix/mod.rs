@@ -93,6 +93,109 @@ impl<'a> Name<'a> {
     }
 }
 
+/// A Unix socket address (`sockaddr_un`) held inline: what a std
+/// [`SocketAddr`](std::os::unix::net::SocketAddr) names, as `msg_name` wants it.
+#[derive(Clone, Copy)]
+pub(crate) struct UnixName {
+    addr: libc::sockaddr_un,
+    len: libc::socklen_t,
+}
+
+/// The offset of `sun_path` in `sockaddr_un`.
+const SUN_PATH: usize = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+
+impl UnixName {
+    /// The address of `a`: its path, its abstract name (Linux), or only the family for an
+    /// unnamed address (which a send refuses with `EINVAL`).
+    pub(crate) fn from_std(a: &std::os::unix::net::SocketAddr) -> Self {
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: sockaddr_un is plain data (a family and bytes); all-zero is valid.
+        let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        // std checked the length of the name when it made the address: it fits sun_path.
+        let (lead, bytes): (usize, &[u8]) = match (a.as_pathname(), abstract_name(a)) {
+            (Some(p), _) => (0, p.as_os_str().as_bytes()),
+            (None, Some(name)) => (1, name),
+            (None, None) => (0, &[]),
+        };
+        let room = addr.sun_path.len().saturating_sub(lead);
+        let bytes = &bytes[..bytes.len().min(room)];
+        for (d, s) in addr.sun_path[lead..].iter_mut().zip(bytes) {
+            *d = *s as libc::c_char;
+        }
+        let used = if bytes.is_empty() && lead == 0 {
+            0
+        } else {
+            lead + bytes.len()
+        };
+        UnixName {
+            addr,
+            len: (SUN_PATH + used) as libc::socklen_t,
+        }
+    }
+
+    /// The address as `msg_name`.
+    pub(crate) fn name(&self) -> Name<'_> {
+        Name {
+            ptr: (&self.addr as *const libc::sockaddr_un).cast(),
+            len: self.len,
+            _borrow: PhantomData,
+        }
+    }
+}
+
+impl std::fmt::Debug for UnixName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = &self.addr.sun_path[..(self.len as usize).saturating_sub(SUN_PATH)];
+        let bytes: Vec<u8> = path.iter().map(|&c| c as u8).collect();
+        f.debug_struct("UnixName")
+            .field("sun_path", &String::from_utf8_lossy(&bytes))
+            .finish()
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn abstract_name(a: &std::os::unix::net::SocketAddr) -> Option<&[u8]> {
+    std::os::linux::net::SocketAddrExt::as_abstract_name(a)
+}
+#[cfg(target_os = "android")]
+fn abstract_name(a: &std::os::unix::net::SocketAddr) -> Option<&[u8]> {
+    std::os::android::net::SocketAddrExt::as_abstract_name(a)
+}
+#[cfg(not(linux_like))]
+fn abstract_name(_: &std::os::unix::net::SocketAddr) -> Option<&[u8]> {
+    None
+}
+
+/// The std form of a Unix socket address that `recvmsg` wrote (its first `namelen` bytes):
+/// `None` for another family and for an unnamed address (std cannot make one).
+pub(crate) fn unix_socket_addr(name: &[u8]) -> Option<std::os::unix::net::SocketAddr> {
+    use std::os::unix::ffi::OsStrExt;
+    let family = name.get(..size_of::<libc::sa_family_t>())?;
+    let family = libc::sa_family_t::from_ne_bytes(family.try_into().ok()?);
+    if libc::c_int::from(family) != libc::AF_UNIX {
+        return None;
+    }
+    let path = name.get(SUN_PATH..)?;
+    match path.split_first() {
+        None => None,
+        Some((0, _name)) => {
+            #[cfg(target_os = "linux")]
+            return <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(_name).ok();
+            #[cfg(target_os = "android")]
+            return <std::os::unix::net::SocketAddr as std::os::android::net::SocketAddrExt>::from_abstract_name(_name).ok();
+            #[cfg(not(linux_like))]
+            return None;
+        }
+        Some(_) => {
+            // The kernel may or may not count a terminating NUL.
+            let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+            let p = std::ffi::OsStr::from_bytes(&path[..end]);
+            std::os::unix::net::SocketAddr::from_pathname(p).ok()
+        }
+    }
+}
+
 #[cold]
 fn errno() -> i32 {
     std::io::Error::last_os_error()
@@ -323,6 +426,9 @@ pub(crate) fn poll_one(
 pub(crate) unsafe trait OptionValue: Copy {}
 // SAFETY: an integer is valid for any bit pattern.
 unsafe impl OptionValue for libc::c_int {}
+// SAFETY: struct ucred is three integers (pid, uid, gid), valid for any bit pattern.
+#[cfg(linux_like)]
+unsafe impl OptionValue for libc::ucred {}
 
 /// `getsockopt(2)` of one option of type `T`; fails with `EINVAL` if the kernel wrote less than
 /// a whole `T`.
@@ -343,6 +449,28 @@ pub(crate) fn getsockopt<T: OptionValue>(
     // SAFETY: v started zeroed (a valid T: OptionValue types are valid for any bytes) and the
     // kernel wrote at most size_of::<T>() bytes of it.
     Ok(unsafe { v.assume_init() })
+}
+
+/// `setsockopt(2)` of one option of type `T`.
+#[cfg_attr(not(linux_like), allow(dead_code))] // the typed options are Linux-only so far
+pub(crate) fn setsockopt<T: OptionValue>(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: T,
+) -> Result<(), i32> {
+    let len = size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` is a live local of `len` bytes; the kernel only reads it.
+    retry(|| unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const T).cast(),
+            len,
+        )
+    })
+    .map(drop)
 }
 
 /// `getsockopt(SO_TYPE)`: `SOCK_STREAM`, `SOCK_DGRAM`, ...

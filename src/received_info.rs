@@ -1,0 +1,121 @@
+//! Typed accessors on [`Received`] for the messages the socket options of
+//! [`sockopt`](crate::sockopt) switch on: each is one non-owning walk over the control data
+//! (no descriptor is taken or closed), so they may be called in any order, any number of
+//! times, before or after the descriptors are taken.
+
+use std::net::IpAddr;
+
+use crate::cmsg::{self, ControlMessage, Ecn, RawIter, Timestamp};
+use crate::recv::Received;
+
+/// Where a datagram was sent: its destination address and the interface it came in on
+/// (`IP_PKTINFO` / `IPV6_PKTINFO`): see [`Received::destination`].
+#[doc(alias = "IP_PKTINFO")]
+#[doc(alias = "IPV6_PKTINFO")]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PacketInfo {
+    /// The destination address in the datagram's IP header (`ipi_addr`, `ipi6_addr`): the
+    /// address a server bound to a wildcard was asked on, and the one to answer from
+    /// (give it to [`Encoder::push_source_ip`](crate::cmsg::Encoder::push_source_ip)) unless
+    /// it is a broadcast or multicast address.
+    pub ip: IpAddr,
+    /// The index of the interface the datagram came in on (`ipi_ifindex`, `ipi6_ifindex`).
+    pub ifindex: u32,
+}
+
+impl Received<'_> {
+    /// The first typed message for which `pick` gives a value (a walk that touches no
+    /// descriptor).
+    fn find_typed<T>(&self, mut pick: impl FnMut(ControlMessage<'_>) -> Option<T>) -> Option<T> {
+        RawIter::new(self.control_bytes())
+            .filter_map(|m| cmsg::decode_typed(m.level, m.ty, m.data))
+            .find_map(&mut pick)
+    }
+
+    /// The destination address and incoming interface of the datagram (`IP_PKTINFO` for
+    /// IPv4, `IPV6_PKTINFO` for IPv6), with
+    /// [`sockopt::set_recv_pktinfo`](crate::sockopt::set_recv_pktinfo) on; `None` if the
+    /// message is not there. An IPv4 datagram on a dual-stack IPv6 socket, which the kernel
+    /// reports as `::ffff:a.b.c.d`, gives its IPv4 address: the form
+    /// [`Encoder::push_source_ip`](crate::cmsg::Encoder::push_source_ip) needs to answer
+    /// from it.
+    #[doc(alias = "IP_PKTINFO")]
+    #[doc(alias = "IPV6_PKTINFO")]
+    pub fn destination(&self) -> Option<PacketInfo> {
+        self.find_typed(|m| match m {
+            ControlMessage::IpPktInfo(p) => Some(PacketInfo {
+                ip: IpAddr::V4(p.addr),
+                ifindex: p.ifindex,
+            }),
+            ControlMessage::Ipv6PktInfo(p) => Some(PacketInfo {
+                ip: IpAddr::V6(p.addr).to_canonical(),
+                ifindex: p.ifindex,
+            }),
+            _ => None,
+        })
+    }
+
+    /// The TOS byte (IPv4, `IP_TOS`) or traffic class (IPv6, `IPV6_TCLASS`) of the datagram,
+    /// with [`sockopt::set_recv_tos`](crate::sockopt::set_recv_tos) on: its DSCP in the high
+    /// six bits, its ECN codepoint in the low two ([`ecn`](Self::ecn)).
+    #[doc(alias = "IP_TOS")]
+    #[doc(alias = "IPV6_TCLASS")]
+    pub fn tos(&self) -> Option<u8> {
+        self.find_typed(|m| match m {
+            ControlMessage::IpTos(t) | ControlMessage::Ipv6TrafficClass(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// The ECN codepoint of the datagram, from its TOS byte or traffic class (see
+    /// [`tos`](Self::tos)), with [`sockopt::set_recv_tos`](crate::sockopt::set_recv_tos) on.
+    #[doc(alias = "ECN")]
+    pub fn ecn(&self) -> Option<Ecn> {
+        self.tos().map(Ecn::from_tos)
+    }
+
+    /// The TTL (IPv4, `IP_TTL`) or hop limit (IPv6, `IPV6_HOPLIMIT`) the datagram arrived
+    /// with, with [`sockopt::set_recv_ttl`](crate::sockopt::set_recv_ttl) on.
+    #[doc(alias = "IP_TTL")]
+    #[doc(alias = "IPV6_HOPLIMIT")]
+    pub fn ttl(&self) -> Option<u8> {
+        self.find_typed(|m| match m {
+            ControlMessage::IpTtl(t) | ControlMessage::Ipv6HopLimit(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// When the message arrived (`SCM_TIMESTAMPNS`), with
+    /// [`sockopt::set_timestamp_ns`](crate::sockopt::set_timestamp_ns) on.
+    #[doc(alias = "SCM_TIMESTAMPNS")]
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        self.find_typed(|m| match m {
+            ControlMessage::TimestampNs(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// The `UDP_GRO` segment size, if the kernel coalesced several datagrams into this one
+    /// (with [`sockopt::set_udp_gro`](crate::sockopt::set_udp_gro) on); split them with
+    /// [`split_gro`](crate::batch::split_gro).
+    #[doc(alias = "UDP_GRO")]
+    pub fn gro_segment_size(&self) -> Option<usize> {
+        self.find_typed(|m| match m {
+            ControlMessage::UdpGro(s) if s > 0 => Some(usize::from(s)),
+            _ => None,
+        })
+    }
+
+    /// Datagrams the socket dropped so far for lack of receive buffer (`SO_RXQ_OVFL`), with
+    /// [`sockopt::set_rxq_overflow`](crate::sockopt::set_rxq_overflow) on; the kernel
+    /// attaches it once a drop happened.
+    #[doc(alias = "SO_RXQ_OVFL")]
+    pub fn rxq_overflow(&self) -> Option<u32> {
+        self.find_typed(|m| match m {
+            ControlMessage::RxqOverflow(n) => Some(n),
+            _ => None,
+        })
+    }
+}

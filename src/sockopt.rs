@@ -1,0 +1,457 @@
+//! Socket options behind the control messages the crate decodes, typed: no `setsockopt`
+//! with a magic number, no `unsafe`.
+//!
+//! Each option has a setter (`set_*`) and a getter; the peer queries
+//! ([`peer_credentials`], [`peer_pidfd`]) ask who is at the other end of a Unix socket.
+//! Every function takes any socket (`impl AsFd`) and reports a failure as
+//! [`Error::Os`] with `call` `"setsockopt"` or `"getsockopt"`; `ENOPROTOOPT` means the
+//! running kernel does not have the option (`SO_PASSPIDFD` and `SO_PEERPIDFD` need Linux
+//! 6.5), `EOPNOTSUPP` that this kind of socket does not take it.
+//!
+//! | function | option | what arrives ([`Received`](crate::Received) accessor) |
+//! | --- | --- | --- |
+//! | [`set_pass_credentials`] | `SO_PASSCRED` | `SCM_CREDENTIALS` ([`credentials`](crate::Received::credentials)) |
+//! | [`set_pass_pidfd`] | `SO_PASSPIDFD` | `SCM_PIDFD` ([`pidfd`](crate::Received::pidfd)) |
+//! | [`set_recv_pktinfo`] | `IP_PKTINFO` / `IPV6_RECVPKTINFO` | destination address, interface ([`destination`](crate::Received::destination)) |
+//! | [`set_recv_tos`] | `IP_RECVTOS` / `IPV6_RECVTCLASS` | TOS / traffic class ([`ecn`](crate::Received::ecn), [`tos`](crate::Received::tos)) |
+//! | [`set_recv_ttl`] | `IP_RECVTTL` / `IPV6_RECVHOPLIMIT` | TTL / hop limit ([`ttl`](crate::Received::ttl)) |
+//! | [`set_udp_gro`] | `UDP_GRO` | segment size ([`gro_segment_size`](crate::Received::gro_segment_size)) |
+//! | [`set_timestamp_ns`] | `SO_TIMESTAMPNS` | arrival time ([`timestamp`](crate::Received::timestamp)) |
+//! | [`set_rxq_overflow`] | `SO_RXQ_OVFL` | drops so far ([`rxq_overflow`](crate::Received::rxq_overflow)) |
+//!
+//! The IP options pick the IPv4 or the IPv6 option by the socket's family (`SO_DOMAIN`). IPv4
+//! datagrams reaching a dual-stack IPv6 socket (from `::ffff:a.b.c.d`) carry `IPV6_PKTINFO`
+//! but not the IPv6 TOS and TTL messages: for those the setters of an IPv6 socket set the
+//! IPv4 option too ([`set_recv_tos`], [`set_recv_ttl`]), and such a datagram brings `IP_TOS`
+//! and `IP_TTL`. A socket of another family gets `EOPNOTSUPP`.
+//!
+//! ```
+//! # #[cfg(any(target_os = "linux", target_os = "android"))] {
+//! use std::net::UdpSocket;
+//! use ancillary::sockopt;
+//!
+//! let socket = UdpSocket::bind("127.0.0.1:0")?;
+//! sockopt::set_recv_pktinfo(&socket, true)?;
+//! sockopt::set_recv_tos(&socket, true)?;
+//! assert!(sockopt::recv_pktinfo(&socket)? && sockopt::recv_tos(&socket)?);
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # References
+//! [socket(7)](https://man7.org/linux/man-pages/man7/socket.7.html),
+//! [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html),
+//! [ip(7)](https://man7.org/linux/man-pages/man7/ip.7.html),
+//! [ipv6(7)](https://man7.org/linux/man-pages/man7/ipv6.7.html),
+//! [udp(7)](https://man7.org/linux/man-pages/man7/udp.7.html)
+
+#![cfg_attr(not(linux_like), allow(unused_imports))]
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+#[cfg(has_ucred)]
+use crate::cmsg::Credentials;
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// `setsockopt` of a boolean `int` option.
+#[cfg(linux_like)]
+fn set_flag(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, on: bool) -> Result<()> {
+    sys::setsockopt(fd, level, name, libc::c_int::from(on)).map_err(|e| Error::os("setsockopt", e))
+}
+
+/// `getsockopt` of a boolean `int` option.
+#[cfg(linux_like)]
+fn flag(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> Result<bool> {
+    sys::getsockopt::<libc::c_int>(fd, level, name)
+        .map(|v| v != 0)
+        .map_err(|e| Error::os("getsockopt", e))
+}
+
+/// An IP option, by family: IPv4 and IPv6 `(level, name)`.
+#[cfg(linux_like)]
+#[derive(Clone, Copy)]
+struct IpOption {
+    v4: libc::c_int,
+    v6: libc::c_int,
+    /// Whether an IPv6 socket needs the IPv4 option too for its IPv4 datagrams (the kernel
+    /// gives them the IPv6 message for `IPV6_RECVPKTINFO`, not for the others).
+    dual: bool,
+}
+
+/// Whether `fd` is an IPv6 socket (`false`: IPv4); `EOPNOTSUPP` for another family.
+#[cfg(linux_like)]
+fn is_ipv6(fd: BorrowedFd<'_>, call: &'static str) -> Result<bool> {
+    match sys::socket_domain(fd).map_err(|e| Error::os(call, e))? {
+        libc::AF_INET => Ok(false),
+        libc::AF_INET6 => Ok(true),
+        _ => Err(Error::os(call, libc::EOPNOTSUPP)),
+    }
+}
+
+#[cfg(linux_like)]
+fn set_ip_flag(fd: BorrowedFd<'_>, o: IpOption, on: bool) -> Result<()> {
+    if !is_ipv6(fd, "setsockopt")? {
+        return set_flag(fd, libc::IPPROTO_IP, o.v4, on);
+    }
+    set_flag(fd, libc::IPPROTO_IPV6, o.v6, on)?;
+    if o.dual {
+        // IPv4 datagrams of a dual-stack socket carry the IPv4 message.
+        set_flag(fd, libc::IPPROTO_IP, o.v4, on)?;
+    }
+    Ok(())
+}
+
+#[cfg(linux_like)]
+fn ip_flag(fd: BorrowedFd<'_>, o: IpOption) -> Result<bool> {
+    if is_ipv6(fd, "getsockopt")? {
+        flag(fd, libc::IPPROTO_IPV6, o.v6)
+    } else {
+        flag(fd, libc::IPPROTO_IP, o.v4)
+    }
+}
+
+/// `SO_PASSCRED`: receive the sender's credentials (`SCM_CREDENTIALS`) with every message on
+/// this Unix socket, whether the sender attached them or not; read them with
+/// [`Received::credentials`](crate::Received::credentials). Count
+/// [`CREDENTIALS_SPACE`](crate::cmsg::CREDENTIALS_SPACE) in every control buffer.
+///
+/// On a connected stream the credentials ride on each `recvmsg` that returns data from another
+/// sender call: a stream never merges data of different credentials into one read.
+///
+/// ```
+/// # #[cfg(any(target_os = "linux", target_os = "android"))] {
+/// use std::os::unix::net::UnixDatagram;
+/// use ancillary::sockopt;
+///
+/// let (a, b) = UnixDatagram::pair()?;
+/// sockopt::set_pass_credentials(&b, true)?;
+/// assert!(sockopt::pass_credentials(&b)?);
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Os`] (`call: "setsockopt"`): `EOPNOTSUPP` or `ENOPROTOOPT` on a socket that is not
+/// a Unix (or netlink) socket, `EBADF`, `ENOTSOCK`.
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "SO_PASSCRED")]
+pub fn set_pass_credentials(socket: impl AsFd, on: bool) -> Result<()> {
+    set_flag(socket.as_fd(), libc::SOL_SOCKET, libc::SO_PASSCRED, on)
+}
+
+/// Whether `SO_PASSCRED` is on (see [`set_pass_credentials`]).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`).
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "SO_PASSCRED")]
+pub fn pass_credentials(socket: impl AsFd) -> Result<bool> {
+    flag(socket.as_fd(), libc::SOL_SOCKET, libc::SO_PASSCRED)
+}
+
+/// `SO_PASSPIDFD` (Linux 6.5+): receive a pidfd of the sender (`SCM_PIDFD`) with every
+/// message on this Unix socket, taken with [`Received::pidfd`](crate::Received::pidfd). Count
+/// [`PIDFD_SPACE`](crate::cmsg::PIDFD_SPACE) in every control buffer. `libc` does not define
+/// the option; the crate does, per architecture.
+///
+/// # Errors
+/// [`Error::Os`] (`call: "setsockopt"`): `ENOPROTOOPT` on a kernel before 6.5; `EOPNOTSUPP`
+/// on a socket that is not a Unix socket.
+#[cfg(has_pidfd)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "SO_PASSPIDFD")]
+#[doc(alias = "SCM_PIDFD")]
+pub fn set_pass_pidfd(socket: impl AsFd, on: bool) -> Result<()> {
+    set_flag(socket.as_fd(), libc::SOL_SOCKET, sys::SO_PASSPIDFD, on)
+}
+
+/// Whether `SO_PASSPIDFD` is on (see [`set_pass_pidfd`]).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`): `ENOPROTOOPT` on a kernel before 6.5.
+#[cfg(has_pidfd)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "SO_PASSPIDFD")]
+pub fn pass_pidfd(socket: impl AsFd) -> Result<bool> {
+    flag(socket.as_fd(), libc::SOL_SOCKET, sys::SO_PASSPIDFD)
+}
+
+#[cfg(linux_like)]
+const PKTINFO: IpOption = IpOption {
+    v4: libc::IP_PKTINFO,
+    v6: libc::IPV6_RECVPKTINFO,
+    dual: false,
+};
+#[cfg(linux_like)]
+const TOS: IpOption = IpOption {
+    v4: libc::IP_RECVTOS,
+    v6: libc::IPV6_RECVTCLASS,
+    dual: true,
+};
+#[cfg(linux_like)]
+const TTL: IpOption = IpOption {
+    v4: libc::IP_RECVTTL,
+    v6: libc::IPV6_RECVHOPLIMIT,
+    dual: true,
+};
+
+/// `IP_PKTINFO` (IPv4) / `IPV6_RECVPKTINFO` (IPv6): receive the destination address of each
+/// datagram and the interface it came in on, read with
+/// [`Received::destination`](crate::Received::destination): what a server bound to a
+/// wildcard address answers from. Count
+/// [`IPV6_PKTINFO_SPACE`](crate::cmsg::IPV6_PKTINFO_SPACE) (the larger of the two) in every
+/// control buffer. Picks the option by the socket's family (see the [module](self) docs).
+///
+/// ```
+/// # #[cfg(any(target_os = "linux", target_os = "android"))] {
+/// use std::io::IoSliceMut;
+/// use std::net::UdpSocket;
+/// use ancillary::{cmsg::{CmsgBuffer, IPV6_PKTINFO_SPACE}, sockopt, RecvMsg};
+///
+/// let rx = UdpSocket::bind("0.0.0.0:0")?;
+/// sockopt::set_recv_pktinfo(&rx, true)?;
+/// let tx = UdpSocket::bind("127.0.0.1:0")?;
+/// tx.send_to(b"hello", ("127.0.0.1", rx.local_addr()?.port()))?;
+///
+/// let mut data = [0u8; 16];
+/// let mut iov = [IoSliceMut::new(&mut data)];
+/// let mut room = CmsgBuffer::<IPV6_PKTINFO_SPACE>::new();
+/// let mut recv = RecvMsg::new(&mut iov).control(&mut room);
+/// let msg = recv.recv(&rx)?;
+/// let to = msg.destination().expect("IP_PKTINFO");
+/// assert_eq!(to.ip, std::net::Ipv4Addr::LOCALHOST);
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Os`] (`call: "setsockopt"`): `EOPNOTSUPP` for a socket that is neither IPv4 nor
+/// IPv6.
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "IP_PKTINFO")]
+#[doc(alias = "IPV6_RECVPKTINFO")]
+pub fn set_recv_pktinfo(socket: impl AsFd, on: bool) -> Result<()> {
+    set_ip_flag(socket.as_fd(), PKTINFO, on)
+}
+
+/// Whether the socket receives `IP_PKTINFO` / `IPV6_PKTINFO` (see [`set_recv_pktinfo`]; on an
+/// IPv6 socket, the IPv6 option).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`): `EOPNOTSUPP` for a socket that is neither IPv4 nor
+/// IPv6.
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "IP_PKTINFO")]
+#[doc(alias = "IPV6_RECVPKTINFO")]
+pub fn recv_pktinfo(socket: impl AsFd) -> Result<bool> {
+    ip_flag(socket.as_fd(), PKTINFO)
+}
+
+/// `IP_RECVTOS` (IPv4) / `IPV6_RECVTCLASS` (IPv6): receive the TOS byte or traffic class of
+/// each datagram (its DSCP and ECN bits), read with [`Received::ecn`](crate::Received::ecn)
+/// and [`Received::tos`](crate::Received::tos). Count
+/// [`INT_SPACE`](crate::cmsg::INT_SPACE) in every control buffer. Picks the option by the
+/// socket's family; on an IPv6 socket it sets `IP_RECVTOS` as well, for the IPv4 datagrams of
+/// a dual-stack socket (see the [module](self) docs).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "setsockopt"`): `EOPNOTSUPP` for a socket that is neither IPv4 nor
+/// IPv6.
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "IP_RECVTOS")]
+#[doc(alias = "IPV6_RECVTCLASS")]
+pub fn set_recv_tos(socket: impl AsFd, on: bool) -> Result<()> {
+    set_ip_flag(socket.as_fd(), TOS, on)
+}
+
+/// Whether the socket receives the TOS byte / traffic class (see [`set_recv_tos`]).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`).
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "IP_RECVTOS")]
+#[doc(alias = "IPV6_RECVTCLASS")]
+pub fn recv_tos(socket: impl AsFd) -> Result<bool> {
+    ip_flag(socket.as_fd(), TOS)
+}
+
+/// `IP_RECVTTL` (IPv4) / `IPV6_RECVHOPLIMIT` (IPv6): receive the TTL or hop limit each
+/// datagram arrived with, read with [`Received::ttl`](crate::Received::ttl). Count
+/// [`INT_SPACE`](crate::cmsg::INT_SPACE) in every control buffer. Picks the option by the
+/// socket's family; on an IPv6 socket it sets `IP_RECVTTL` as well, for the IPv4 datagrams of
+/// a dual-stack socket (see the [module](self) docs).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "setsockopt"`): `EOPNOTSUPP` for a socket that is neither IPv4 nor
+/// IPv6.
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "IP_RECVTTL")]
+#[doc(alias = "IPV6_RECVHOPLIMIT")]
+pub fn set_recv_ttl(socket: impl AsFd, on: bool) -> Result<()> {
+    set_ip_flag(socket.as_fd(), TTL, on)
+}
+
+/// Whether the socket receives the TTL / hop limit (see [`set_recv_ttl`]).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`).
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "IP_RECVTTL")]
+#[doc(alias = "IPV6_RECVHOPLIMIT")]
+pub fn recv_ttl(socket: impl AsFd) -> Result<bool> {
+    ip_flag(socket.as_fd(), TTL)
+}
+
+/// `UDP_GRO` (Linux 5.0+): let the kernel coalesce datagrams of one flow into one receive,
+/// with their segment size in a `UDP_GRO` message
+/// ([`Received::gro_segment_size`](crate::Received::gro_segment_size); split them with
+/// [`split_gro`](crate::batch::split_gro)). Give receives buffers of 64 KiB, and count
+/// [`INT_SPACE`](crate::cmsg::INT_SPACE) in every control buffer: a coalesced datagram
+/// received into a smaller buffer is truncated.
+///
+/// # Errors
+/// [`Error::Os`] (`call: "setsockopt"`): `ENOPROTOOPT` on a kernel without it, `EOPNOTSUPP`
+/// on a socket that is not UDP.
+#[cfg(has_gso)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "UDP_GRO")]
+pub fn set_udp_gro(socket: impl AsFd, on: bool) -> Result<()> {
+    set_flag(socket.as_fd(), libc::SOL_UDP, libc::UDP_GRO, on)
+}
+
+/// Whether `UDP_GRO` is on (see [`set_udp_gro`]).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`): `ENOPROTOOPT` on a kernel that cannot tell.
+#[cfg(has_gso)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "UDP_GRO")]
+pub fn udp_gro(socket: impl AsFd) -> Result<bool> {
+    flag(socket.as_fd(), libc::SOL_UDP, libc::UDP_GRO)
+}
+
+/// `SO_TIMESTAMPNS`: receive the time each message arrived (`SCM_TIMESTAMPNS`, a
+/// `timespec` of the realtime clock), read with
+/// [`Received::timestamp`](crate::Received::timestamp). Count
+/// [`space`](crate::cmsg::space)`(16)` in every control buffer.
+///
+/// # Errors
+/// [`Error::Os`] (`call: "setsockopt"`).
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "SO_TIMESTAMPNS")]
+#[doc(alias = "SCM_TIMESTAMPNS")]
+pub fn set_timestamp_ns(socket: impl AsFd, on: bool) -> Result<()> {
+    set_flag(socket.as_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, on)
+}
+
+/// Whether `SO_TIMESTAMPNS` is on (see [`set_timestamp_ns`]).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`).
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "SO_TIMESTAMPNS")]
+pub fn timestamp_ns(socket: impl AsFd) -> Result<bool> {
+    flag(socket.as_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS)
+}
+
+/// `SO_RXQ_OVFL`: receive with each datagram the count of datagrams this socket dropped so
+/// far for lack of receive buffer (`u32`), read with
+/// [`Received::rxq_overflow`](crate::Received::rxq_overflow). Count
+/// [`INT_SPACE`](crate::cmsg::INT_SPACE) in every control buffer. The kernel attaches it only
+/// once a drop happened.
+///
+/// # Errors
+/// [`Error::Os`] (`call: "setsockopt"`).
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "SO_RXQ_OVFL")]
+pub fn set_rxq_overflow(socket: impl AsFd, on: bool) -> Result<()> {
+    set_flag(socket.as_fd(), libc::SOL_SOCKET, libc::SO_RXQ_OVFL, on)
+}
+
+/// Whether `SO_RXQ_OVFL` is on (see [`set_rxq_overflow`]).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`).
+#[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "SO_RXQ_OVFL")]
+pub fn rxq_overflow(socket: impl AsFd) -> Result<bool> {
+    flag(socket.as_fd(), libc::SOL_SOCKET, libc::SO_RXQ_OVFL)
+}
+
+/// `SO_PEERCRED`: the credentials of the process at the other end of a connected Unix
+/// socket, as they were when it called `connect` (or `listen`, seen from the connecting
+/// side), or when `socketpair` made the pair: the kernel's record, which the peer cannot
+/// choose, unlike the credentials of a message.
+///
+/// The pid may since belong to another process; [`peer_pidfd`] names the process itself.
+///
+/// ```
+/// # #[cfg(any(target_os = "linux", target_os = "android"))] {
+/// use std::os::unix::net::UnixStream;
+/// use ancillary::{cmsg::Credentials, sockopt};
+///
+/// let (a, _b) = UnixStream::pair()?;
+/// assert_eq!(sockopt::peer_credentials(&a)?, Credentials::current());
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`): `ENOTCONN`, `EBADF`, `ENOTSOCK`. A socket with no
+/// peer process (not a Unix socket, or a Unix socket never connected) gives pid 0 rather than
+/// an error.
+#[cfg(has_ucred)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "SO_PEERCRED")]
+#[doc(alias = "ucred")]
+pub fn peer_credentials(socket: impl AsFd) -> Result<Credentials> {
+    let (pid, uid, gid) =
+        sys::peer_credentials(socket.as_fd()).map_err(|e| Error::os("getsockopt", e))?;
+    Ok(Credentials { pid, uid, gid })
+}
+
+/// `SO_PEERPIDFD` (Linux 6.5+): a pidfd of the process at the other end of a connected Unix
+/// socket (the process [`peer_credentials`] names), owned at once and close-on-exec (the
+/// kernel opens it `O_CLOEXEC`). Unlike a pid it cannot come to name another process: wait
+/// on it with `poll`, signal it with `pidfd_send_signal`, or check it is still alive.
+/// `libc` does not define the option; the crate does, per architecture.
+///
+/// ```
+/// # #[cfg(any(target_os = "linux", target_os = "android"))] {
+/// use std::os::unix::net::UnixStream;
+/// use ancillary::sockopt;
+///
+/// let (a, _b) = UnixStream::pair()?;
+/// match sockopt::peer_pidfd(&a) {
+///     Ok(pidfd) => drop(pidfd), // this process: the pair's peer
+///     Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {} // before Linux 6.5
+///     Err(e) => return Err(e.into()),
+/// }
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`): `ENOPROTOOPT` before Linux 6.5, `ENODATA` for a
+/// socket with no peer process (never connected, or not a Unix socket), `ESRCH` when the
+/// peer process is gone, `EMFILE` when this process has no descriptor left.
+#[cfg(has_pidfd)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "SO_PEERPIDFD")]
+#[doc(alias = "pidfd")]
+pub fn peer_pidfd(socket: impl AsFd) -> Result<OwnedFd> {
+    sys::peer_pidfd(socket.as_fd()).map_err(|e| Error::os("getsockopt", e))
+}
