@@ -166,6 +166,24 @@ pub enum Error {
         /// What overflowed.
         what: &'static str,
     },
+    /// More file descriptors arrived than the caller had room for (the one-call receives and
+    /// [`RecvExact`](crate::RecvExact)): those that fitted were stored, the others were closed.
+    TooManyFds {
+        /// Descriptors that arrived with the message.
+        arrived: usize,
+        /// Room the caller gave (empty slots, or 1 for `recv_fd`).
+        capacity: usize,
+    },
+    /// A message that was to carry a file descriptor (`recv_fd`) arrived without one.
+    MissingFd,
+    /// A stream ended (the peer shut down its writing side or closed) before the bytes a
+    /// [`RecvExact`](crate::RecvExact) was to read had all arrived.
+    StreamEnded {
+        /// Bytes that did arrive.
+        received: usize,
+        /// Bytes that were expected.
+        expected: usize,
+    },
     /// A system call failed.
     ///
     /// Its message says what the errno means for this call and what the call carried, and
@@ -235,7 +253,8 @@ impl Error {
                 Error::ControlTruncated { .. } | Error::DataTruncated { .. } => {
                     io::ErrorKind::InvalidData
                 }
-                Error::FileEnded { .. } => io::ErrorKind::UnexpectedEof,
+                Error::FileEnded { .. } | Error::StreamEnded { .. } => io::ErrorKind::UnexpectedEof,
+                Error::TooManyFds { .. } | Error::MissingFd => io::ErrorKind::InvalidData,
                 _ => io::ErrorKind::InvalidInput,
             },
         }
@@ -341,6 +360,21 @@ impl fmt::Display for Error {
                 "a Batch cannot send with {flags:?}: MSG_MORE would join its datagrams into \
                  one, MSG_OOB and MSG_EOR belong to stream and record sockets; leave them out \
                  (use SendMsg for a single message that needs them)"
+            ),
+            Error::TooManyFds { arrived, capacity } => write!(
+                f,
+                "{arrived} file descriptors arrived with the message and there was room for \
+                 {capacity}: those that fitted were stored and the others closed; give room for \
+                 as many as the peer sends"
+            ),
+            Error::MissingFd => f.write_str(
+                "the message arrived without a file descriptor; check that the peer sends one \
+                 with every message it sends here",
+            ),
+            Error::StreamEnded { received, expected } => write!(
+                f,
+                "the stream ended after {received} of the {expected} bytes expected: the peer \
+                 shut down or closed its end early"
             ),
             Error::SizeOverflow { what } => write!(
                 f,

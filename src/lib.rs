@@ -60,6 +60,7 @@ mod addr;
 pub mod batch;
 pub mod cmsg;
 mod error;
+mod fds;
 mod flags;
 pub mod iovec;
 pub mod limits;
@@ -71,10 +72,13 @@ mod send;
 pub mod sockopt;
 mod stream;
 mod sys;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use addr::Destination;
 pub use batch::{Batch, BatchError, RecvBatch};
 pub use error::{Carried, Error, Limit, Result};
+pub use fds::{RecvWithFd, SendWithFd};
 pub use flags::{RecvFlags, SendFlags};
 pub use iovec::{IoVecs, IoVecsMut};
 pub use limits::Limits;
@@ -84,7 +88,7 @@ pub use recv::{Fds, Received, RecvMsg};
 pub use send::SendMsg;
 #[cfg(has_sendfile)]
 pub use stream::SendFile;
-pub use stream::{wait_readable, wait_writable, Progress, SendAll};
+pub use stream::{wait_readable, wait_writable, Progress, RecvExact, SendAll};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
@@ -108,6 +112,7 @@ mod tests {
         send_sync::<crate::IoVecs<'_>>();
         send_sync::<crate::IoVecsMut<'_>>();
         send_sync::<crate::SendAll<'_, '_>>();
+        send_sync::<crate::RecvExact<'_>>();
         #[cfg(has_sendfile)]
         send_sync::<crate::SendFile<'_, '_>>();
         send_sync::<crate::Batch<'_>>();

@@ -118,6 +118,19 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// not an error here: see [`Received::check`].
     #[inline]
     pub fn recv<Fd: AsFd>(&mut self, socket: Fd) -> Result<Received<'_>> {
+        let out = self.recv_raw(socket.as_fd(), RecvFlags::empty())?;
+        Ok(self.received(out))
+    }
+
+    /// The call of [`recv`](Self::recv), with `extra` flags added for this call only. What it
+    /// received must be handed to [`received`](Self::received) at once: until then nothing
+    /// owns the descriptors in the control buffer.
+    #[inline]
+    pub(crate) fn recv_raw(
+        &mut self,
+        socket: std::os::fd::BorrowedFd<'_>,
+        extra: RecvFlags,
+    ) -> Result<sys::RecvOut> {
         if self.iov.len() > MAX_IOVECS {
             return Err(Error::Limit {
                 limit: Limit::Iovecs,
@@ -126,16 +139,21 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
                 kernel: None,
             });
         }
-        let out = sys::recvmsg(
-            socket.as_fd(),
+        sys::recvmsg(
+            socket,
             &mut self.name,
             self.iov,
             self.control,
-            self.flags.bits(),
+            (self.flags | extra).bits(),
         )
-        .map_err(|e| Error::os("recvmsg", e))?;
+        .map_err(|e| Error::os("recvmsg", e))
+    }
+
+    /// What [`recv_raw`](Self::recv_raw) received, owning its descriptors.
+    #[inline]
+    pub(crate) fn received(&mut self, out: sys::RecvOut) -> Received<'_> {
         let capacity = self.control.len();
-        Ok(Received {
+        Received {
             first: self.iov.first().map_or(&[][..], |b| &b[..]),
             iov: self.iov,
             bytes: out.bytes,
@@ -145,7 +163,7 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
             capacity,
             control: &mut self.control[..out.controllen],
             all_taken: false,
-        })
+        }
     }
 }
 

@@ -8,9 +8,7 @@
 //! blocking and non-blocking sockets alike.
 
 use std::io::IoSlice;
-use std::os::fd::AsFd;
-#[cfg(has_sendfile)]
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use crate::cmsg::Encoder;
@@ -21,7 +19,12 @@ use crate::limits::{Limits, MAX_IOVECS};
 use crate::send::SendMsg;
 use crate::sys;
 
-/// Where a resumable send stands after [`SendAll::send`] or [`SendFile::send`] returns.
+mod recv_exact;
+
+pub use recv_exact::RecvExact;
+
+/// Where a resumable send or receive stands after [`SendAll::send`], [`SendFile::send`] or
+/// [`RecvExact::recv`] returns.
 ///
 /// ```
 /// use std::io::IoSlice;
@@ -39,11 +42,13 @@ use crate::sys;
 #[must_use = "on WouldBlock the send is not finished: wait until the socket is writable and call send again"]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Progress {
-    /// Every byte was written, and the control data with the first of them.
+    /// Every byte was written, and the control data with the first of them (for
+    /// [`RecvExact`]: every byte expected was received).
     Done,
     /// The socket would block (`EAGAIN`/`EWOULDBLOCK`) with bytes left to write. Wait until it
     /// is writable (`POLLOUT`: [`wait_writable`], or an event loop) and call `send` again: it
-    /// continues where it stopped and does not send the control data again.
+    /// continues where it stopped and does not send the control data again. (For
+    /// [`RecvExact`]: bytes are left to read; wait until the socket is readable.)
     #[doc(alias = "EAGAIN")]
     #[doc(alias = "EWOULDBLOCK")]
     WouldBlock,
@@ -246,10 +251,29 @@ impl<'a, 'c> SendAll<'a, 'c> {
     /// and no byte to carry it. After an error [`sent`](Self::sent) says how much had been
     /// written; what the kernel had taken is not taken back.
     pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> Result<Progress> {
+        self.send_inner(socket.as_fd())
+    }
+
+    /// [`send`](Self::send) with `extra` flags added for this call only (`MSG_DONTWAIT` for
+    /// the async forms).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn send_adding(
+        &mut self,
+        socket: BorrowedFd<'_>,
+        extra: SendFlags,
+    ) -> Result<Progress> {
+        let saved = self.flags;
+        self.flags |= extra;
+        let result = self.send_inner(socket);
+        self.flags = saved;
+        result
+    }
+
+    #[inline]
+    fn send_inner(&mut self, socket: BorrowedFd<'_>) -> Result<Progress> {
         if self.is_done() {
             return Ok(Progress::Done);
         }
-        let socket = socket.as_fd();
         let stream = *self
             .stream
             .get_or_insert_with(|| sys::socket_type(socket) == Ok(libc::SOCK_STREAM));
