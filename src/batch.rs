@@ -760,7 +760,9 @@ impl<'a> Batch<'a> {
         };
         // A GSO payload always goes with UDP_SEGMENT.
         let with_segment = if segment != 0 { SEGMENT_SPACE } else { 0 };
-        self.limits.check(fds, control_len + with_segment, iovecs)?;
+        let own = &self.control.bytes()[at..at + control_len];
+        let kernel_len = limits::kernel_control_len(own) + kernel_segment_space(with_segment);
+        self.limits.check(fds, kernel_len, iovecs)?;
 
         let one = match payload {
             Payload::One(d) => Some(IoSlice::new(d)),
@@ -1161,7 +1163,13 @@ impl<'a> Batch<'a> {
             && (1..=usize::from(u16::MAX)).contains(&e.segment)
             && self
                 .limits
-                .check(0, e.control_len + SEGMENT_SPACE, 0)
+                .check(
+                    0,
+                    limits::kernel_control_len(
+                        &self.control.bytes()[e.control_at..e.control_at + e.control_len],
+                    ) + kernel_segment_space(SEGMENT_SPACE),
+                    0,
+                )
                 .is_ok()
     }
 
@@ -1253,25 +1261,25 @@ impl<'a> Batch<'a> {
             kernel: Some(errno),
         };
         let iovecs = p.iov_end - p.iov_start;
+        let control = if p.own_control {
+            self.control.bytes()
+        } else {
+            self.gso_control.bytes()
+        };
+        let control = &control[p.control_at..p.control_at + p.control_len];
+        let kernel_len = limits::kernel_control_len(control);
         match errno {
             libc::EINVAL if e.fds > limits::MAX_FDS => kernel(Limit::Fds, e.fds, limits::MAX_FDS),
-            // ENOBUFS also means a full queue or option memory used by something else: a
-            // limit only when the buffer really reaches optmem_max (looser Limits).
-            libc::ENOBUFS
-                if p.control_len > OPTMEM_EXEMPT && p.control_len >= limits::optmem_max() =>
-            {
-                kernel(Limit::ControlBuffer, p.control_len, limits::optmem_max())
+            // ENOBUFS (ENOMEM where the kernel widens the messages) also means a full queue or
+            // option memory used by something else: a limit only when the buffer really
+            // reaches optmem_max (looser Limits).
+            _ if limits::is_control_refusal(errno, kernel_len) => {
+                kernel(Limit::ControlBuffer, kernel_len, limits::optmem_max())
             }
             libc::EMSGSIZE if iovecs > limits::MAX_IOVECS => {
                 kernel(Limit::Iovecs, iovecs, limits::MAX_IOVECS)
             }
             _ => {
-                let control = if p.own_control {
-                    self.control.bytes()
-                } else {
-                    self.gso_control.bytes()
-                };
-                let control = &control[p.control_at..p.control_at + p.control_len];
                 let carried = Carried::message(control, p.name.name().is_some());
                 Error::os_carrying("sendmmsg", errno, carried)
             }
@@ -1284,6 +1292,16 @@ impl<'a> Batch<'a> {
 enum Payload<'s, 'a> {
     One(&'a [u8]),
     Many(&'s [IoSlice<'a>]),
+}
+
+/// What `space` bytes of `UDP_SEGMENT` (0 or [`SEGMENT_SPACE`]) count for in the kernel's
+/// `optmem_max` check: more where the kernel widens control messages.
+fn kernel_segment_space(space: usize) -> usize {
+    if space == 0 || !limits::kernel_widens_control() {
+        space
+    } else {
+        crate::cmsg::Layout::LINUX_64.space(std::mem::size_of::<u16>())
+    }
 }
 
 fn limit(limit: Limit, needed: usize, max: usize) -> Error {

@@ -9,7 +9,7 @@ use nix::sys::socket::{SockaddrIn, SockaddrIn6, SockaddrLike};
 use crate::cmsg::Encoder;
 use crate::error::{Carried, Error, Limit, Result};
 use crate::flags::SendFlags;
-use crate::limits::{Limits, OPTMEM_EXEMPT};
+use crate::limits::{self, Limits};
 use crate::sys::{self, Name};
 
 /// The destination of a message: borrowed from the caller, or an IP address kept inline.
@@ -139,9 +139,11 @@ impl<'a> SendMsg<'a> {
     /// [`Error::Limit`] naming the limit and the numbers.
     #[inline]
     pub fn check(&self) -> Result<()> {
-        self.limits
-            .unwrap_or_default()
-            .check(self.fds, self.control.len(), self.iov.len())
+        self.limits.unwrap_or_default().check(
+            self.fds,
+            limits::kernel_control_len(self.control),
+            self.iov.len(),
+        )
     }
 
     /// `sendmsg(2)`: sends the message on `socket`; returns the bytes of data sent.
@@ -187,16 +189,13 @@ impl<'a> SendMsg<'a> {
             libc::EINVAL if self.fds > crate::limits::MAX_FDS => {
                 limit(Limit::Fds, self.fds, crate::limits::MAX_FDS)
             }
-            // ENOBUFS also means a full queue or no memory: a limit only when the buffer
-            // really reaches optmem_max (the check before the call was loosened).
-            libc::ENOBUFS
-                if self.control.len() > OPTMEM_EXEMPT
-                    && self.control.len() >= crate::limits::optmem_max() =>
-            {
+            // ENOBUFS (ENOMEM where the kernel widens the messages) also means a full queue or
+            // no memory: a limit only when the buffer really reaches optmem_max.
+            _ if limits::is_control_refusal(errno, limits::kernel_control_len(self.control)) => {
                 limit(
                     Limit::ControlBuffer,
-                    self.control.len(),
-                    crate::limits::optmem_max(),
+                    limits::kernel_control_len(self.control),
+                    limits::optmem_max(),
                 )
             }
             libc::EMSGSIZE if self.iov.len() > crate::limits::MAX_IOVECS => {

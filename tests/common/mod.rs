@@ -288,3 +288,58 @@ pub(crate) fn nothing_queued_udp(sock: &std::net::UdpSocket) -> bool {
     sock.set_nonblocking(false).unwrap();
     matches!(r, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
+
+/// The errno with which the kernel refuses control data for `net.core.optmem_max`: `ENOBUFS`,
+/// or `ENOMEM` in a 32-bit process on a 64-bit kernel (whose compat layer widens the messages
+/// first and fails the allocation of the widened copy).
+pub(crate) fn control_refusal_errno() -> i32 {
+    if ancillary::limits::kernel_widens_control() {
+        libc::ENOMEM
+    } else {
+        libc::ENOBUFS
+    }
+}
+
+/// The size the kernel checks against `net.core.optmem_max` for the control data `build`
+/// writes (built here into storage of its own).
+pub(crate) fn kernel_len_of(
+    build: impl FnOnce(&mut ancillary::cmsg::Encoder<'_, '_>) -> ancillary::Result<()>,
+) -> usize {
+    let mut storage = vec![0u8; 1 << 20];
+    let mut enc = ancillary::cmsg::Encoder::new(&mut storage);
+    build(&mut enc).expect("the control data fits");
+    ancillary::limits::kernel_control_len(enc.as_bytes())
+}
+
+/// Attaches a classic BPF filter of `instructions` instructions (that accepts everything) to
+/// `fd`: it charges the socket's option memory, which control data shares.
+pub(crate) fn attach_filter(fd: &impl AsFd, instructions: usize) {
+    let load = libc::sock_filter {
+        code: (libc::BPF_LD | libc::BPF_W | libc::BPF_IMM) as u16,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    };
+    let mut prog = vec![load; instructions - 1];
+    prog.push(libc::sock_filter {
+        code: (libc::BPF_RET | libc::BPF_K) as u16,
+        jt: 0,
+        jf: 0,
+        k: 0xffff,
+    });
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(prog.len()).expect("at most 4096 instructions"),
+        filter: prog.as_mut_ptr(),
+    };
+    // SAFETY: fprog points to `prog`, alive for the call; the kernel copies it.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+}

@@ -167,7 +167,43 @@ pub(crate) fn sendmsg(
     );
     // SAFETY: every pointer in msg comes from a borrow (name, iov, control) that outlives this
     // call, with the matching length; the kernel only reads through them for sendmsg.
-    retry(|| unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) }).map(|r| r as usize)
+    retry(|| unsafe { sendmsg_call(fd.as_raw_fd(), &msg, flags) }).map(|r| r as usize)
+}
+
+/// The C library's `sendmsg`.
+///
+/// # Safety
+/// As `sendmsg(2)`: every pointer in `msg` valid for reads of its length.
+#[cfg(not(target_env = "musl"))]
+#[inline]
+unsafe fn sendmsg_call(fd: libc::c_int, msg: &libc::msghdr, flags: libc::c_int) -> isize {
+    // SAFETY: forwarded to the caller.
+    unsafe { libc::sendmsg(fd, msg, flags) }
+}
+
+/// The `sendmsg` system call itself, not musl's wrapper: on 64-bit targets the wrapper copies
+/// the control data into a 1056-byte stack buffer (to clear the padding of each `cmsg_len`)
+/// and fails with `ENOMEM` above it, which would cap a message at 253 fds without credentials.
+/// The kernel's `msghdr` and `cmsghdr` have `size_t` lengths where musl's have a 32-bit field
+/// and explicit padding: [`msghdr`] starts from zeroes and the encoder zeroes each header's
+/// padding, so the kernel reads the same lengths the wrapper would give it.
+///
+/// # Safety
+/// As `sendmsg(2)`: every pointer in `msg` valid for reads of its length.
+#[cfg(target_env = "musl")]
+#[inline]
+unsafe fn sendmsg_call(fd: libc::c_int, msg: &libc::msghdr, flags: libc::c_int) -> isize {
+    // SAFETY: SYS_sendmsg takes (int, const struct msghdr *, int), passed as the longs
+    // syscall(2) reads; the pointers in msg are valid (the caller's duty), and its padding
+    // fields are zero.
+    unsafe {
+        libc::syscall(
+            libc::SYS_sendmsg,
+            libc::c_long::from(fd),
+            msg as *const libc::msghdr,
+            libc::c_long::from(flags),
+        ) as isize
+    }
 }
 
 /// What `recvmsg(2)` reported besides the data.
