@@ -179,6 +179,12 @@ pub(crate) fn read_slowly(sock: impl AsFd) -> Slow {
 /// as nobody (uid and gid 65534) when this process is root, and asserts that it succeeded and
 /// printed `marker` (so that a child which skipped its work cannot pass).
 pub(crate) fn run_unprivileged(name: &str, env: &str, marker: &str) {
+    if skip_under_qemu(&format!(
+        "{name} in a child process: qemu-user cannot re-execute the test binary without \
+         binfmt_misc"
+    )) {
+        return;
+    }
     use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args([
@@ -342,4 +348,22 @@ pub(crate) fn attach_filter(fd: &impl AsFd, instructions: usize) {
         )
     };
     assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+}
+
+/// Whether the tests run under qemu-user: the aarch64 step of `.ci/run` sets
+/// `ANCILLARY_QEMU=1`.
+pub(crate) fn under_qemu() -> bool {
+    std::env::var_os("ANCILLARY_QEMU").is_some_and(|v| v == "1")
+}
+
+/// The one place a test (or part of one) is left out under qemu-user, for something qemu
+/// itself cannot do (`PLATFORMS.md`): prints `skipped under qemu-user: <what>` and returns
+/// true there; returns false everywhere else.
+pub(crate) fn skip_under_qemu(what: &str) -> bool {
+    if under_qemu() {
+        println!("skipped under qemu-user: {what}");
+        true
+    } else {
+        false
+    }
 }
