@@ -20,7 +20,11 @@ pub enum Limit {
     #[doc(alias = "SCM_MAX_FD")]
     Fds,
     /// `net.core.optmem_max`: the control buffer (`msg_controllen`) must stay below this sysctl.
-    /// The kernel answers `ENOBUFS` when it does not.
+    /// The kernel answers `ENOBUFS` when it does not. In a 32-bit process on a 64-bit kernel
+    /// the size compared is the widened one ([`kernel_control_len`]), and the kernel answers
+    /// `ENOMEM`.
+    ///
+    /// [`kernel_control_len`]: crate::limits::kernel_control_len
     #[doc(alias = "optmem_max")]
     ControlBuffer,
     /// `UIO_MAXIOV` (`IOV_MAX`): at most 1024 iovecs in one message. The kernel answers

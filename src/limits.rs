@@ -42,7 +42,60 @@ pub const UDP_MAX_SEGMENTS_FALLBACK: usize = 64;
 #[doc(alias = "UIO_MAXIOV")]
 pub const MAX_MMSG: usize = 1024;
 
-pub use crate::probe::{optmem_max, set_optmem_max, set_udp_max_segments, udp_max_segments};
+pub use crate::probe::{
+    kernel_widens_control, optmem_max, set_optmem_max, set_udp_max_segments, udp_max_segments,
+};
+
+/// The size of `control` after a 64-bit Linux kernel has widened it for a 32-bit process: the
+/// sum, over its messages, of the 64-bit `CMSG_SPACE` of each message's data (the kernel's
+/// `cmsghdr_from_user_compat_to_kern` rewrites every 12-byte header as 16 bytes and aligns
+/// to 8, then checks that size against `net.core.optmem_max`). Pure arithmetic on this
+/// target's layout; bytes after the last whole message count for nothing, as for the kernel.
+///
+/// In a 64-bit build it is the length of the messages as given.
+#[doc(alias = "cmsghdr_from_user_compat_to_kern")]
+pub fn widened_control_len(control: &[u8]) -> usize {
+    use crate::cmsg::{Layout, RawIter, DATA_OFFSET};
+    RawIter::new(control)
+        .map(|m| {
+            let data = m.cmsg_len.saturating_sub(DATA_OFFSET);
+            Layout::LINUX_64.checked_space(data).unwrap_or(usize::MAX)
+        })
+        .fold(0, usize::saturating_add)
+}
+
+/// The size the running kernel checks `control` against `net.core.optmem_max` by: its length,
+/// or its [widened length](widened_control_len) where the kernel widens this process's
+/// control messages ([`kernel_widens_control`]). [`Limits::check`] wants this size.
+#[inline]
+pub fn kernel_control_len(control: &[u8]) -> usize {
+    if kernel_widens_control() {
+        widened_control_len(control)
+    } else {
+        control.len()
+    }
+}
+
+/// The errno with which the kernel refuses control data for `net.core.optmem_max`: `ENOBUFS`,
+/// or `ENOMEM` where it widens the messages first (its compat layer allocates the widened copy
+/// and fails that way).
+#[inline]
+pub(crate) fn control_refusal_errno() -> i32 {
+    if kernel_widens_control() {
+        libc::ENOMEM
+    } else {
+        libc::ENOBUFS
+    }
+}
+
+/// Whether a send's `errno` is the kernel refusing control data of `kernel_len` bytes (as
+/// [`kernel_control_len`] counts them) for `net.core.optmem_max`. The same errno also means a
+/// full queue, option memory held by something else, or no memory: a limit only when the
+/// buffer really reaches `optmem_max` (the check before the call was loosened).
+#[inline]
+pub(crate) fn is_control_refusal(errno: i32, kernel_len: usize) -> bool {
+    errno == control_refusal_errno() && kernel_len > OPTMEM_EXEMPT && kernel_len >= optmem_max()
+}
 
 /// The limits a send is checked against before the syscall.
 ///
@@ -54,7 +107,8 @@ pub use crate::probe::{optmem_max, set_optmem_max, set_udp_max_segments, udp_max
 pub struct Limits {
     /// Most fds over all `SCM_RIGHTS` of one message.
     pub max_fds: usize,
-    /// The control buffer must be shorter than this (unless at most [`OPTMEM_EXEMPT`] bytes).
+    /// The control buffer must be shorter than this (unless at most [`OPTMEM_EXEMPT`] bytes),
+    /// in the size the kernel counts ([`kernel_control_len`]).
     pub optmem_max: usize,
     /// Most iovecs in one message.
     pub max_iovecs: usize,
@@ -80,7 +134,12 @@ impl Limits {
         }
     }
 
-    /// Checks a message's fd count, control length and iovec count.
+    /// Checks a message's fd count, control length and iovec count. `control_len` is the size
+    /// the kernel counts, [`kernel_control_len`] of the control data (its length, except in a
+    /// 32-bit process on a 64-bit kernel).
+    ///
+    /// # Errors
+    /// [`Error::Limit`](crate::Error::Limit) naming the first limit exceeded.
     #[inline]
     pub fn check(&self, fds: usize, control_len: usize, iovecs: usize) -> crate::Result<()> {
         use crate::error::{Error, Limit};
@@ -164,5 +223,39 @@ mod tests {
         assert!(tiny.check(0, OPTMEM_EXEMPT, 0).is_ok());
         assert!(tiny.check(0, OPTMEM_EXEMPT + 1, 0).is_err());
         assert!(Limits::none().check(10_000, 1 << 30, 1 << 20).is_ok());
+    }
+
+    /// The 64-bit `CMSG_SPACE` of a message with `n` bytes of data, written out.
+    fn space64(n: usize) -> usize {
+        16 + n.div_ceil(8) * 8
+    }
+
+    #[test]
+    fn widened_length_is_the_sum_of_64_bit_spaces() {
+        use crate::cmsg::{space, CmsgBuffer};
+        let mut st = CmsgBuffer::<512>::new();
+        let mut enc = st.encoder();
+        assert_eq!(widened_control_len(enc.as_bytes()), 0);
+        let mut want = 0;
+        for (i, n) in [0usize, 1, 4, 12, 13].into_iter().enumerate() {
+            enc.push_raw(libc::IPPROTO_IP, i as i32, &vec![7u8; n])
+                .unwrap();
+            want += space64(n);
+            assert_eq!(widened_control_len(enc.as_bytes()), want, "after {n} bytes");
+        }
+        // A 32-bit layout grows by 4 bytes of header per message, plus alignment to 8.
+        assert_eq!(space64(4), 24);
+        assert_eq!(space64(12), 32);
+        assert_eq!(space64(253 * 4), 1032);
+        // On 64-bit Linux the widened length is the length.
+        if space(0) == 16 {
+            assert_eq!(widened_control_len(enc.as_bytes()), enc.len());
+        }
+        // Trailing bytes that hold no whole header count for nothing.
+        let mut bytes = enc.as_bytes().to_vec();
+        bytes.extend_from_slice(&[0; 5]);
+        assert_eq!(widened_control_len(&bytes), want);
+        // A kernel-checked size is never below the length.
+        assert!(kernel_control_len(enc.as_bytes()) >= enc.len());
     }
 }

@@ -18,6 +18,61 @@ static OPTMEM_MAX: AtomicUsize = AtomicUsize::new(0);
 /// 0 means "not probed yet".
 static UDP_MAX_SEGMENTS: AtomicUsize = AtomicUsize::new(0);
 
+/// Whether the running kernel widens this process's control messages: a 32-bit build running on
+/// a 64-bit Linux kernel, whose compat layer (`cmsghdr_from_user_compat_to_kern`) rewrites
+/// every message in the 64-bit layout (a 12-byte header and 4-byte alignment become 16 and 8)
+/// before checking the result against `net.core.optmem_max`, and answers `ENOMEM`, not
+/// `ENOBUFS`, when it does not fit.
+///
+/// Always `false` in a 64-bit build. In a 32-bit Linux build, found once per process from the
+/// machine `uname(2)` reports (`x86_64`, `aarch64`, ... or `armv8l`: a 64-bit kernel).
+#[doc(alias = "compat")]
+#[inline]
+pub fn kernel_widens_control() -> bool {
+    #[cfg(all(linux_like, target_pointer_width = "32"))]
+    {
+        match KERNEL_WIDENS.load(Ordering::Relaxed) {
+            0 => init_kernel_widens(),
+            v => v == 2,
+        }
+    }
+    #[cfg(not(all(linux_like, target_pointer_width = "32")))]
+    {
+        false
+    }
+}
+
+/// 0 means "not asked yet", 1 no, 2 yes.
+#[cfg(all(linux_like, target_pointer_width = "32"))]
+static KERNEL_WIDENS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+#[cfg(all(linux_like, target_pointer_width = "32"))]
+#[cold]
+fn init_kernel_widens() -> bool {
+    let wide = sys::machine(is_64_bit_machine).unwrap_or(false);
+    KERNEL_WIDENS.store(if wide { 2 } else { 1 }, Ordering::Relaxed);
+    wide
+}
+
+/// Whether `uname -m` names a 64-bit Linux kernel, one that runs 32-bit processes through its
+/// compat layer. `armv8l` is what arm64 reports to a process in the 32-bit personality.
+#[cfg_attr(not(all(linux_like, target_pointer_width = "32")), allow(dead_code))]
+fn is_64_bit_machine(machine: &[u8]) -> bool {
+    matches!(
+        machine,
+        b"x86_64"
+            | b"aarch64"
+            | b"aarch64_be"
+            | b"armv8l"
+            | b"armv8b"
+            | b"ppc64"
+            | b"ppc64le"
+            | b"s390x"
+            | b"mips64"
+            | b"sparc64"
+    )
+}
+
 /// `UDP_MAX_SEGMENTS`: the most segments one `UDP_SEGMENT` (GSO) send may carry, 64 or 128
 /// depending on the kernel.
 ///
@@ -144,6 +199,21 @@ mod tests {
         let v = udp_max_segments();
         assert!(v == 64 || v == 128, "{v}");
         assert_eq!(probe_udp_max_segments(), Some(v));
+    }
+
+    #[test]
+    fn knows_which_kernels_widen() {
+        assert!(is_64_bit_machine(b"x86_64"));
+        assert!(is_64_bit_machine(b"aarch64"));
+        assert!(!is_64_bit_machine(b"i686"));
+        assert!(!is_64_bit_machine(b"armv7l"));
+        assert!(!is_64_bit_machine(b""));
+        // The answer is the same every time, and never true in a 64-bit build.
+        let first = kernel_widens_control();
+        assert_eq!(kernel_widens_control(), first);
+        if cfg!(target_pointer_width = "64") {
+            assert!(!first);
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use nix::sys::socket::{SockaddrIn, SockaddrIn6, SockaddrLike};
 use crate::cmsg::Encoder;
 use crate::error::{Carried, Error, Limit, Result};
 use crate::flags::SendFlags;
-use crate::limits::{Limits, MAX_FDS, MAX_IOVECS, OPTMEM_EXEMPT};
+use crate::limits::{self, Limits, MAX_FDS, MAX_IOVECS, OPTMEM_EXEMPT};
 use crate::sys::{self, Name};
 
 /// The destination of a message: borrowed from the caller, or an IP address kept inline.
@@ -174,17 +174,20 @@ impl<'a> SendMsg<'a> {
     /// [`Error::Limit`] naming the limit and the numbers.
     #[inline]
     pub fn check(&self) -> Result<()> {
+        // What the kernel counts: more than the buffer where it widens the messages (a
+        // 32-bit process on a 64-bit kernel).
+        let control_len = limits::kernel_control_len(self.control);
         let limits = match self.limits {
             Some(limits) => limits,
             // optmem_max applies only above OPTMEM_EXEMPT: no need to look it up below.
-            None if self.control.len() <= OPTMEM_EXEMPT => Limits {
+            None if control_len <= OPTMEM_EXEMPT => Limits {
                 max_fds: MAX_FDS,
                 optmem_max: usize::MAX,
                 max_iovecs: MAX_IOVECS,
             },
             None => Limits::kernel(),
         };
-        limits.check(self.fds, self.control.len(), self.iov.len())
+        limits.check(self.fds, control_len, self.iov.len())
     }
 
     /// `sendmsg(2)`: sends the message on `socket`; returns the bytes of data sent.
@@ -231,16 +234,13 @@ impl<'a> SendMsg<'a> {
             libc::EINVAL if self.fds > crate::limits::MAX_FDS => {
                 limit(Limit::Fds, self.fds, crate::limits::MAX_FDS)
             }
-            // ENOBUFS also means a full queue or no memory: a limit only when the buffer
-            // really reaches optmem_max (the check before the call was loosened).
-            libc::ENOBUFS
-                if self.control.len() > OPTMEM_EXEMPT
-                    && self.control.len() >= crate::limits::optmem_max() =>
-            {
+            // ENOBUFS (ENOMEM where the kernel widens the messages) also means a full queue or
+            // no memory: a limit only when the buffer really reaches optmem_max.
+            _ if limits::is_control_refusal(errno, limits::kernel_control_len(self.control)) => {
                 limit(
                     Limit::ControlBuffer,
-                    self.control.len(),
-                    crate::limits::optmem_max(),
+                    limits::kernel_control_len(self.control),
+                    limits::optmem_max(),
                 )
             }
             libc::EMSGSIZE if self.iov.len() > crate::limits::MAX_IOVECS => {

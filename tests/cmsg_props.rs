@@ -45,7 +45,7 @@ fn any_len() -> impl Strategy<Value = usize> {
         0usize..=4096,
         any::<usize>(),
         (0usize..=64).prop_map(|d| usize::MAX - d),
-        (0usize..=64).prop_map(|d| (u32::MAX as usize).wrapping_sub(32) + d),
+        (0usize..=64).prop_map(|d| (u32::MAX as usize).saturating_sub(32).saturating_add(d)),
     ]
 }
 

@@ -7,10 +7,13 @@
 // Built where the system has what this file tests: the owning checks send Linux credentials and pidfds.
 #![cfg(linux_like)]
 
+mod common;
 #[allow(dead_code)]
 mod fuzz_checks;
 
 use std::path::Path;
+
+use common::skip_under_qemu;
 
 use fuzz_checks::owning::cmsg_owning;
 
@@ -32,6 +35,12 @@ impl Rng {
 
 #[test]
 fn owning_accessors_over_kernel_control_data() {
+    if skip_under_qemu(
+        "the owning layer over kernel control data: MSG_CTRUNC: qemu-user never reports \
+         control truncation, and leaves open the descriptors that did not fit",
+    ) {
+        return;
+    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/cmsg_owning");
     let mut rng = Rng(0x0005_eed0_fa11_ca75);
     let seeds: Vec<Vec<u8>> = [vec![0u8; 64], vec![0xff; 64], vec![]]

@@ -2,8 +2,8 @@
 
 use std::io::IoSlice;
 
-use ancillary::cmsg::{space, Encoder};
-use ancillary::limits::{optmem_max, set_optmem_max};
+use ancillary::cmsg::Encoder;
+use ancillary::limits::{kernel_control_len, optmem_max, set_optmem_max};
 use ancillary::{Error, Limit, SendMsg};
 
 #[test]
@@ -31,7 +31,7 @@ fn override_applies_to_every_send_and_can_be_reset() {
         err,
         Error::Limit {
             limit: Limit::ControlBuffer,
-            needed: space(100),
+            needed: kernel_control_len(control.as_bytes()),
             max: 100,
             kernel: None
         }

@@ -1,13 +1,17 @@
 //! SCM_RIGHTS over real socketpairs: every socket type, the 253-fd limit, close-on-exec, EPIPE.
+// The credentials test is Linux-only; what only it uses is unused elsewhere.
+#![cfg_attr(not(has_ucred), allow(unused_imports))]
 
 mod common;
 
-use std::io::{IoSlice, Read, Write};
+use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 
 use ancillary::cmsg::{space_for_fds, CmsgBuffer, ControlMessage};
-use ancillary::{Error, Limit, SendMsg};
+#[cfg(has_ucred)]
+use ancillary::cmsg::{Credentials, CREDENTIALS_SPACE};
+use ancillary::{Error, Limit, RecvMsg, SendMsg};
 use common::*;
 use nix::sys::socket::SockType;
 
@@ -65,6 +69,36 @@ fn max_fds_all_arrive() {
     assert!(!truncated);
     assert_eq!(got.len(), 253);
     assert!(got.iter().all(is_cloexec));
+}
+
+/// 253 fds and the sender's credentials in one message: 1064 bytes of control data on 64-bit
+/// Linux, more than musl's `sendmsg` wrapper copies (1056, ENOMEM), so the crate makes the
+/// system call itself there.
+#[test]
+#[cfg(has_ucred)]
+fn max_fds_with_credentials_arrive_in_one_message() {
+    let (a, b) = pair(SockType::Datagram);
+    nix::sys::socket::setsockopt(&b, nix::sys::socket::sockopt::PassCred, &true).unwrap();
+    let files = dev_nulls(253);
+    let fds: Vec<BorrowedFd<'_>> = files.iter().map(|f| f.as_fd()).collect();
+    let mut storage = CmsgBuffer::<{ space_for_fds(253) + CREDENTIALS_SPACE }>::new();
+    let mut control = storage.encoder();
+    control.push_rights(&fds).unwrap();
+    control.push_credentials(Credentials::current()).unwrap();
+    assert_eq!(
+        SendMsg::new(&[IoSlice::new(b"x")])
+            .control(&control)
+            .send(&a),
+        Ok(1)
+    );
+    let mut data = [0u8; 4];
+    let mut iov = [IoSliceMut::new(&mut data)];
+    let mut room = CmsgBuffer::<{ space_for_fds(253) + CREDENTIALS_SPACE }>::new();
+    let mut recv = RecvMsg::new(&mut iov).control(&mut room);
+    let mut msg = recv.recv(&b).unwrap();
+    msg.check().unwrap();
+    assert_eq!(msg.credentials(), Some(Credentials::current()));
+    assert_eq!(msg.fds().count(), 253);
 }
 
 #[test]

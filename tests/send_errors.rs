@@ -4,8 +4,8 @@
 //! Elsewhere: EPERM for forged credentials in `tests/creds.rs` (an unprivileged child), ENOBUFS
 //! at `net.core.optmem_max` and EINVAL beyond 253 fds in `tests/limits.rs`. Not produced:
 //! EFAULT (every buffer the crate passes is a live borrow, so safe code cannot make the kernel
-//! fault), ENOMEM (needs the kernel out of memory; for control data, a 32-bit process or musl:
-//! `tests/error_hints.rs`), ENOBUFS for a full device queue (Linux drops the packet instead, as
+//! fault), ENOMEM (needs the kernel out of memory; for control data, a 32-bit process on a
+//! 64-bit kernel: `tests/error_hints.rs`), ENOBUFS for a full device queue (Linux drops the packet instead, as
 //! send(2) says). Advice that depends on what the message carried (EPERM for fds the receiver
 //! refuses, ESRCH, EAFNOSUPPORT, PKTINFO refusals, Unix destinations): `tests/error_hints.rs`.
 // Built where the system has what this file tests: expects Linux errnos and optmem_max.

@@ -13,6 +13,12 @@ use nix::sys::socket::SockType;
 
 #[test]
 fn eight_fds_into_room_for_two_never_leak() {
+    if skip_under_qemu(
+        "MSG_CTRUNC: qemu-user never reports control truncation, and leaves open the \
+         descriptors that did not fit",
+    ) {
+        return;
+    }
     let (a, b) = pair(SockType::Datagram);
     let files = dev_nulls(8);
     let fds: Vec<BorrowedFd<'_>> = files.iter().map(|f| f.as_fd()).collect();

@@ -6,7 +6,7 @@ use std::io;
 use super::send::Buffers;
 use super::Batch;
 use crate::error::{Carried, Error, Limit};
-use crate::limits::{self, OPTMEM_EXEMPT};
+use crate::limits;
 
 pub(super) fn limit(limit: Limit, needed: usize, max: usize) -> Error {
     Error::Limit {
@@ -195,13 +195,14 @@ impl<'a> Batch<'a> {
         };
         match errno {
             libc::EINVAL if e.fds > limits::MAX_FDS => kernel(Limit::Fds, e.fds, limits::MAX_FDS),
-            // ENOBUFS also means a full queue or option memory used by something else: a
-            // limit only when the buffer really reaches optmem_max (looser Limits).
-            libc::ENOBUFS
-                if control.len() > OPTMEM_EXEMPT && control.len() >= limits::optmem_max() =>
-            {
-                kernel(Limit::ControlBuffer, control.len(), limits::optmem_max())
-            }
+            // ENOBUFS (ENOMEM where the kernel widens the messages) also means a full queue or
+            // option memory used by something else: a limit only when the buffer, as the
+            // kernel counts it, really reaches optmem_max (looser Limits).
+            _ if limits::is_control_refusal(errno, limits::kernel_control_len(control)) => kernel(
+                Limit::ControlBuffer,
+                limits::kernel_control_len(control),
+                limits::optmem_max(),
+            ),
             libc::EMSGSIZE if iovecs > limits::MAX_IOVECS => {
                 kernel(Limit::Iovecs, iovecs, limits::MAX_IOVECS)
             }

@@ -46,6 +46,9 @@ pub(super) struct Rules {
     /// The limits pushes were checked against: the iovecs of one message, and the control
     /// room that `UDP_SEGMENT` must still fit in.
     pub(super) limits: Limits,
+    /// What `UDP_SEGMENT` counts for in the kernel's control check ([`SEGMENT_SPACE`], or
+    /// more where the kernel widens the messages).
+    pub(super) segment_space: usize,
 }
 
 impl Rules {
@@ -57,6 +60,7 @@ impl Rules {
             unsegment,
             max_messages: MAX_MMSG,
             limits,
+            segment_space: SEGMENT_SPACE,
         }
     }
 }
@@ -97,12 +101,16 @@ pub(super) fn may_segment(entries: &[Entry<'_>]) -> bool {
     entries.iter().any(|e| e.kind != Kind::Single)
 }
 
-/// Whether the datagrams of `e` may go in GSO messages under `limits`.
-fn can_segment(e: &Entry<'_>, limits: &Limits) -> bool {
+/// Whether the datagrams of `e` may go in GSO messages under `rules`: its control data with
+/// `UDP_SEGMENT` must pass the limits as the kernel counts them.
+fn can_segment(e: &Entry<'_>, rules: &Rules) -> bool {
     e.kind != Kind::Single
         && e.fds == 0
         && (1..=usize::from(u16::MAX)).contains(&e.segment)
-        && limits.check(0, e.control_len + SEGMENT_SPACE, 0).is_ok()
+        && rules
+            .limits
+            .check(0, e.kernel_control_len + rules.segment_space, 0)
+            .is_ok()
 }
 
 /// Plans the next `sendmmsg` into `out` (cleared first): the messages that carry the queued
@@ -121,7 +129,7 @@ pub(super) fn plan(
         if out.len() >= rules.max_messages {
             break;
         }
-        let segmentable = rules.gso && can_segment(e, &rules.limits);
+        let segmentable = rules.gso && can_segment(e, rules);
         let cap = payload_cap(e.dest).unwrap_or(UDP_MAX_PAYLOAD_V4);
         while done < e.datagrams && out.len() < rules.max_messages {
             let left = e.datagrams - done;

@@ -11,7 +11,7 @@ use super::plan::SEGMENT_SPACE;
 use super::Batch;
 use crate::cmsg::Encoder;
 use crate::error::{Error, Limit, Result};
-use crate::limits::{OPTMEM_EXEMPT, UDP_MAX_PAYLOAD_V4, UDP_MAX_PAYLOAD_V6};
+use crate::limits::{self, OPTMEM_EXEMPT, UDP_MAX_PAYLOAD_V4, UDP_MAX_PAYLOAD_V6};
 use crate::sys::Name;
 
 /// The most control room a push may grow to when no limit is checked.
@@ -83,6 +83,9 @@ pub(super) struct Entry<'a> {
     /// Its control data (every datagram's) in the arena.
     pub(super) control_at: usize,
     pub(super) control_len: usize,
+    /// What the kernel counts its control data as against `optmem_max`: `control_len`, or
+    /// more where the kernel widens the messages (a 32-bit process on a 64-bit kernel).
+    pub(super) kernel_control_len: usize,
     /// Payload bytes over all its datagrams.
     pub(super) len: usize,
     /// The size of each datagram but the last (of a single datagram: its size).
@@ -223,6 +226,9 @@ impl<'a> Batch<'a> {
             iov_end: self.iov.len(),
             control_at,
             control_len,
+            kernel_control_len: limits::kernel_control_len(
+                &self.control.bytes()[control_at..control_at + control_len],
+            ),
             len,
             segment: len,
             datagrams: 1,
@@ -364,9 +370,15 @@ impl<'a> Batch<'a> {
             Some(control) => self.encode_control(at, control)?,
             None => (0, 0),
         };
-        // A GSO payload always goes with UDP_SEGMENT.
+        // A GSO payload always goes with UDP_SEGMENT; the kernel counts both as it sees them.
         let with_segment = if segment != 0 { SEGMENT_SPACE } else { 0 };
-        self.limits.check(fds, control_len + with_segment, iovecs)?;
+        let kernel_control_len =
+            limits::kernel_control_len(&self.control.bytes()[at..at + control_len]);
+        self.limits.check(
+            fds,
+            kernel_control_len + kernel_segment_space(with_segment),
+            iovecs,
+        )?;
 
         let one = match payload {
             Payload::One(d) => Some(IoSlice::new(d)),
@@ -397,6 +409,7 @@ impl<'a> Batch<'a> {
                     iov_end: iov_start + 1,
                     control_at: at,
                     control_len,
+                    kernel_control_len,
                     len,
                     segment,
                     datagrams: len.div_ceil(segment),
@@ -506,5 +519,15 @@ impl<'a> Batch<'a> {
             self.partial = 0;
         }
         n
+    }
+}
+
+/// What `space` bytes of `UDP_SEGMENT` (0 or [`SEGMENT_SPACE`]) count for in the kernel's
+/// `optmem_max` check: more where the kernel widens control messages.
+pub(super) fn kernel_segment_space(space: usize) -> usize {
+    if space == 0 || !limits::kernel_widens_control() {
+        space
+    } else {
+        crate::cmsg::Layout::LINUX_64.space(std::mem::size_of::<u16>())
     }
 }

@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use super::arena::ControlArena;
 use super::gso::Fallback;
 use super::plan::{may_segment, plan, Planned, Rules, SEGMENT_SPACE};
-use super::queue::{Entry, Kind};
+use super::queue::{kernel_segment_space, Entry, Kind};
 use super::{Batch, BatchError};
 #[cfg(has_gso)]
 use crate::cmsg::Encoder;
@@ -81,6 +81,7 @@ impl<'a> Batch<'a> {
         while self.next < self.entries.len() {
             let rules = Rules {
                 max_messages: if alone { 1 } else { MAX_MMSG },
+                segment_space: kernel_segment_space(SEGMENT_SPACE),
                 ..Rules::new(fallback.gso(), max_segments, unsegment, self.limits)
             };
             plan(

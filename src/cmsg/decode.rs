@@ -391,10 +391,21 @@ mod tests {
     use super::*;
     use crate::cmsg::{space, CmsgBuffer};
 
+    /// Writes a `cmsghdr` of this target at `off`; a `cmsg_len` wider than the target's field
+    /// (a `socklen_t` on musl) is cut to it, as a kernel-written header would be.
     fn header(buf: &mut [u8], off: usize, cmsg_len: usize, level: i32, ty: i32) {
-        buf[off..off + 8].copy_from_slice(&cmsg_len.to_ne_bytes());
-        buf[off + 8..off + 12].copy_from_slice(&level.to_ne_bytes());
-        buf[off + 12..off + 16].copy_from_slice(&ty.to_ne_bytes());
+        // SAFETY: cmsghdr is plain integers (and, on musl, padding integers): all zero is valid.
+        let mut h: libc::cmsghdr = unsafe { std::mem::zeroed() };
+        #[allow(clippy::unnecessary_cast, clippy::cast_possible_truncation)]
+        {
+            h.cmsg_len = cmsg_len as _;
+        }
+        h.cmsg_level = level;
+        h.cmsg_type = ty;
+        let dst = &mut buf[off..off + HEADER_LEN];
+        // SAFETY: dst is HEADER_LEN = size_of::<cmsghdr>() writable bytes (the slice index
+        // checked it); write_unaligned needs no alignment.
+        unsafe { std::ptr::write_unaligned(dst.as_mut_ptr().cast::<libc::cmsghdr>(), h) };
     }
 
     #[test]
@@ -422,27 +433,33 @@ mod tests {
         header(&mut b, 0, 1000, 1, 1);
         let v: Vec<_> = RawIter::new(&b).collect();
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].data.len(), 64 - 16);
+        assert_eq!(v[0].data.len(), 64 - DATA_OFFSET);
         assert!(v[0].is_truncated());
         // cmsg_len below the header size ends the walk at once.
-        header(&mut b, 0, 15, 1, 1);
+        header(&mut b, 0, HEADER_LEN - 1, 1, 1);
         assert_eq!(RawIter::new(&b).count(), 0);
-        // usize::MAX does not overflow.
+        // The largest cmsg_len the header holds does not overflow.
         header(&mut b, 0, usize::MAX, 1, 1);
         assert_eq!(RawIter::new(&b).count(), 1);
         // A trailing partial header is ignored.
-        header(&mut b, 0, 16, 1, 1);
-        assert_eq!(RawIter::new(&b[..16 + 15]).count(), 1);
+        header(&mut b, 0, HEADER_LEN, 1, 1);
+        assert_eq!(RawIter::new(&b[..HEADER_LEN + HEADER_LEN - 1]).count(), 1);
         assert_eq!(RawIter::with_controllen(&b, 10).count(), 0);
-        assert_eq!(RawIter::with_controllen(&b, 1 << 40).count(), 1);
+        assert_eq!(RawIter::with_controllen(&b, usize::MAX).count(), 1);
         assert_eq!(RawIter::new(&[]).count(), 0);
     }
 
     #[test]
     fn odd_rights_bytes_count_whole_fds_only_and_negative_numbers_are_skipped() {
         let mut b = [0u8; 64];
-        header(&mut b, 0, 16 + 4 + 3, libc::SOL_SOCKET, libc::SCM_RIGHTS);
-        b[16..20].copy_from_slice(&(-1i32).to_ne_bytes());
+        header(
+            &mut b,
+            0,
+            DATA_OFFSET + 4 + 3,
+            libc::SOL_SOCKET,
+            libc::SCM_RIGHTS,
+        );
+        b[DATA_OFFSET..DATA_OFFSET + 4].copy_from_slice(&(-1i32).to_ne_bytes());
         // SAFETY: the only fd slot holds -1, which the walk neither hands out nor closes.
         let mut it = unsafe { ControlMessages::from_kernel(&mut b) };
         match it.next() {

@@ -15,7 +15,9 @@
 //! use ancillary::cmsg::{space_for_fds, CmsgBuffer, CREDENTIALS_SPACE};
 //! // Room for 8 fds and the sender's credentials, on the stack.
 //! let buf = CmsgBuffer::<{ space_for_fds(8) + CREDENTIALS_SPACE }>::new();
-//! assert_eq!(buf.len(), 48 + 32);
+//! let (on_64_bit, on_32_bit) = (48 + 32, 44 + 24);
+//! let want = if cfg!(target_pointer_width = "64") { on_64_bit } else { on_32_bit };
+//! assert_eq!(buf.len(), want);
 //! ```
 
 use std::mem::{align_of, size_of};
@@ -247,10 +249,13 @@ mod tests {
             assert_eq!(Layout::NATIVE.checked_space(n), Some(space(n)));
         }
         assert_eq!(Layout::NATIVE.checked_space(usize::MAX), None);
-        assert_eq!(Layout::NATIVE.checked_space(usize::MAX - 15), None);
         assert_eq!(
-            Layout::NATIVE.checked_space(usize::MAX - 23),
-            Some(usize::MAX - 7)
+            Layout::NATIVE.checked_space(usize::MAX - (DATA_OFFSET - 1)),
+            None
+        );
+        assert_eq!(
+            Layout::NATIVE.checked_space(usize::MAX - DATA_OFFSET - (ALIGN - 1)),
+            Some(usize::MAX - (ALIGN - 1))
         );
         assert_eq!(checked_space(usize::MAX), None);
         assert_eq!(checked_len(usize::MAX), None);
@@ -304,15 +309,16 @@ mod tests {
         }
         assert!(aligned_mut(&mut []).is_empty());
         // Too short to reach an aligned address: empty, and an encoder over it has no room.
+        let a = align_of::<libc::cmsghdr>();
         let mut st = CmsgBuffer::<16>::new();
-        for start in 1..8 {
-            let short = &mut st[start..8];
+        for start in 1..a {
+            let short = &mut st[start..a];
             let end = short.as_ptr() as usize + short.len();
             let a = aligned_mut(short);
             assert!(a.is_empty());
             assert_eq!(a.as_ptr() as usize, end);
         }
-        let mut enc = Encoder::new(&mut st[1..8]);
+        let mut enc = Encoder::new(&mut st[1..a]);
         assert_eq!(enc.capacity(), 0);
         assert_eq!(
             enc.push_raw(libc::IPPROTO_IP, libc::IP_TOS, &[])

@@ -270,36 +270,31 @@ impl Call {
     }
 }
 
-/// What the C library and the kernel make of control data above the size the kernel takes on
-/// its stack; ENOMEM has a cause here only on musl and in 32-bit processes.
+/// What the kernel makes of control data above the size it takes on its stack; ENOMEM has a
+/// cause here only in a 32-bit process on a 64-bit kernel. (musl's `sendmsg` wrapper, which
+/// refuses more than 1056 bytes of control data with ENOMEM, is not called: the crate makes
+/// the system call itself.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Platform {
-    /// musl's `sendmsg` copies the control data into a 1056-byte buffer and answers `ENOMEM`
-    /// above it.
-    Musl,
-    /// A 32-bit process: on a 64-bit kernel every control message is widened before the
+    /// A 32-bit process on a 64-bit kernel: every control message is widened before the
     /// `optmem_max` check, which then answers `ENOMEM`.
     Compat32,
     Native,
 }
 
 impl Platform {
-    const THIS: Platform = if cfg!(target_env = "musl") {
-        Platform::Musl
-    } else if cfg!(target_pointer_width = "32") {
-        Platform::Compat32
-    } else {
-        Platform::Native
-    };
+    fn this() -> Platform {
+        if crate::limits::kernel_widens_control() {
+            Platform::Compat32
+        } else {
+            Platform::Native
+        }
+    }
 }
-
-/// The size of musl's control buffer in `sendmsg` (`chbuf`, 1056 bytes): larger control data
-/// fails with `ENOMEM` before the kernel sees it.
-pub(crate) const MUSL_CONTROL_MAX: usize = 1056;
 
 /// The advice for `errno` from `call`, given what the call carried.
 pub(crate) fn hint(call: &str, errno: i32, carried: Carried) -> &'static str {
-    hint_on(Platform::THIS, Call::of(call), errno, carried)
+    hint_on(Platform::this(), Call::of(call), errno, carried)
 }
 
 fn hint_on(platform: Platform, call: Call, errno: i32, c: Carried) -> &'static str {
@@ -560,9 +555,7 @@ fn hint_on(platform: Platform, call: Call, errno: i32, c: Carried) -> &'static s
             _ => "a file the call names does not exist",
         },
         libc::ENOMEM => match call {
-            Send if c.control_len() > crate::limits::OPTMEM_EXEMPT => {
-                enomem_for_control(platform, c.control_len())
-            }
+            Send if c.control_len() > crate::limits::OPTMEM_EXEMPT => enomem_for_control(platform),
             SendFile => "the kernel had not enough memory to read from the file; retry later",
             _ => "the kernel is out of memory; retry later",
         },
@@ -723,21 +716,16 @@ fn hint_on(platform: Platform, call: Call, errno: i32, c: Carried) -> &'static s
     }
 }
 
-/// ENOMEM for a message whose control data went through the kernel's heap (or musl's copy).
-fn enomem_for_control(platform: Platform, control_len: usize) -> &'static str {
+/// ENOMEM for a message whose control data went through the kernel's heap.
+fn enomem_for_control(platform: Platform) -> &'static str {
     match platform {
-        Platform::Musl if control_len > MUSL_CONTROL_MAX => {
-            "musl's sendmsg copies control data into a 1056-byte buffer and refuses more with \
-             ENOMEM, before the kernel sees it; send fewer fds or control messages per call \
-             (at most 1056 bytes of control data)"
-        }
         Platform::Compat32 => {
             "a 32-bit process: a 64-bit kernel widens every control message (12-byte headers \
              become 16, 4-byte alignment 8) and refuses it with ENOMEM once the widened size \
              reaches net.core.optmem_max, below the size the process sees; send less control \
              data per call, or raise net.core.optmem_max (or the kernel is out of memory)"
         }
-        _ => {
+        Platform::Native => {
             "the kernel could not allocate the message's control data (the socket's option \
              memory, bounded by net.core.optmem_max, or memory itself); send less control \
              data per call, or retry later"
@@ -914,23 +902,20 @@ mod tests {
     }
 
     #[test]
-    fn enomem_names_musl_and_the_compat_path() {
-        let h = enomem_for_control(Platform::Musl, 1064);
-        assert!(h.contains("musl") && h.contains("1056"), "{h}");
-        let h = enomem_for_control(Platform::Musl, 1000);
-        assert!(!h.contains("musl") && h.contains("optmem_max"), "{h}");
-        let h = enomem_for_control(Platform::Compat32, 100);
+    fn enomem_names_the_compat_path() {
+        let h = enomem_for_control(Platform::Compat32);
         assert!(h.contains("32-bit") && h.contains("widens"), "{h}");
-        let h = enomem_for_control(Platform::Native, 100_000);
+        let h = enomem_for_control(Platform::Native);
         assert!(!h.contains("musl") && !h.contains("32-bit"), "{h}");
+        assert!(h.contains("optmem_max"), "{h}");
         // Small control data and no control data: memory itself.
         let h = hint("sendmsg", libc::ENOMEM, fds(1));
         assert_eq!(h, "the kernel is out of memory; retry later");
         let big = Carried::NOTHING.with(0, 253, 1064);
-        let h = hint_on(Platform::Musl, Call::Send, libc::ENOMEM, big);
-        assert!(h.contains("musl"), "{h}");
-        let h = hint_on(Platform::Musl, Call::Recv, libc::ENOMEM, big);
-        assert!(!h.contains("musl"), "{h}");
+        let h = hint_on(Platform::Compat32, Call::Send, libc::ENOMEM, big);
+        assert!(h.contains("32-bit"), "{h}");
+        let h = hint_on(Platform::Compat32, Call::Recv, libc::ENOMEM, big);
+        assert!(!h.contains("32-bit"), "{h}");
     }
 
     #[test]

@@ -210,6 +210,12 @@ pub(crate) fn read_slowly(sock: impl AsFd) -> Slow {
 /// as nobody (uid and gid 65534) when this process is root, and asserts that it succeeded and
 /// printed `marker` (so that a child which skipped its work cannot pass).
 pub(crate) fn run_unprivileged(name: &str, env: &str, marker: &str) {
+    if skip_under_qemu(&format!(
+        "{name} in a child process: qemu-user cannot re-execute the test binary without \
+         binfmt_misc"
+    )) {
+        return;
+    }
     use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args([
@@ -322,4 +328,78 @@ pub(crate) fn nothing_queued_udp(sock: &std::net::UdpSocket) -> bool {
     let r = sock.peek(&mut [0u8; 1]);
     sock.set_nonblocking(false).unwrap();
     matches!(r, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// The errno with which the kernel refuses control data for `net.core.optmem_max`: `ENOBUFS`,
+/// or `ENOMEM` in a 32-bit process on a 64-bit kernel (whose compat layer widens the messages
+/// first and fails the allocation of the widened copy).
+pub(crate) fn control_refusal_errno() -> i32 {
+    if ancillary::limits::kernel_widens_control() {
+        libc::ENOMEM
+    } else {
+        libc::ENOBUFS
+    }
+}
+
+/// The size the kernel checks against `net.core.optmem_max` for the control data `build`
+/// writes (built here into storage of its own).
+pub(crate) fn kernel_len_of(
+    build: impl FnOnce(&mut ancillary::cmsg::Encoder<'_, '_>) -> ancillary::Result<()>,
+) -> usize {
+    let mut storage = vec![0u8; 1 << 20];
+    let mut enc = ancillary::cmsg::Encoder::new(&mut storage);
+    build(&mut enc).expect("the control data fits");
+    ancillary::limits::kernel_control_len(enc.as_bytes())
+}
+
+/// Attaches a classic BPF filter of `instructions` instructions (that accepts everything) to
+/// `fd`: it charges the socket's option memory, which control data shares.
+#[cfg(linux_like)]
+pub(crate) fn attach_filter(fd: &impl AsFd, instructions: usize) {
+    let load = libc::sock_filter {
+        code: (libc::BPF_LD | libc::BPF_W | libc::BPF_IMM) as u16,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    };
+    let mut prog = vec![load; instructions - 1];
+    prog.push(libc::sock_filter {
+        code: (libc::BPF_RET | libc::BPF_K) as u16,
+        jt: 0,
+        jf: 0,
+        k: 0xffff,
+    });
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(prog.len()).expect("at most 4096 instructions"),
+        filter: prog.as_mut_ptr(),
+    };
+    // SAFETY: fprog points to `prog`, alive for the call; the kernel copies it.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+}
+
+/// Whether the tests run under qemu-user: the aarch64 step of `.ci/run` sets
+/// `ANCILLARY_QEMU=1`.
+pub(crate) fn under_qemu() -> bool {
+    std::env::var_os("ANCILLARY_QEMU").is_some_and(|v| v == "1")
+}
+
+/// The one place a test (or part of one) is left out under qemu-user, for something qemu
+/// itself cannot do (`PLATFORMS.md`): prints `skipped under qemu-user: <what>` and returns
+/// true there; returns false everywhere else.
+pub(crate) fn skip_under_qemu(what: &str) -> bool {
+    if under_qemu() {
+        println!("skipped under qemu-user: {what}");
+        true
+    } else {
+        false
+    }
 }

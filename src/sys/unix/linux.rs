@@ -97,3 +97,21 @@ pub(crate) fn peer_pidfd(fd: BorrowedFd<'_>) -> Result<std::os::fd::OwnedFd, i32
     // its number, which nothing else owns; it is wrapped before anything else can fail.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) })
 }
+
+/// `uname(2)`: calls `f` with the machine name (`x86_64`, `i686`, ...); `None` if the call
+/// failed. Asked only where a 32-bit process must know whether its kernel is 64-bit.
+#[cfg(target_pointer_width = "32")]
+pub(crate) fn machine<T>(f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+    // SAFETY: utsname is plain arrays of c_char; all zero is valid.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a live utsname we own; uname writes only into it.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return None;
+    }
+    // SAFETY: c_char and u8 have the same size and alignment, and every byte of the array is
+    // initialized (zeroed, then written by uname).
+    let bytes: &[u8] =
+        unsafe { std::slice::from_raw_parts(u.machine.as_ptr().cast(), u.machine.len()) };
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    Some(f(&bytes[..end]))
+}

@@ -113,7 +113,7 @@ pub(crate) fn sendmmsg<'a>(
     // this call; lengths match the borrowed slices; the kernel only reads through them, and
     // writes msg_len into the headers, which we own.
     let result = retry(|| unsafe {
-        libc::sendmmsg(
+        sendmmsg_call(
             fd.as_raw_fd(),
             hdrs.as_mut_ptr(),
             vlen(hdrs.len()),
@@ -130,6 +130,54 @@ pub(crate) fn sendmmsg<'a>(
     });
     hdrs.clear();
     result
+}
+
+/// The C library's `sendmmsg`.
+///
+/// # Safety
+/// As `sendmmsg(2)`: `hdrs` points to `vlen` headers whose pointers are valid for reads.
+#[cfg(not(target_env = "musl"))]
+#[inline]
+unsafe fn sendmmsg_call(
+    fd: libc::c_int,
+    hdrs: *mut libc::mmsghdr,
+    vlen: Vlen,
+    flags: MmsgFlags,
+) -> libc::c_int {
+    // SAFETY: forwarded to the caller. (FreeBSD's returns ssize_t, at most vlen.)
+    #[allow(clippy::unnecessary_cast)]
+    unsafe {
+        libc::sendmmsg(fd, hdrs, vlen, flags) as libc::c_int
+    }
+}
+
+/// The `sendmmsg` system call itself: musl's `sendmmsg` is, on 64-bit targets, a loop of its
+/// `sendmsg` wrapper (one system call per message, each with the wrapper's 1056-byte control
+/// limit); the system call sends the whole window at once. See `sendmsg_call` for the
+/// header widths.
+///
+/// # Safety
+/// As `sendmmsg(2)`: `hdrs` points to `vlen` headers whose pointers are valid for reads.
+#[cfg(target_env = "musl")]
+#[inline]
+unsafe fn sendmmsg_call(
+    fd: libc::c_int,
+    hdrs: *mut libc::mmsghdr,
+    vlen: Vlen,
+    flags: MmsgFlags,
+) -> libc::c_int {
+    // SAFETY: SYS_sendmmsg takes (int, struct mmsghdr *, unsigned int, unsigned int), passed
+    // as the longs syscall(2) reads; the headers are valid (the caller's duty), built from
+    // zeroes so their padding fields are zero; the kernel writes only msg_len into them.
+    unsafe {
+        libc::syscall(
+            libc::SYS_sendmmsg,
+            libc::c_long::from(fd),
+            hdrs,
+            libc::c_long::from(vlen),
+            libc::c_long::from(flags),
+        ) as libc::c_int
+    }
 }
 
 /// The buffers of a `recvmmsg` as equal slots: slot `i` receives its source address into

@@ -147,6 +147,7 @@ impl UnixName {
 impl std::fmt::Debug for UnixName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let path = &self.addr.sun_path[..(self.len as usize).saturating_sub(SUN_PATH)];
+        #[allow(clippy::unnecessary_cast)] // c_char is i8 on x86 and u8 on aarch64
         let bytes: Vec<u8> = path.iter().map(|&c| c as u8).collect();
         f.debug_struct("UnixName")
             .field("sun_path", &String::from_utf8_lossy(&bytes))
@@ -332,7 +333,43 @@ fn sendmsg_as_is(
     );
     // SAFETY: every pointer in msg comes from a borrow (name, iov, control) that outlives this
     // call, with the matching length; the kernel only reads through them for sendmsg.
-    retry(|| unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) }).map(|r| r as usize)
+    retry(|| unsafe { sendmsg_call(fd.as_raw_fd(), &msg, flags) }).map(|r| r as usize)
+}
+
+/// The C library's `sendmsg`.
+///
+/// # Safety
+/// As `sendmsg(2)`: every pointer in `msg` valid for reads of its length.
+#[cfg(not(target_env = "musl"))]
+#[inline]
+unsafe fn sendmsg_call(fd: libc::c_int, msg: &libc::msghdr, flags: libc::c_int) -> isize {
+    // SAFETY: forwarded to the caller.
+    unsafe { libc::sendmsg(fd, msg, flags) }
+}
+
+/// The `sendmsg` system call itself, not musl's wrapper: on 64-bit targets the wrapper copies
+/// the control data into a 1056-byte stack buffer (to clear the padding of each `cmsg_len`)
+/// and fails with `ENOMEM` above it, which would cap a message at 253 fds without credentials.
+/// The kernel's `msghdr` and `cmsghdr` have `size_t` lengths where musl's have a 32-bit field
+/// and explicit padding: [`msghdr`] starts from zeroes and the encoder zeroes each header's
+/// padding, so the kernel reads the same lengths the wrapper would give it.
+///
+/// # Safety
+/// As `sendmsg(2)`: every pointer in `msg` valid for reads of its length.
+#[cfg(target_env = "musl")]
+#[inline]
+unsafe fn sendmsg_call(fd: libc::c_int, msg: &libc::msghdr, flags: libc::c_int) -> isize {
+    // SAFETY: SYS_sendmsg takes (int, const struct msghdr *, int), passed as the longs
+    // syscall(2) reads; the pointers in msg are valid (the caller's duty), and its padding
+    // fields are zero.
+    unsafe {
+        libc::syscall(
+            libc::SYS_sendmsg,
+            libc::c_long::from(fd),
+            msg as *const libc::msghdr,
+            libc::c_long::from(flags),
+        ) as isize
+    }
 }
 
 /// What `recvmsg(2)` reported besides the data.
