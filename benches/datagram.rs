@@ -55,7 +55,7 @@ fn cpu_times() -> (Duration, Duration) {
     (d(ru.ru_utime), d(ru.ru_stime))
 }
 
-fn main() {
+pub(crate) fn main() {
     let nums: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())

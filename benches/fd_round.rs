@@ -265,7 +265,7 @@ fn profile(spec: &str, setup: &Setup<'_>) {
     println!("ran {section} {n} fds '{}' {iters} times", e.name);
 }
 
-fn main() {
+pub(crate) fn main() {
     let (a, b) = UnixDatagram::pair().expect("socketpair");
     let fds = Fds::open(*CASES.iter().max().expect("cases"));
     let borrowed = fds.borrowed();

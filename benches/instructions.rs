@@ -551,7 +551,7 @@ fn driver(short: bool) {
     }
 }
 
-fn main() {
+pub(crate) fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
         let name = args.get(i + 1).expect("--child NAME ITERS");

@@ -168,7 +168,7 @@ fn send(
     Ok(took)
 }
 
-fn main() -> Result<()> {
+pub(crate) fn main() -> Result<()> {
     let n: usize = match std::env::args().nth(1) {
         Some(a) => a.parse().map_err(|e| format!("count {a:?}: {e}"))?,
         None => 1_000_000,

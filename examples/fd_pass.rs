@@ -27,7 +27,7 @@ const CONTROL: usize = space_for_fds(1) + CREDENTIALS_SPACE;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-fn main() -> Result<()> {
+pub(crate) fn main() -> Result<()> {
     match std::env::var(FD_ENV) {
         Ok(fd) => child(fd.parse()?),
         Err(_) => parent(),

@@ -1,5 +1,6 @@
 //! No heap allocation on the send and receive path once buffers exist: a counting global
 //! allocator watches a full round (encode, sendmsg, recvmsg, take and close the fds).
+#![cfg(unix)]
 
 mod common;
 #[path = "common/counting.rs"]

@@ -1,6 +1,7 @@
 //! `Batch` on real sockets: 100 000 numbered datagrams over loopback with and without GSO,
 //! each arriving exactly once; resumption after the kernel takes fewer messages than offered;
 //! an error after k datagrams reports k and keeps the rest queued.
+#![cfg(unix)]
 
 mod common;
 

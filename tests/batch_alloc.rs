@@ -1,6 +1,7 @@
 //! No heap allocation per datagram or per send once a batch is warm: a counting global
 //! allocator watches rounds of push (with control messages), sendmmsg with GSO, recycle for
 //! new payloads, recvmmsg and walking the received control data.
+#![cfg(unix)]
 
 mod common;
 #[path = "common/counting.rs"]

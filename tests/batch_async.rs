@@ -2,6 +2,7 @@
 //! asynchronous error of a connected UDP socket whose peer has no listener (an ICMP error of an
 //! earlier datagram, which `sendmmsg` drops when it meets it after the first message), and a
 //! GSO message refused because of its control data rather than because of GSO. Loopback only.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Every limit of a batched send, refused at push with the numbers and nothing sent: segment
 //! count and size, the UDP payload per address family, iovecs per datagram, control bytes
 //! against `net.core.optmem_max`, fds; messages per `recvmmsg`.
+#![cfg(unix)]
 
 mod common;
 

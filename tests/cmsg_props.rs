@@ -1,6 +1,7 @@
 //! Property tests of the pure control message layer: the `CMSG_*` arithmetic against libc and a
 //! wide-integer model, the encode -> decode round trip, and the decoder on header-shaped bytes
 //! (the fuzz targets' checks, fed by proptest so that they run on stable).
+#![cfg(unix)]
 
 #[allow(dead_code)]
 mod fuzz_checks;

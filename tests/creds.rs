@@ -1,4 +1,5 @@
 //! SCM_CREDENTIALS over real sockets, and the kernel's refusal of forged credentials.
+#![cfg(unix)]
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! here, so that a raised one stays pending where the test sees it). Linux raises `SIGPIPE`
 //! for stream sockets only, and a `Batch` refuses those: what its `sendmmsg` passes is checked
 //! with a seccomp filter instead, which fails the call unless the flags are the ones expected.
+#![cfg(unix)]
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! advice is about credentials, not SO_PASSRIGHTS), the errors of plain sends in
 //! `tests/send_errors.rs`. ENOMEM for control data is produced only by a 32-bit build (the
 //! kernel's compat path) or musl; the test for it skips elsewhere with the reason.
+#![cfg(unix)]
 
 mod common;
 

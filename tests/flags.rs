@@ -1,6 +1,7 @@
 //! The MSG_* flags of send(2), and the receive flags that go with them, on real sockets:
 //! MSG_EOR records, MSG_TRUNC, MSG_PEEK, MSG_OOB, MSG_DONTWAIT, MSG_CONFIRM, MSG_DONTROUTE,
 //! MSG_MORE.
+#![cfg(unix)]
 
 mod common;
 

@@ -11,6 +11,7 @@
 //!
 //! Kernel captures hold this run's descriptor numbers, pid and uids, so they differ from run to
 //! run in those numbers only; everything else is byte for byte reproducible.
+#![cfg(unix)]
 
 #[allow(dead_code)]
 mod fuzz_checks;

@@ -4,6 +4,7 @@
 //!
 //! `ANCILLARY_WRITE_CORPUS=1 cargo test --test fuzz_owning` writes the seeds into
 //! `fuzz/corpus/cmsg_owning/`.
+#![cfg(unix)]
 
 #[allow(dead_code)]
 mod fuzz_checks;

@@ -2,6 +2,7 @@
 //! on the receiver they arrive coalesced and split back; refusals of the kernel (`EINVAL` for
 //! too many segments or a socket without checksums, `EIO` on UDP-Lite) make the batch send
 //! the same datagrams one by one, none lost and none twice.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! SCM_PIDFD: the kernel's pidfd of the sender is owned like any received descriptor. Alone in
 //! its test binary, so that the open-fd count of the process is not disturbed by other tests.
+#![cfg(unix)]
 
 mod common;
 

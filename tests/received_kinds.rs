@@ -4,6 +4,7 @@
 //! every descriptor it asks for, on `Received` and on a `RecvBatch` datagram. Also: `data()`
 //! answers the same for both. Alone in its binary, so that counting this process's open
 //! descriptors sees no other test's.
+#![cfg(unix)]
 
 mod common;
 

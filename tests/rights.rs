@@ -1,4 +1,5 @@
 //! SCM_RIGHTS over real socketpairs: every socket type, the 253-fd limit, close-on-exec, EPIPE.
+#![cfg(unix)]
 
 mod common;
 

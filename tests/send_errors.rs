@@ -8,6 +8,7 @@
 //! `tests/error_hints.rs`), ENOBUFS for a full device queue (Linux drops the packet instead, as
 //! send(2) says). Advice that depends on what the message carried (EPERM for fds the receiver
 //! refuses, ESRCH, EAFNOSUPPORT, PKTINFO refusals, Unix destinations): `tests/error_hints.rs`.
+#![cfg(unix)]
 
 mod common;
 

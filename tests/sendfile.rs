@@ -1,5 +1,6 @@
 //! Header + file body with `SendFile`: the header with MSG_MORE, the body with sendfile(2),
 //! resumed after partial writes, over TCP loopback and Unix stream sockets.
+#![cfg(unix)]
 
 mod common;
 

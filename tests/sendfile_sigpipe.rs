@@ -3,6 +3,7 @@
 //! `SIGPIPE` the call raised is taken. Checked in child processes with the default disposition
 //! (which ends the process), over TCP loopback and Unix streams; and in this process that a
 //! `SIGPIPE` pending before the call stays pending and the signal mask is restored.
+#![cfg(unix)]
 
 mod common;
 

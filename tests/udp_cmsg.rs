@@ -2,6 +2,7 @@
 //! `IPV6_PKTINFO`), TOS and traffic class (ECN bits), TTL and hop limit, through a `Batch`
 //! (with and without GSO) and through `SendMsg`; receive timestamps, `SCM_TXTIME` and
 //! `SO_RXQ_OVFL` drop counts.
+#![cfg(unix)]
 
 mod common;
 
