@@ -25,9 +25,6 @@
 //! default run takes about 30 s). For a profiler, `BENCH_PROFILE=round:1:ancillary
 //! BENCH_ITERS=10000` runs that one entry 10000 times, untimed (see `profile`).
 // Linux only (compares with nix and rustix calls that take Linux flags): elsewhere the crate is empty, so that the
-// targets still type-check (`cargo check`/`clippy`); it has no `main` to run there.
-#![cfg_attr(not(linux_like), no_main)]
-#![cfg(linux_like)]
 
 #[allow(dead_code)]
 #[path = "common/fd.rs"]
@@ -269,7 +266,7 @@ fn profile(spec: &str, setup: &Setup<'_>) {
     println!("ran {section} {n} fds '{}' {iters} times", e.name);
 }
 
-fn main() {
+pub(crate) fn main() {
     let (a, b) = UnixDatagram::pair().expect("socketpair");
     let fds = Fds::open(*CASES.iter().max().expect("cases"));
     let borrowed = fds.borrowed();

@@ -22,10 +22,6 @@
 //! first costs; (c) sending 1200-byte UDP datagrams over loopback, per datagram, with 64 and
 //! 1024 datagrams per batch call; (d) receiving them, per datagram.
 
-// Linux-only workloads (UDP GSO, sendmmsg, ...): nothing to count elsewhere.
-#![cfg_attr(not(linux_like), no_main)]
-#![cfg(linux_like)]
-
 #[allow(dead_code)]
 #[path = "common/fd.rs"]
 mod fd;
@@ -556,7 +552,7 @@ fn driver(short: bool) {
     }
 }
 
-fn main() {
+pub(crate) fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
         let name = args.get(i + 1).expect("--child NAME ITERS");

@@ -9,9 +9,6 @@
 //! cargo run --release --example fd_pass
 //! ```
 // Linux only (passes SCM_CREDENTIALS): elsewhere the crate is empty, so that the
-// targets still type-check (`cargo check`/`clippy`); it has no `main` to run there.
-#![cfg_attr(not(linux_like), no_main)]
-#![cfg(linux_like)]
 
 use std::error::Error;
 use std::fs::File;
@@ -31,7 +28,7 @@ const CONTROL: usize = space_for_fds(1) + CREDENTIALS_SPACE;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-fn main() -> Result<()> {
+pub(crate) fn main() -> Result<()> {
     match std::env::var(FD_ENV) {
         Ok(fd) => child(fd.parse()?),
         Err(_) => parent(),

@@ -36,7 +36,7 @@ type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 /// Set in version 2's environment: the descriptor of its end of the socket pair.
 const HANDOFF_ENV: &str = "ANCILLARY_HANDOFF_SOCKET";
 
-fn main() -> Result<()> {
+pub(crate) fn main() -> Result<()> {
     match std::env::var(HANDOFF_ENV) {
         Ok(fd) => version2(fd.parse()?),
         Err(_) => {

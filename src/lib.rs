@@ -53,48 +53,77 @@
 //!
 //! Linux is the reference platform.
 
-#![cfg(unix)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// The crate documentation above names the Unix API, which other systems do not have (yet).
+#![cfg_attr(not(unix), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(unix)]
 mod addr;
+#[cfg(unix)]
 pub mod batch;
+#[cfg(unix)]
 pub mod cmsg;
+#[cfg(unix)]
 mod error;
+#[cfg(unix)]
 mod fds;
+#[cfg(unix)]
 mod flags;
+#[cfg(unix)]
 pub mod iovec;
+#[cfg(unix)]
 pub mod limits;
+#[cfg(unix)]
 mod probe;
 #[cfg(linux_like)]
 mod received_info;
+#[cfg(unix)]
 mod recv;
+#[cfg(unix)]
 mod send;
+#[cfg(unix)]
 pub mod sockopt;
+#[cfg(unix)]
 mod stream;
+#[cfg(any(unix, windows))]
 mod sys;
+#[cfg(unix)]
 #[cfg(feature = "tokio")]
 pub mod tokio;
+#[cfg(any(windows, test))]
+#[cfg_attr(not(windows), allow(dead_code))]
+pub mod windows;
 
+#[cfg(unix)]
 pub use addr::Destination;
+#[cfg(unix)]
 pub use batch::{Batch, BatchError, RecvBatch};
+#[cfg(unix)]
 pub use error::{Carried, Error, Limit, Result};
+#[cfg(unix)]
 pub use fds::{RecvWithFd, SendWithFd};
+#[cfg(unix)]
 pub use flags::{RecvFlags, SendFlags};
+#[cfg(unix)]
 pub use iovec::{IoVecs, IoVecsMut};
+#[cfg(unix)]
 pub use limits::Limits;
 #[cfg(linux_like)]
 pub use received_info::PacketInfo;
+#[cfg(unix)]
 pub use recv::{Fds, Received, RecvMsg};
+#[cfg(unix)]
 pub use send::SendMsg;
 #[cfg(has_sendfile)]
 pub use stream::SendFile;
+#[cfg(unix)]
 pub use stream::{wait_readable, wait_writable, Progress, RecvExact, SendAll};
 
-#[cfg(doctest)]
+#[cfg(all(doctest, unix))]
 #[doc = include_str!("../README.md")]
 struct ReadmeExample;
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     fn send_sync<T: Send + Sync>() {}
 

@@ -1,5 +1,6 @@
 //! The examples in the crate's docs and README are for users to copy: they may use the crate's
 //! own dependencies and std, never a dev-dependency (which a user's build does not have).
+#![cfg(unix)]
 
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! The example programs, run as a user runs them: each must exit successfully and say what it
 //! proved. `cargo test` builds the examples next to the test binaries (`target/<profile>/examples`).
+#![cfg(unix)]
 
 use std::path::PathBuf;
 use std::process::Command;

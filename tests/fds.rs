@@ -1,6 +1,7 @@
 //! The one-call forms (`SendWithFd`, `RecvWithFd`) and `RecvExact` on std's sockets: bytes and
 //! descriptors in one call, descriptors beyond the caller's room closed and reported,
 //! truncation an error, a stream read exactly across partial reads.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The smaller frictions: one destination form for every Batch push, resuming a Batch after
 //! WouldBlock, RecvBatch::recv_timeout, wait_readable, Capacity errors that name the size,
 //! error texts that never ask for what cannot work, and std address types.
+#![cfg(unix)]
 
 mod common;
 

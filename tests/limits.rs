@@ -1,5 +1,6 @@
 //! Every limit of one message, checked before the syscall, and the kernel's own refusals mapped
 //! to the same error.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Data paths of sendmsg/recvmsg: gather and scatter, Bytes and Buf, addresses, MSG_TRUNC.
+#![cfg(unix)]
 
 mod common;
 

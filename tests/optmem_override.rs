@@ -1,4 +1,5 @@
 //! The process-wide optmem_max override (alone in its binary: it changes global state).
+#![cfg(unix)]
 
 use std::io::IoSlice;
 

@@ -1,6 +1,7 @@
 //! `RecvBatch` owns the descriptors it receives: those taken are the caller's, the rest are
 //! closed when the batch receives again or drops; truncation is reported. Its own binary, so
 //! that counting this process's open descriptors sees no other test's.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! SCM_RIGHTS over real socketpairs: every socket type, the 253-fd limit, close-on-exec, EPIPE.
+#![cfg(unix)]
 // The credentials test is Linux-only; what only it uses is unused elsewhere.
 #![cfg_attr(not(has_ucred), allow(unused_imports))]
 

@@ -1,7 +1,7 @@
 //! The typed socket options of `ancillary::sockopt` on real sockets: each is set, read back,
 //! and its control message seen arriving through the typed accessors of `Received`; the peer
 //! queries on a socketpair and from a child process.
-#![cfg(any(target_os = "linux", target_os = "android"))]
+#![cfg(linux_like)]
 
 mod common;
 

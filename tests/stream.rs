@@ -1,6 +1,7 @@
 //! `SendAll` on real stream sockets: partial writes resumed after poll on TCP loopback, control
 //! data sent exactly once even when the first attempt would block, blocking sockets, EINTR,
 //! errors in the middle, and sockets that are not streams.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! No heap allocation on the `SendAll` path for up to 8 buffers: a counting global allocator
 //! watches the sending thread through many partial writes, polls and resumptions.
+#![cfg(unix)]
 
 mod common;
 #[path = "common/counting.rs"]

@@ -2,6 +2,7 @@
 //! after poll: every byte arrives once and in order, the fds exactly once, and nothing is left
 //! open. Alone in its test binary, so that the open-fd count of the process is not disturbed by
 //! other tests.
+#![cfg(unix)]
 
 mod common;
 

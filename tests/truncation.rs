@@ -1,5 +1,6 @@
 //! MSG_CTRUNC: more fds than room. Alone in its test binary, so that the open-fd count of the
 //! process is not disturbed by other tests.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,0 +1,39 @@
+//! Windows Sockets: `WSASendMsg` and `WSARecvMsg` with their control messages, UDP send and
+//! receive offload (USO, URO), and handing a socket to another process.
+//!
+//! - [`send_msg`] and [`recv_msg`] are thin forms of `WSASendMsg` and `WSARecvMsg` over
+//!   borrowed buffers; [`cmsg`] builds and reads their control data on the `WSACMSGHDR`
+//!   layout (`IP_PKTINFO`, `IP_ECN`, `UDP_SEND_MSG_SIZE`, `UDP_COALESCED_INFO`, ...).
+//! - [`duplicate_socket`] and [`ProtocolInfo::into_socket`] are the Windows counterpart of
+//!   passing a socket with `SCM_RIGHTS`: `WSADuplicateSocketW` makes a `WSAPROTOCOL_INFOW`
+//!   for the target process, whose bytes travel over any channel (a pipe, standard input, a
+//!   socket), and `WSASocketW(FROM_PROTOCOL_INFO)` turns them into the same socket there.
+//!
+//! Windows has no descriptor passing: there is no `SCM_RIGHTS`, no credentials and no pidfd
+//! message here, and naming them does not compile. `WSASendMsg` and `WSARecvMsg` take datagram
+//! and raw sockets.
+//!
+//! # References
+//! [`WSASendMsg`](https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsasendmsg),
+//! [`WSARecvMsg`](https://learn.microsoft.com/en-us/windows/win32/api/mswsock/nc-mswsock-lpfn_wsarecvmsg),
+//! [`WSADuplicateSocketW`](https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsaduplicatesocketw),
+//! [UDP offload options](https://learn.microsoft.com/en-us/windows/win32/winsock/ipproto-udp-socket-options).
+
+pub mod cmsg;
+mod error;
+#[cfg(windows)]
+mod handover;
+#[cfg(windows)]
+mod msg;
+
+pub use error::Error;
+#[cfg(windows)]
+pub use handover::{duplicate_socket, ProtocolInfo};
+#[cfg(windows)]
+pub use msg::{
+    recv_msg, send_msg, set_recv_coalescing, set_recv_option, supports_send_offload, Received,
+    RecvFlags, RecvOption, SendFlags,
+};
+
+/// `Result` with the [`Error`] of the Windows calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

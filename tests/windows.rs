@@ -1,0 +1,408 @@
+//! Windows Sockets on real loopback sockets: `WSASendMsg`/`WSARecvMsg` scatter/gather,
+//! `IP_PKTINFO` on receive, walking the control messages received, and a socket handed to
+//! another process with `WSADuplicateSocketW` (this test binary run again as the child).
+//!
+//! These run on Windows and under wine. What wine accepts but ignores (a source address in
+//! `IP_PKTINFO` on send, ECN, USO, URO) is checked on real Windows only, and by the byte-vector
+//! tests of the control-message encoder everywhere; under wine those checks print that they
+//! are skipped.
+#![cfg(windows)]
+
+use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use ancillary::windows::cmsg::{
+    Buffer, ControlMessage, Encoder, Iter, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE,
+};
+use ancillary::windows::{
+    duplicate_socket, recv_msg, send_msg, set_recv_option, supports_send_offload, Error,
+    ProtocolInfo, RecvFlags, RecvOption, SendFlags,
+};
+
+/// The wine version when running under wine (`ntdll!wine_get_version`), `None` on Windows.
+fn wine() -> Option<String> {
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+    // SAFETY: the names are NUL-terminated literals; ntdll is loaded in every process.
+    let f = unsafe {
+        let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
+        if ntdll.is_null() {
+            return None;
+        }
+        GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast())?
+    };
+    // SAFETY: wine_get_version takes nothing and returns a static NUL-terminated string.
+    let version = unsafe {
+        let f: unsafe extern "C" fn() -> *const std::ffi::c_char = std::mem::transmute(f);
+        std::ffi::CStr::from_ptr(f())
+    };
+    Some(version.to_string_lossy().into_owned())
+}
+
+/// Two UDP sockets on 127.0.0.1 with a receive timeout, so that no test waits forever.
+fn udp_pair() -> (UdpSocket, UdpSocket) {
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    b.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    (a, b)
+}
+
+#[test]
+fn send_msg_and_recv_msg_scatter_gather() {
+    let (a, b) = udp_pair();
+    let to = b.local_addr().unwrap();
+    let sent = send_msg(
+        &a,
+        &[IoSlice::new(b"hello, "), IoSlice::new(b"windows")],
+        &[],
+        Some(to),
+        SendFlags::empty(),
+    )
+    .unwrap();
+    assert_eq!(sent, 14);
+
+    let (mut head, mut tail) = ([0u8; 5], [0u8; 32]);
+    let mut control = Buffer::<64>::new();
+    let got = recv_msg(
+        &b,
+        &mut [IoSliceMut::new(&mut head), IoSliceMut::new(&mut tail)],
+        &mut control,
+        RecvFlags::empty(),
+    )
+    .unwrap();
+    assert_eq!(got.bytes(), 14);
+    assert_eq!(&head, b"hello");
+    assert_eq!(&tail[..9], b", windows");
+    assert_eq!(got.from(), Some(a.local_addr().unwrap()));
+    assert_eq!(got.control_len(), 0);
+    assert!(!got.is_truncated() && !got.is_control_truncated());
+}
+
+#[test]
+fn send_msg_on_a_connected_socket_and_peek() {
+    let (a, b) = udp_pair();
+    a.connect(b.local_addr().unwrap()).unwrap();
+    send_msg(&a, &[IoSlice::new(b"peek")], &[], None, SendFlags::empty()).unwrap();
+    let mut buf = [0u8; 8];
+    for flags in [RecvFlags::PEEK, RecvFlags::empty()] {
+        let got = recv_msg(&b, &mut [IoSliceMut::new(&mut buf)], &mut [], flags).unwrap();
+        assert_eq!(&buf[..got.bytes()], b"peek", "{flags:?}");
+    }
+}
+
+#[test]
+fn pktinfo_on_receive_v4() {
+    let (a, b) = udp_pair();
+    set_recv_option(&b, RecvOption::PktInfoV4, true).unwrap();
+    send_msg(
+        &a,
+        &[IoSlice::new(b"where to?")],
+        &[],
+        Some(b.local_addr().unwrap()),
+        SendFlags::empty(),
+    )
+    .unwrap();
+    let mut data = [0u8; 16];
+    let mut control = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let got = recv_msg(
+        &b,
+        &mut [IoSliceMut::new(&mut data)],
+        &mut control,
+        RecvFlags::empty(),
+    )
+    .unwrap();
+    assert_eq!(got.control_len(), IP_PKTINFO_SPACE.min(control.len()));
+    let msgs: Vec<_> = Iter::new(&control[..got.control_len()]).collect();
+    match msgs.as_slice() {
+        [ControlMessage::PktInfoV4 { addr, ifindex }] => {
+            assert_eq!(*addr, Ipv4Addr::LOCALHOST);
+            println!("IP_PKTINFO: to {addr} on interface {ifindex}");
+        }
+        other => panic!("expected one IP_PKTINFO, got {other:?}"),
+    }
+}
+
+#[test]
+fn pktinfo_on_receive_v6() {
+    let Ok(b) = UdpSocket::bind("[::1]:0") else {
+        println!("skipped: no IPv6 loopback here");
+        return;
+    };
+    b.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let a = UdpSocket::bind("[::1]:0").unwrap();
+    set_recv_option(&b, RecvOption::PktInfoV6, true).unwrap();
+    let to = b.local_addr().unwrap();
+    send_msg(
+        &a,
+        &[IoSlice::new(b"v6")],
+        &[],
+        Some(to),
+        SendFlags::empty(),
+    )
+    .unwrap();
+    let mut data = [0u8; 4];
+    let mut control = Buffer::<{ IPV6_PKTINFO_SPACE }>::new();
+    let got = recv_msg(
+        &b,
+        &mut [IoSliceMut::new(&mut data)],
+        &mut control,
+        RecvFlags::empty(),
+    )
+    .unwrap();
+    assert_eq!(got.from(), Some(a.local_addr().unwrap()));
+    let msgs: Vec<_> = Iter::new(&control[..got.control_len()]).collect();
+    assert!(
+        matches!(msgs.as_slice(), [ControlMessage::PktInfoV6 { addr, .. }] if addr.is_loopback()),
+        "{msgs:?}"
+    );
+}
+
+#[test]
+fn control_messages_walked_and_sent() {
+    // Several messages at once: everything received is walked to its end, and what the
+    // sender attached (a source address, ECN) is either honoured (Windows) or ignored (wine).
+    let (a, b) = udp_pair();
+    set_recv_option(&b, RecvOption::PktInfoV4, true).unwrap();
+    let ecn_asked = set_recv_option(&b, RecvOption::EcnV4, true);
+    let tos_asked = set_recv_option(&b, RecvOption::TosV4, true);
+
+    let mut storage = Buffer::<{ IP_PKTINFO_SPACE + INT_SPACE }>::new();
+    let mut out = Encoder::new(&mut storage);
+    out.push(&ControlMessage::PktInfoV4 {
+        addr: Ipv4Addr::LOCALHOST,
+        ifindex: 0,
+    })
+    .unwrap();
+    out.push(&ControlMessage::EcnV4(0b10)).unwrap();
+    let to = b.local_addr().unwrap();
+    let sent = send_msg(
+        &a,
+        &[IoSlice::new(b"ect0")],
+        out.as_bytes(),
+        Some(to),
+        SendFlags::empty(),
+    );
+    match (&sent, wine()) {
+        (Ok(4), _) => {}
+        (Err(e), Some(v)) => {
+            println!("skipped: wine {v} refuses IP_PKTINFO/IP_ECN on send ({e}); sending without");
+            send_msg(
+                &a,
+                &[IoSlice::new(b"ect0")],
+                &[],
+                Some(to),
+                SendFlags::empty(),
+            )
+            .unwrap();
+        }
+        (r, _) => panic!("WSASendMsg with IP_PKTINFO and IP_ECN: {r:?}"),
+    }
+
+    let mut data = [0u8; 8];
+    let mut control = Buffer::<{ IP_PKTINFO_SPACE + 2 * INT_SPACE }>::new();
+    let got = recv_msg(
+        &b,
+        &mut [IoSliceMut::new(&mut data)],
+        &mut control,
+        RecvFlags::empty(),
+    )
+    .unwrap();
+    assert_eq!(&data[..got.bytes()], b"ect0");
+    let msgs: Vec<_> = Iter::new(&control[..got.control_len()]).collect();
+    println!("received control messages: {msgs:?}");
+    // The walk covers every byte: the spaces of what it found add up to what was received.
+    let walked: usize = msgs
+        .iter()
+        .map(|m| match m {
+            ControlMessage::PktInfoV4 { .. } => IP_PKTINFO_SPACE,
+            ControlMessage::Raw { data, .. } => ancillary::windows::cmsg::space(data.len()),
+            _ => INT_SPACE,
+        })
+        .sum();
+    assert_eq!(walked, got.control_len());
+    assert!(msgs.iter().any(
+        |m| matches!(m, ControlMessage::PktInfoV4 { addr, .. } if *addr == Ipv4Addr::LOCALHOST)
+    ));
+    let ecn = msgs.iter().find_map(|m| match m {
+        ControlMessage::EcnV4(v) => Some(*v),
+        _ => None,
+    });
+    match (wine(), ecn_asked) {
+        (Some(v), _) => {
+            println!("skipped: wine {v} carries no ECN (got {ecn:?}); see the byte-vector tests")
+        }
+        (None, Err(e)) => println!("skipped: this Windows has no IP_RECVECN ({e})"),
+        (None, Ok(())) => assert_eq!(ecn, Some(0b10)),
+    }
+    if let Err(e) = tos_asked {
+        println!("IP_RECVTOS not available: {e}");
+    }
+}
+
+#[test]
+fn truncated_datagram_is_reported() {
+    let (a, b) = udp_pair();
+    let to = b.local_addr().unwrap();
+    send_msg(
+        &a,
+        &[IoSlice::new(&[7; 100])],
+        &[],
+        Some(to),
+        SendFlags::empty(),
+    )
+    .unwrap();
+    let mut small = [0u8; 10];
+    match recv_msg(
+        &b,
+        &mut [IoSliceMut::new(&mut small)],
+        &mut [],
+        RecvFlags::empty(),
+    ) {
+        Ok(got) => {
+            println!("truncation reported as MSG_TRUNC: {got:?}");
+            assert!(got.is_truncated(), "{got:?}");
+        }
+        Err(e) => {
+            println!("truncation reported as an error: {e}");
+            assert_eq!(e.raw_os_error(), Some(10040), "{e}"); // WSAEMSGSIZE
+            assert!(e.to_string().contains("larger buffers"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn errors_name_the_call_and_say_what_to_do() {
+    let (a, _b) = udp_pair();
+    // No destination on an unconnected socket.
+    let e = send_msg(&a, &[IoSlice::new(b"x")], &[], None, SendFlags::empty()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Os {
+                call: "WSASendMsg",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.hint().is_some());
+    println!("{e}");
+    // An IPv6 destination from an IPv4 socket.
+    let v6: SocketAddr = "[::1]:9".parse().unwrap();
+    let e = send_msg(&a, &[IoSlice::new(b"x")], &[], Some(v6), SendFlags::empty()).unwrap_err();
+    println!("{e}");
+    assert!(e.raw_os_error().is_some());
+    // Bytes that are not a WSAPROTOCOL_INFOW.
+    let e = ProtocolInfo::from_bytes(&[0; 3]).unwrap_err();
+    assert_eq!(
+        e,
+        Error::ProtocolInfoLength {
+            len: 3,
+            expected: ProtocolInfo::LEN
+        }
+    );
+}
+
+#[test]
+fn udp_offload_probe_changes_nothing() {
+    let (a, _b) = udp_pair();
+    match (supports_send_offload(&a), wine()) {
+        (Ok(on), None) => println!("USO: {on}"),
+        (r, Some(v)) => println!("skipped: wine {v} has no USO ({r:?}); see the byte-vector tests"),
+        (Err(e), None) => panic!("{e}"),
+    }
+    // The socket still sends a plain datagram afterwards.
+    let (x, y) = udp_pair();
+    send_msg(
+        &x,
+        &[IoSlice::new(b"after")],
+        &[],
+        Some(y.local_addr().unwrap()),
+        SendFlags::empty(),
+    )
+    .unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(y.recv(&mut buf).unwrap(), 5);
+}
+
+/// The environment variable that makes this binary the child of [`socket_handed_to_child`].
+const CHILD: &str = "ANCILLARY_HANDOVER_CHILD";
+
+#[test]
+fn socket_handed_to_child() {
+    if std::env::var_os(CHILD).is_some() {
+        return; // the child runs handover_child only
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "handover_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let info = duplicate_socket(&listener, child.id()).unwrap();
+    assert_eq!(info.as_bytes().len(), ProtocolInfo::LEN);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(info.as_bytes())
+        .unwrap();
+    // The child owns the socket now: this process lets go of it.
+    drop(listener);
+
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert_eq!(answer, format!("child {} on {addr}", child.id()));
+
+    let out = child.wait_with_output().unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child: {printed}");
+    assert!(
+        printed.contains("1 passed"),
+        "the child test did not run: {printed}"
+    );
+}
+
+/// The child's half of [`socket_handed_to_child`]: takes the listener from the bytes on its
+/// standard input and answers one connection.
+#[test]
+fn handover_child() {
+    if std::env::var_os(CHILD).is_none() {
+        println!("skipped: runs only as the child of socket_handed_to_child");
+        return;
+    }
+    let mut bytes = Vec::new();
+    std::io::stdin().read_to_end(&mut bytes).unwrap();
+    let socket = ProtocolInfo::from_bytes(&bytes)
+        .unwrap()
+        .into_socket()
+        .unwrap();
+    let listener = TcpListener::from(socket);
+    let addr = listener.local_addr().unwrap();
+    // Bounded: a parent that failed before connecting must not leave this child waiting.
+    listener.set_nonblocking(true).unwrap();
+    let mut conn = (0..3000)
+        .find_map(|_| match listener.accept() {
+            Ok((conn, _)) => Some(conn),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10));
+                None
+            }
+            Err(e) => panic!("accept: {e}"),
+        })
+        .expect("no connection within 30 s");
+    conn.set_nonblocking(false).unwrap();
+    write!(conn, "child {} on {addr}", std::process::id()).unwrap();
+}
