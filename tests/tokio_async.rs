@@ -266,10 +266,13 @@ fn waiting_does_not_spin() {
             r = job.send_all_async(&a) => panic!("the buffer is full: {r:?}"),
             _ = tokio::time::sleep(Duration::from_millis(150)) => {}
         }
+        // A future that spins (readiness never cleared) burns the whole 300 ms of waiting on
+        // this thread; one that waits burns next to nothing. Half of it tells them apart with
+        // room for a busy machine.
         let used = thread_cpu() - start;
         assert!(
-            used < Duration::from_millis(60),
-            "{used:?} of CPU while waiting"
+            used < Duration::from_millis(150),
+            "{used:?} of CPU in 300 ms of waiting: the futures spin"
         );
     });
 }
