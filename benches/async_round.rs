@@ -1,15 +1,19 @@
-//! The async round trip of one descriptor against the sync one, on the same socketpair, in
-//! one run: how much tokio's readiness adds to `sendmsg` + `recvmsg`.
+//! The async round trip of one descriptor against the sync one, and against tokio-seqpacket,
+//! on seqpacket socketpairs, in one run: how much tokio's readiness adds to `sendmsg` +
+//! `recvmsg`.
 //!
-//! One round: send one byte with one descriptor over a Unix datagram socketpair, receive it
+//! One round: send one byte with one descriptor over a Unix seqpacket socketpair, receive it
 //! into a slot, close the descriptor. `sync` makes the calls of `SendWithFd`/`RecvWithFd` on the
-//! sockets' descriptors; `async` awaits `AsyncSendWithFd`/`AsyncRecvWithFd` on the same tokio
-//! sockets inside one `block_on` per batch (a current-thread runtime).
+//! sockets' descriptors; `async` awaits `AsyncSendWithFd`/`AsyncRecvWithFd` on the same
+//! sockets (`ancillary::tokio::SeqPacket`) inside one `block_on` per batch (a current-thread
+//! runtime); `tokio-sp` does the same with the `tokio-seqpacket` crate's `UnixSeqpacket`
+//! (`send_with_ancillary`/`recv_with_ancillary`) on a pair of its own.
 //!
 //! Method (as `fd_round`): the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`: the kernel's side
 //! of a socketpair round runs in the calling thread), batches sized to 40 ms, the two taking
 //! turns for 22 rounds of which the first is thrown away; the table gives median ns/op with
-//! min and max, and `ratio`, the median over rounds of async over sync in the same round.
+//! min and max, and the ratios, the median over rounds of each async row over sync in the
+//! same round.
 //!
 //! `cargo bench --features tokio --bench async_round`; `BENCH_SCALE=4` makes rounds longer.
 
@@ -49,7 +53,8 @@ fn main() {
         .enable_io()
         .build()
         .unwrap();
-    let (a, b) = rt.block_on(async { tokio::net::UnixDatagram::pair().unwrap() });
+    let (a, b) = rt.block_on(async { ancillary::tokio::SeqPacket::pair().unwrap() });
+    let (c, d) = rt.block_on(async { tokio_seqpacket::UnixSeqpacket::pair().unwrap() });
     let file = std::fs::File::open("/dev/null").unwrap();
 
     let sync = |iters: u64| {
@@ -72,10 +77,26 @@ fn main() {
             }
         })
     };
-    let runs: [(&str, &dyn Fn(u64)); 2] = [("sync", &sync), ("async", &asynch)];
+    let tokio_sp = |iters: u64| {
+        use tokio_seqpacket::ancillary::AncillaryMessageWriter;
+        rt.block_on(async {
+            let mut buf = [0u8; 8];
+            let mut out = [0u8; 64];
+            let mut inb = [0u8; 64];
+            for _ in 0..iters {
+                let mut w = AncillaryMessageWriter::new(&mut out);
+                w.add_fds([file.as_fd()]).unwrap();
+                c.send_with_ancillary(b"x", &mut w).await.unwrap();
+                let (info, anc) = d.recv_with_ancillary(&mut buf, &mut inb).await.unwrap();
+                black_box((info.bytes_read(), anc.into_messages().count()));
+            }
+        })
+    };
+    let runs: [(&str, &dyn Fn(u64)); 3] =
+        [("sync", &sync), ("async", &asynch), ("tokio-sp", &tokio_sp)];
 
     // Size each batch to the round time.
-    let mut iters = [0u64; 2];
+    let mut iters = [0u64; 3];
     for (i, (_, run)) in runs.iter().enumerate() {
         let mut n = 64;
         loop {
@@ -89,38 +110,44 @@ fn main() {
             n *= 2;
         }
     }
-    let mut samples = [Vec::new(), Vec::new()];
-    let mut ratios = Vec::new();
+    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+    let mut ratios = [Vec::new(), Vec::new()];
     for round in 0..ROUNDS {
-        let mut ns = [0.0; 2];
-        // Alternate which goes first.
-        for k in 0..2 {
-            let i = (k + round) % 2;
+        let mut ns = [0.0; 3];
+        // Rotate which goes first.
+        for k in 0..3 {
+            let i = (k + round) % 3;
             let t = thread_cpu();
             (runs[i].1)(iters[i].max(1));
             ns[i] = (thread_cpu() - t).as_nanos() as f64 / iters[i].max(1) as f64;
         }
         if round > 0 {
-            samples[0].push(ns[0]);
-            samples[1].push(ns[1]);
-            ratios.push(ns[1] / ns[0]);
+            for (s, v) in samples.iter_mut().zip(ns) {
+                s.push(v);
+            }
+            ratios[0].push(ns[1] / ns[0]);
+            ratios[1].push(ns[2] / ns[0]);
         }
     }
     println!(
-        "one-descriptor round trip, Unix datagram socketpair, {} rounds",
+        "one-descriptor round trip, Unix seqpacket socketpairs, {} rounds",
         ROUNDS - 1
     );
-    println!("{:<6} {:>10} {:>10} {:>10}", "", "median ns", "min", "max");
+    println!("{:<8} {:>10} {:>10} {:>10}", "", "median ns", "min", "max");
     for (i, (name, _)) in runs.iter().enumerate() {
         let s = &mut samples[i];
         let (min, max) = (
             s.iter().copied().fold(f64::INFINITY, f64::min),
             s.iter().copied().fold(0.0, f64::max),
         );
-        println!("{name:<6} {:>10.0} {min:>10.0} {max:>10.0}", median(s));
+        println!("{name:<8} {:>10.0} {min:>10.0} {max:>10.0}", median(s));
     }
     println!(
         "async / sync (median of per-round ratios): {:.3}",
-        median(&mut ratios)
+        median(&mut ratios[0])
+    );
+    println!(
+        "tokio-seqpacket / sync (median of per-round ratios): {:.3}",
+        median(&mut ratios[1])
     );
 }

@@ -23,6 +23,9 @@ fn example(name: &str) -> PathBuf {
         if release {
             build.arg("--release");
         }
+        if cfg!(feature = "tokio") {
+            build.args(["--features", "tokio"]);
+        }
         let status = build.status().expect("run cargo build --example");
         assert!(status.success(), "cargo build --example {name}: {status}");
     }
@@ -58,4 +61,27 @@ fn handoff_restarts_a_tcp_server_without_refusing_a_connection() {
         out.contains("handoff: 300 connections, none refused"),
         "{out}"
     );
+}
+
+#[test]
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn udp_responder_answers_from_the_address_asked_with_ecn_echoed() {
+    let out = run("udp_responder", &["5000"]);
+    assert!(
+        out.contains("udp_responder: 5000 answers checked (source address, ECN, payload)"),
+        "{out}"
+    );
+}
+
+#[test]
+#[cfg(all(feature = "tokio", any(target_os = "linux", target_os = "android")))]
+fn fd_broker_serves_concurrent_clients_and_refuses_a_stranger() {
+    let out = run("fd_broker", &["32"]);
+    assert!(
+        out.contains(
+            "fd_broker: 32 clients served, 32 descriptors passed, every peer checked, 1 stranger refused"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("refused pid"), "{out}");
 }
