@@ -43,7 +43,7 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
+pub(crate) fn main() {
     let scale: u32 = std::env::var("BENCH_SCALE")
         .ok()
         .and_then(|s| s.parse().ok())
