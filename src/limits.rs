@@ -279,7 +279,7 @@ impl Limits {
     /// 32-bit process on a 64-bit kernel).
     ///
     /// # Errors
-    /// [`Error::Limit`](crate::Error::Limit) naming the first limit exceeded.
+    /// [`Error::Limit`] naming the first limit exceeded.
     #[inline]
     pub fn check(&self, fds: usize, control_len: usize, iovecs: usize) -> crate::Result<()> {
         if fds > self.max_fds {
