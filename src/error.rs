@@ -47,6 +47,11 @@ pub enum Limit {
     /// takes only that many.
     #[doc(alias = "vlen")]
     Messages,
+    /// macOS: at most one `SCM_RIGHTS` control message per `AF_UNIX` send (its
+    /// `unp_internalize` takes exactly one control message). The kernel answers `EINVAL`
+    /// beyond it. No other system has this limit.
+    #[doc(alias = "unp_internalize")]
+    RightsMessages,
 }
 
 impl Limit {
@@ -60,6 +65,7 @@ impl Limit {
             Limit::SegmentSize => "the UDP_SEGMENT size",
             Limit::Payload => "the UDP payload limit",
             Limit::Messages => "UIO_MAXIOV (messages per call)",
+            Limit::RightsMessages => "one SCM_RIGHTS message per send",
         }
     }
 
@@ -82,6 +88,7 @@ impl Limit {
                  65527 over IPv6"
             }
             Limit::Messages => "use at most 1024 messages per call",
+            Limit::RightsMessages => "put every descriptor in one SCM_RIGHTS message",
         }
     }
 }
@@ -288,6 +295,7 @@ impl fmt::Display for Error {
                     Limit::SegmentSize => "bytes per segment",
                     Limit::Payload => "bytes of UDP payload",
                     Limit::Messages => "messages",
+                    Limit::RightsMessages => "SCM_RIGHTS messages",
                 };
                 match limit {
                     Limit::ControlBuffer => write!(

@@ -131,6 +131,14 @@ pub fn set_optmem_max(value: usize) {
     OPTMEM_MAX.store(value, Ordering::Relaxed);
 }
 
+/// The sysctl, on Linux only (other systems cap control data at a fixed size: see the
+/// crate's limits table).
+#[cfg(not(linux_like))]
+fn read_optmem_max() -> Option<usize> {
+    None
+}
+
+#[cfg(linux_like)]
 fn read_optmem_max() -> Option<usize> {
     use std::io::Read;
     let mut buf = [0u8; 32];

@@ -7,7 +7,7 @@ use std::os::fd::AsFd;
 use nix::sys::socket::{SockaddrIn, SockaddrIn6, SockaddrLike};
 
 use crate::cmsg::Encoder;
-use crate::error::{Carried, Error, Limit, Result};
+use crate::error::{Carried, Error, Result};
 use crate::flags::SendFlags;
 use crate::limits::{self, Limits, MAX_FDS, MAX_IOVECS, OPTMEM_EXEMPT};
 use crate::sys::{self, Name};
@@ -187,7 +187,8 @@ impl<'a> SendMsg<'a> {
             },
             None => Limits::kernel(),
         };
-        limits.check(self.fds, control_len, self.iov.len())
+        limits.check(self.fds, control_len, self.iov.len())?;
+        limits::check_rights_messages(&limits, self.control)
     }
 
     /// `sendmsg(2)`: sends the message on `socket`; returns the bytes of data sent.
@@ -224,29 +225,9 @@ impl<'a> SendMsg<'a> {
     /// Maps a kernel error that means a limit to [`Error::Limit`], the rest to [`Error::Os`].
     #[cold]
     fn map_kernel_error(&self, errno: i32) -> Error {
-        let limit = |limit, needed, max| Error::Limit {
-            limit,
-            needed,
-            max,
-            kernel: Some(errno),
-        };
-        match errno {
-            libc::EINVAL if self.fds > crate::limits::MAX_FDS => {
-                limit(Limit::Fds, self.fds, crate::limits::MAX_FDS)
-            }
-            // ENOBUFS (ENOMEM where the kernel widens the messages) also means a full queue or
-            // no memory: a limit only when the buffer really reaches optmem_max.
-            _ if limits::is_control_refusal(errno, limits::kernel_control_len(self.control)) => {
-                limit(
-                    Limit::ControlBuffer,
-                    limits::kernel_control_len(self.control),
-                    limits::optmem_max(),
-                )
-            }
-            libc::EMSGSIZE if self.iov.len() > crate::limits::MAX_IOVECS => {
-                limit(Limit::Iovecs, self.iov.len(), crate::limits::MAX_IOVECS)
-            }
-            _ => Error::os_carrying(
+        match limits::kernel_limit(errno, self.fds, self.control, self.iov.len()) {
+            Some(limit) => limit,
+            None => Error::os_carrying(
                 "sendmsg",
                 errno,
                 Carried::message(self.control, !matches!(self.dest, Dest::None)),

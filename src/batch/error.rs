@@ -187,26 +187,9 @@ impl<'a> Batch<'a> {
         )
         .next(p);
         let (iovecs, control) = (m.iov.len(), m.control);
-        let kernel = |limit, needed, max| Error::Limit {
-            limit,
-            needed,
-            max,
-            kernel: Some(errno),
-        };
-        match errno {
-            libc::EINVAL if e.fds > limits::MAX_FDS => kernel(Limit::Fds, e.fds, limits::MAX_FDS),
-            // ENOBUFS (ENOMEM where the kernel widens the messages) also means a full queue or
-            // option memory used by something else: a limit only when the buffer, as the
-            // kernel counts it, really reaches optmem_max (looser Limits).
-            _ if limits::is_control_refusal(errno, limits::kernel_control_len(control)) => kernel(
-                Limit::ControlBuffer,
-                limits::kernel_control_len(control),
-                limits::optmem_max(),
-            ),
-            libc::EMSGSIZE if iovecs > limits::MAX_IOVECS => {
-                kernel(Limit::Iovecs, iovecs, limits::MAX_IOVECS)
-            }
-            _ => {
+        match limits::kernel_limit(errno, e.fds, control, iovecs) {
+            Some(limit) => limit,
+            None => {
                 let carried = Carried::message(control, m.name.is_some());
                 Error::os_carrying("sendmmsg", errno, carried)
             }

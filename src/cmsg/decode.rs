@@ -47,12 +47,14 @@ pub struct RawCmsg<'a> {
     pub offset: usize,
     /// `cmsg_len` as the header states it (may exceed what the buffer holds).
     pub cmsg_len: usize,
+    /// `CMSG_DATA(c) - c` in the layout walked.
+    data_offset: usize,
 }
 
 impl RawCmsg<'_> {
     /// Whether the header claims more data than the buffer holds (a truncated message).
     pub fn is_truncated(&self) -> bool {
-        self.cmsg_len > DATA_OFFSET + self.data.len()
+        self.cmsg_len > self.data_offset + self.data.len()
     }
 }
 
@@ -67,31 +69,149 @@ struct Found {
     next: usize,
 }
 
+/// How a walk reads headers: this target's `struct cmsghdr` ([`Native`]), or any [`Layout`]
+/// (little- or big-endian as this machine is), for other systems' bytes. Generic so that the
+/// native walk is compiled with its layout as constants.
+pub(super) trait HeaderFormat: Copy {
+    /// Whether this is [`Native`] (so a layout equal to the native one still reads through the
+    /// generic path).
+    const NATIVE: bool;
+    fn layout(self) -> Layout;
+    /// `(cmsg_len, cmsg_level, cmsg_type)` of the header at the start of `rest`, which holds
+    /// at least `layout().header_len()` bytes; `None` if `cmsg_len` does not fit `usize`.
+    fn read(self, rest: &[u8]) -> Option<(usize, libc::c_int, libc::c_int)>;
+    /// Writes a header into `dst`, exactly `layout().header_len()` bytes; `Err` if `cmsg_len`
+    /// does not fit the header's field.
+    fn write(
+        self,
+        dst: &mut [u8],
+        cmsg_len: usize,
+        level: libc::c_int,
+        ty: libc::c_int,
+    ) -> Result<(), ()>;
+}
+
+/// This target's `struct cmsghdr`, read and written as the C type.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Native;
+
+impl HeaderFormat for Native {
+    const NATIVE: bool = true;
+
+    #[inline(always)]
+    fn layout(self) -> Layout {
+        Layout::NATIVE
+    }
+
+    #[inline(always)]
+    fn read(self, rest: &[u8]) -> Option<(usize, libc::c_int, libc::c_int)> {
+        assert!(rest.len() >= HEADER_LEN);
+        // SAFETY: rest holds at least size_of::<cmsghdr>() initialized bytes (asserted);
+        // read_unaligned copies them out without alignment requirement; cmsghdr is plain
+        // integers, valid for any bit pattern.
+        let hdr = unsafe { std::ptr::read_unaligned(rest.as_ptr().cast::<libc::cmsghdr>()) };
+        #[allow(clippy::useless_conversion)]
+        let cmsg_len = usize::try_from(hdr.cmsg_len).ok()?;
+        Some((cmsg_len, hdr.cmsg_level, hdr.cmsg_type))
+    }
+
+    #[inline(always)]
+    fn write(
+        self,
+        dst: &mut [u8],
+        cmsg_len: usize,
+        level: libc::c_int,
+        ty: libc::c_int,
+    ) -> Result<(), ()> {
+        super::encode::write_header(dst, cmsg_len, level, ty)
+    }
+}
+
+/// Any layout: `cmsg_len` fills the header less its two 4-byte ints (8 bytes for
+/// [`Layout::LINUX_64`]'s `size_t`, 4 for the `socklen_t` of the others), then `cmsg_level`
+/// and `cmsg_type`, in this machine's byte order.
+impl HeaderFormat for Layout {
+    const NATIVE: bool = false;
+
+    #[inline]
+    fn layout(self) -> Layout {
+        self
+    }
+
+    #[inline]
+    fn read(self, rest: &[u8]) -> Option<(usize, libc::c_int, libc::c_int)> {
+        let h = self.header_len();
+        let int = |at: usize| {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&rest[at..at + 4]);
+            libc::c_int::from_ne_bytes(b)
+        };
+        let len = match h.checked_sub(8)? {
+            8 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&rest[..8]);
+                usize::try_from(u64::from_ne_bytes(b)).ok()?
+            }
+            4 => {
+                let mut b = [0u8; 4];
+                b.copy_from_slice(&rest[..4]);
+                usize::try_from(u32::from_ne_bytes(b)).ok()?
+            }
+            _ => return None,
+        };
+        Some((len, int(h - 8), int(h - 4)))
+    }
+
+    #[inline]
+    fn write(
+        self,
+        dst: &mut [u8],
+        cmsg_len: usize,
+        level: libc::c_int,
+        ty: libc::c_int,
+    ) -> Result<(), ()> {
+        let h = self.header_len();
+        match h.checked_sub(8) {
+            Some(8) => dst[..8].copy_from_slice(&(cmsg_len as u64).to_ne_bytes()),
+            Some(4) => {
+                let len = u32::try_from(cmsg_len).map_err(|_| ())?;
+                dst[..4].copy_from_slice(&len.to_ne_bytes());
+            }
+            _ => return Err(()),
+        }
+        dst[h - 8..h - 4].copy_from_slice(&level.to_ne_bytes());
+        dst[h - 4..h].copy_from_slice(&ty.to_ne_bytes());
+        Ok(())
+    }
+}
+
 /// Reads the header at `off` in `buf`, if a whole valid one lies there.
 #[inline]
 fn find(buf: &[u8], off: usize) -> Option<Found> {
+    find_in(Native, buf, off)
+}
+
+/// [`find`] for any header format.
+#[inline(always)]
+fn find_in<H: HeaderFormat>(h: H, buf: &[u8], off: usize) -> Option<Found> {
+    let layout = h.layout();
     let rest = buf.get(off..)?;
-    if rest.len() < HEADER_LEN {
+    if rest.len() < layout.header_len() {
         return None;
     }
-    // SAFETY: rest holds at least size_of::<cmsghdr>() initialized bytes; read_unaligned
-    // copies them out without alignment requirement; cmsghdr is plain integers, valid for any
-    // bit pattern.
-    let hdr = unsafe { std::ptr::read_unaligned(rest.as_ptr().cast::<libc::cmsghdr>()) };
-    #[allow(clippy::useless_conversion)]
-    let cmsg_len = usize::try_from(hdr.cmsg_len).ok()?;
-    if cmsg_len < HEADER_LEN {
+    let (cmsg_len, level, ty) = h.read(rest)?;
+    if cmsg_len < layout.header_len() {
         return None;
     }
     let end = cmsg_len.min(rest.len());
-    let start = DATA_OFFSET.min(end);
-    let next = Layout::NATIVE
+    let start = layout.data_offset().min(end);
+    let next = layout
         .checked_align(cmsg_len)
         .and_then(|a| off.checked_add(a))
         .unwrap_or(usize::MAX);
     Some(Found {
-        level: hdr.cmsg_level,
-        ty: hdr.cmsg_type,
+        level,
+        ty,
         cmsg_len,
         data: off + start..off + end,
         next,
@@ -143,6 +263,7 @@ impl<'a> Iterator for RawIter<'a> {
         let item = RawCmsg {
             level: f.level,
             ty: f.ty,
+            data_offset: DATA_OFFSET,
             data: &self.buf[f.data],
             offset: self.off,
             cmsg_len: f.cmsg_len,
@@ -153,6 +274,61 @@ impl<'a> Iterator for RawIter<'a> {
 }
 
 impl std::iter::FusedIterator for RawIter<'_> {}
+
+/// [`RawIter`] over another system's control data: the walk of its `CMSG_FIRSTHDR` and
+/// `CMSG_NXTHDR`, with its header size and alignment ([`Layout`]), under the same rules.
+///
+/// A tool for bytes from other systems (captures, tests, fuzzing): it reads `cmsg_len` as that
+/// system's field (8 bytes for [`Layout::LINUX_64`], 4 for the others) in this machine's byte
+/// order. Levels and types are that system's numbers (`SOL_SOCKET` is `0xffff` on the BSDs and
+/// macOS), and [`RawCmsg::is_truncated`] is measured with this layout.
+///
+/// ```
+/// use ancillary::cmsg::{ForeignIter, Layout};
+/// // macOS: one SCM_RIGHTS message carrying fd 7, data at offset 12.
+/// let bytes = [16, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0];
+/// let m = ForeignIter::new(&bytes, Layout::APPLE).next().unwrap();
+/// assert_eq!((m.level, m.ty, m.data), (0xffff, 1, &7i32.to_ne_bytes()[..]));
+/// ```
+#[derive(Debug, Clone)]
+#[doc(alias = "CMSG_FIRSTHDR")]
+#[doc(alias = "CMSG_NXTHDR")]
+pub struct ForeignIter<'a> {
+    buf: &'a [u8],
+    off: usize,
+    layout: Layout,
+}
+
+impl<'a> ForeignIter<'a> {
+    /// Walks `buf`, which holds exactly the control data, as `layout` lays it out.
+    pub fn new(buf: &'a [u8], layout: Layout) -> Self {
+        ForeignIter {
+            buf,
+            off: 0,
+            layout,
+        }
+    }
+}
+
+impl<'a> Iterator for ForeignIter<'a> {
+    type Item = RawCmsg<'a>;
+
+    fn next(&mut self) -> Option<RawCmsg<'a>> {
+        let f = find_in(self.layout, self.buf, self.off)?;
+        let item = RawCmsg {
+            level: f.level,
+            ty: f.ty,
+            data_offset: self.layout.data_offset(),
+            data: &self.buf[f.data],
+            offset: self.off,
+            cmsg_len: f.cmsg_len,
+        };
+        self.off = f.next;
+        Some(item)
+    }
+}
+
+impl std::iter::FusedIterator for ForeignIter<'_> {}
 
 /// A received control message, typed where the crate knows the type.
 #[non_exhaustive]
@@ -343,6 +519,7 @@ impl<'a> Iterator for ControlMessages<'a> {
                 None => ControlMessage::Raw(RawCmsg {
                     level,
                     ty,
+                    data_offset: DATA_OFFSET,
                     data,
                     offset,
                     cmsg_len,

@@ -6,7 +6,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 #[cfg(has_ucred)]
 use super::creds::{Credentials, UCRED_LEN};
-use super::{aligned_mut, Layout, ALIGN, DATA_OFFSET, HEADER_LEN};
+use super::decode::{HeaderFormat, Native};
+use super::{aligned_mut, Layout, ALIGN, HEADER_LEN};
 use crate::error::{Error, Result};
 
 const FD_LEN: usize = size_of::<libc::c_int>();
@@ -207,34 +208,148 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
         ty: libc::c_int,
         data_len: usize,
     ) -> Result<&mut [u8]> {
-        let available = self.buf.len();
-        let overflow = || Error::Capacity {
-            needed: usize::MAX,
+        let (data, end) = reserve_in(Native, self.buf, self.len, level, ty, data_len)?;
+        self.len = end;
+        Ok(data)
+    }
+}
+
+/// Writes a message of `data_len` bytes of data at `len` in `buf` in format `h`: the header,
+/// zeroed padding; returns the data bytes (which the caller must overwrite entirely) and the
+/// new length. Nothing is written on error.
+#[inline(always)]
+fn reserve_in<H: HeaderFormat>(
+    h: H,
+    buf: &mut [u8],
+    len: usize,
+    level: libc::c_int,
+    ty: libc::c_int,
+    data_len: usize,
+) -> Result<(&mut [u8], usize)> {
+    let layout = h.layout();
+    let available = buf.len();
+    let overflow = || Error::Capacity {
+        needed: usize::MAX,
+        available,
+    };
+    let space = layout.checked_space(data_len).ok_or_else(overflow)?;
+    let end = len.checked_add(space).ok_or_else(overflow)?;
+    if end > available {
+        return Err(Error::Capacity {
+            needed: end,
             available,
-        };
-        let space = Layout::NATIVE
-            .checked_space(data_len)
-            .ok_or_else(overflow)?;
-        let end = self.len.checked_add(space).ok_or_else(overflow)?;
-        if end > available {
-            return Err(Error::Capacity {
-                needed: end,
-                available,
-            });
-        }
-        let cmsg_len = DATA_OFFSET + data_len; // cannot overflow: <= space
-        let msg = &mut self.buf[self.len..end];
-        let (head, rest) = msg.split_at_mut(DATA_OFFSET);
-        write_header(&mut head[..HEADER_LEN], cmsg_len, level, ty)?;
-        head[HEADER_LEN..].fill(0);
+        });
+    }
+    let data_offset = layout.data_offset();
+    let header_len = layout.header_len();
+    let cmsg_len = data_offset + data_len; // cannot overflow: <= space
+    let msg = &mut buf[len..end];
+    let (head, rest) = msg.split_at_mut(data_offset);
+    h.write(&mut head[..header_len], cmsg_len, level, ty)
+        .map_err(|()| Error::Capacity {
+            needed: cmsg_len,
+            available: header_len,
+        })?;
+    head[header_len..].fill(0);
+    if H::NATIVE {
         // The padding is shorter than ALIGN and ends the message: zero the message's last
         // ALIGN bytes with one store, then hand out the data, which the caller overwrites.
         if let Some(tail) = rest.last_chunk_mut::<ALIGN>() {
             *tail = [0; ALIGN];
         }
-        let data = &mut rest[..data_len];
+    } else {
+        rest[data_len..].fill(0);
+    }
+    Ok((&mut rest[..data_len], end))
+}
+
+/// Writes control messages in another system's layout ([`Layout`]): the bytes its
+/// `CMSG_FIRSTHDR`, `CMSG_NXTHDR`, `CMSG_LEN` and `CMSG_DATA` would produce, with `cmsg_len`
+/// as that system's field (8 bytes for [`Layout::LINUX_64`], 4 for the others) in this
+/// machine's byte order.
+///
+/// A tool for tests and tools that build other systems' bytes; nothing it writes is meant for
+/// this system's `sendmsg`, so it takes no descriptors to keep open, only numbers. Levels and
+/// types are the other system's numbers (`SOL_SOCKET` is `0xffff` on the BSDs and macOS, 1 on
+/// Linux; `SCM_RIGHTS` is 1 on all of them). The storage is used from its first byte,
+/// unaligned. Each push writes a whole message or fails with [`Error::Capacity`], changing
+/// nothing.
+///
+/// ```
+/// use ancillary::cmsg::{ForeignEncoder, Layout};
+/// let mut buf = [0xAA; 32];
+/// let mut enc = ForeignEncoder::new(&mut buf, Layout::FREEBSD_64);
+/// enc.push_rights(0xffff, &[7])?;
+/// assert_eq!(enc.len(), 24); // data at 16, padded to 8
+/// assert_eq!(&enc.as_bytes()[..4], &20u32.to_ne_bytes());
+/// # Ok::<(), ancillary::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ForeignEncoder<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+    layout: Layout,
+}
+
+impl<'b> ForeignEncoder<'b> {
+    /// An encoder over `buf` writing in `layout`.
+    pub fn new(buf: &'b mut [u8], layout: Layout) -> Self {
+        ForeignEncoder {
+            buf,
+            len: 0,
+            layout,
+        }
+    }
+
+    /// The layout written.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Any control message: level, type and data bytes, written as they are.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] if the storage is too small, or if the message's `cmsg_len` does
+    /// not fit the layout's field.
+    pub fn push_raw(&mut self, level: i32, ty: i32, data: &[u8]) -> Result<&mut Self> {
+        let (dst, end) = reserve_in(self.layout, self.buf, self.len, level, ty, data.len())?;
+        dst.copy_from_slice(data);
         self.len = end;
-        Ok(data)
+        Ok(self)
+    }
+
+    /// An `SCM_RIGHTS` message (type 1 on every system) at level `sol_socket` (that system's
+    /// `SOL_SOCKET`) carrying these descriptor numbers as 4-byte ints.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] as for [`push_raw`](Self::push_raw).
+    #[doc(alias = "SCM_RIGHTS")]
+    pub fn push_rights(&mut self, sol_socket: i32, fds: &[i32]) -> Result<&mut Self> {
+        let data_len = fds.len().checked_mul(FD_LEN).ok_or(Error::Capacity {
+            needed: usize::MAX,
+            available: self.buf.len(),
+        })?;
+        let (dst, end) = reserve_in(self.layout, self.buf, self.len, sol_socket, 1, data_len)?;
+        for (slot, fd) in dst.chunks_exact_mut(FD_LEN).zip(fds) {
+            slot.copy_from_slice(&fd.to_ne_bytes());
+        }
+        self.len = end;
+        Ok(self)
+    }
+
+    /// The encoded bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Bytes encoded so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
@@ -247,24 +362,22 @@ const _: () = assert!(
         && HEADER_LEN == size_of::<usize>() + 8
 );
 
-/// Writes a `cmsghdr` into `dst` (exactly `HEADER_LEN` bytes).
+/// Writes a `cmsghdr` into `dst` (exactly `HEADER_LEN` bytes); `Err` if `cmsg_len` does not
+/// fit its field.
 #[inline]
-fn write_header(
+pub(super) fn write_header(
     dst: &mut [u8],
     cmsg_len: usize,
     level: libc::c_int,
     ty: libc::c_int,
-) -> Result<()> {
+) -> std::result::Result<(), ()> {
     assert_eq!(dst.len(), HEADER_LEN);
     // SAFETY: cmsghdr is plain integers (and, on some targets, explicit integer padding); the
     // all-zero value is valid.
     let mut hdr: libc::cmsghdr = unsafe { std::mem::zeroed() };
     #[allow(clippy::useless_conversion)]
     {
-        hdr.cmsg_len = cmsg_len.try_into().map_err(|_| Error::Capacity {
-            needed: cmsg_len,
-            available: dst.len(),
-        })?;
+        hdr.cmsg_len = cmsg_len.try_into().map_err(|_| ())?;
     }
     hdr.cmsg_level = level;
     hdr.cmsg_type = ty;
@@ -289,7 +402,7 @@ impl std::fmt::Debug for Encoder<'_, '_> {
 #[cfg(all(test, linux_like))]
 mod tests {
     use super::*;
-    use crate::cmsg::{space, space_for_fds, CmsgBuffer, RawIter};
+    use crate::cmsg::{space, space_for_fds, CmsgBuffer, RawIter, DATA_OFFSET};
     use std::os::fd::AsFd;
 
     #[test]

@@ -516,4 +516,136 @@ mod tests {
             assert_eq!(walk, [(0, l.len(84)), (creds_space, l.len(4))], "{l:?}");
         }
     }
+
+    /// Every foreign layout with its `SOL_SOCKET`.
+    const FOREIGN: [(Layout, u32); 8] = [
+        (Layout::LINUX_64, 1),
+        (Layout::LINUX_32, 1),
+        (Layout::APPLE, 0xffff),
+        (Layout::FREEBSD_64, 0xffff),
+        (Layout::FREEBSD_32, 0xffff),
+        (Layout::NETBSD_64, 0xffff),
+        (Layout::NETBSD_32, 0xffff),
+        (Layout::NETBSD_ARM64, 0xffff),
+    ];
+
+    /// The crate's encoder and walk, run over each system's layout, against the bytes of its
+    /// headers: one fd, as `foreign_bytes_of_one_fd` transcribes them.
+    #[test]
+    fn encoder_and_walk_over_transcribed_bytes() {
+        use crate::cmsg::{ForeignEncoder, ForeignIter};
+        if cfg!(target_endian = "big") {
+            println!("skipped: the transcribed vectors are little-endian");
+            return;
+        }
+        let cases = [
+            (
+                Layout::APPLE,
+                0xffff,
+                "10 00 00 00 | ff ff 00 00 | 01 00 00 00 | 07 00 00 00",
+            ),
+            (
+                Layout::FREEBSD_64,
+                0xffff,
+                "14 00 00 00 | ff ff 00 00 | 01 00 00 00 | 00 00 00 00 | 07 00 00 00 | 00 00 00 00",
+            ),
+            (
+                Layout::NETBSD_ARM64,
+                0xffff,
+                "14 00 00 00 | ff ff 00 00 | 01 00 00 00 | 00 00 00 00 | 07 00 00 00 | \
+                 00 00 00 00 00 00 00 00 00 00 00 00",
+            ),
+            (
+                Layout::LINUX_64,
+                1,
+                "14 00 00 00 00 00 00 00 | 01 00 00 00 | 01 00 00 00 | 07 00 00 00 | 00 00 00 00",
+            ),
+            (
+                Layout::LINUX_32,
+                1,
+                "10 00 00 00 | 01 00 00 00 | 01 00 00 00 | 07 00 00 00",
+            ),
+        ];
+        for (l, sol, want) in cases {
+            let want = hex(want);
+            let mut buf = [0xAAu8; 64];
+            let mut enc = ForeignEncoder::new(&mut buf, l);
+            enc.push_rights(sol, &[7]).unwrap();
+            assert_eq!(enc.as_bytes(), &want[..], "{l:?}");
+            let v: std::vec::Vec<_> = ForeignIter::new(&want, l).collect();
+            assert_eq!(v.len(), 1, "{l:?}");
+            assert_eq!((v[0].level, v[0].ty, v[0].offset), (sol, 1, 0));
+            assert_eq!(v[0].data, 7i32.to_ne_bytes(), "{l:?}");
+            assert!(!v[0].is_truncated());
+        }
+    }
+
+    /// Two messages (FreeBSD-style `SCM_CREDS` of 84 bytes, then one fd) encoded and walked in
+    /// every layout, against the model; then every truncation of them.
+    #[test]
+    fn two_messages_and_truncations_in_every_layout() {
+        use crate::cmsg::{ForeignEncoder, ForeignIter};
+        for (l, sol) in FOREIGN {
+            let mut want = model_encode(l, sol, 3, &[0x5A; 84]);
+            want.extend(model_encode(l, sol, 1, &9u32.to_ne_bytes()));
+            let mut buf = [0xAAu8; 256];
+            let mut enc = ForeignEncoder::new(&mut buf, l);
+            enc.push_raw(sol as i32, 3, &[0x5A; 84])
+                .unwrap()
+                .push_rights(sol as i32, &[9])
+                .unwrap();
+            if cfg!(target_endian = "little") {
+                assert_eq!(enc.as_bytes(), &want[..], "{l:?}");
+            }
+            let bytes = enc.as_bytes().to_vec();
+            assert_eq!(bytes.len(), l.space(84) + l.space(4), "{l:?}");
+            let walk: std::vec::Vec<_> = ForeignIter::new(&bytes, l)
+                .map(|m| (m.offset, m.cmsg_len, m.ty, m.data.len()))
+                .collect();
+            assert_eq!(
+                walk,
+                [(0, l.len(84), 3, 84), (l.space(84), l.len(4), 1, 4)],
+                "{l:?}"
+            );
+            // Every prefix: whole headers are yielded (clamped data, marked truncated); a
+            // partial header ends the walk; nothing is read past the end.
+            for cut in 0..bytes.len() {
+                let v: std::vec::Vec<_> = ForeignIter::new(&bytes[..cut], l).collect();
+                let want_n = if cut < l.header_len() {
+                    0
+                } else if cut < l.space(84) + l.header_len() {
+                    1
+                } else {
+                    2
+                };
+                assert_eq!(v.len(), want_n, "{l:?} cut {cut}");
+                if let Some(last) = v.last() {
+                    let whole = last.offset + last.cmsg_len <= cut;
+                    assert_eq!(last.is_truncated(), !whole, "{l:?} cut {cut}");
+                }
+            }
+            // Too small storage: an error, nothing written.
+            let mut small = [0u8; 8];
+            let mut enc = ForeignEncoder::new(&mut small, l);
+            assert!(enc.push_rights(sol as i32, &[1]).is_err());
+            assert!(enc.is_empty());
+        }
+    }
+
+    /// A `cmsg_len` below the header ends the walk; one past `u32` does not fit a 4-byte field.
+    #[test]
+    fn foreign_walk_rejects_short_headers() {
+        use crate::cmsg::{ForeignEncoder, ForeignIter};
+        for (l, sol) in FOREIGN {
+            let mut bytes = model_encode(l, sol, 1, &[1, 2, 3, 4]);
+            bytes[0] = (l.header_len() - 1) as u8;
+            if cfg!(target_endian = "little") {
+                assert_eq!(ForeignIter::new(&bytes, l).count(), 0, "{l:?}");
+            }
+            let mut buf = [0u8; 16];
+            let mut enc = ForeignEncoder::new(&mut buf, l);
+            enc.push_raw(sol as i32, 2, &[]).unwrap();
+            assert_eq!(enc.len(), l.data_offset(), "{l:?}");
+        }
+    }
 }

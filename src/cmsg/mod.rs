@@ -36,9 +36,9 @@ mod rights;
 pub use creds::Credentials;
 pub use decode::close_untaken;
 pub(crate) use decode::Carrier;
-pub use decode::{ControlMessage, ControlMessages, RawCmsg, RawIter};
+pub use decode::{ControlMessage, ControlMessages, ForeignIter, RawCmsg, RawIter};
 pub use ecn::Ecn;
-pub use encode::Encoder;
+pub use encode::{Encoder, ForeignEncoder};
 #[cfg(has_txtime)]
 pub use ip::TXTIME_SPACE;
 #[cfg(has_gso)]

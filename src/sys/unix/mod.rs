@@ -10,6 +10,9 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use nix::sys::socket::SockaddrLike;
 
+mod limits;
+pub(crate) use limits::*;
+
 #[cfg(linux_like)]
 mod linux;
 #[cfg(linux_like)]
