@@ -393,15 +393,7 @@ impl Batch {
                     self.stats.datagrams += m.datagrams;
                     self.stats.offloaded += usize::from(m.segment.is_some());
                 }
-                Err(Error::Os { code, .. })
-                    if m.segment.is_some()
-                        && matches!(
-                            code,
-                            super::error::code::WSAEINVAL
-                                | super::error::code::WSAEOPNOTSUPP
-                                | super::error::code::WSAENOPROTOOPT
-                        ) =>
-                {
+                Err(e) if m.segment.is_some() && refuses_offload(&e) => {
                     uso = false;
                     if let Some(p) = self.probed.as_mut() {
                         p.1 = false;
@@ -413,6 +405,18 @@ impl Batch {
         self.clear();
         Ok(sent)
     }
+}
+
+/// Whether a failed USO message means the socket does not take USO (a Windows without it, or
+/// a socket it does not apply to): then the batch sends the run again datagram by datagram.
+/// Other errors (`WSAEWOULDBLOCK`, `WSAENOBUFS`, ...) are the send's.
+#[cfg_attr(not(windows), allow(dead_code))]
+fn refuses_offload(e: &Error) -> bool {
+    use super::error::code::{WSAEINVAL, WSAENOPROTOOPT, WSAEOPNOTSUPP};
+    matches!(
+        e.raw_os_error(),
+        Some(WSAEINVAL | WSAEOPNOTSUPP | WSAENOPROTOOPT)
+    )
 }
 
 /// Splits data that receive offload (URO) joined into its datagrams: `segment_size` bytes each
@@ -736,6 +740,44 @@ mod tests {
         // Without USO: no control data at all.
         let (m, ctl) = b.next_message(false, &mut control).unwrap().unwrap();
         assert_eq!((m.len, m.segment, ctl.len()), (1200, None, 0));
+    }
+
+    #[test]
+    fn only_a_refusal_of_uso_turns_it_off() {
+        use crate::windows::error::code::*;
+        for code in [WSAEINVAL, WSAEOPNOTSUPP, WSAENOPROTOOPT] {
+            assert!(refuses_offload(&Error::os("WSASendMsg", code)));
+        }
+        for code in [WSAEWOULDBLOCK, WSAENOBUFS, WSAEMSGSIZE, WSAEHOSTUNREACH] {
+            assert!(!refuses_offload(&Error::os("WSASendMsg", code)));
+        }
+        assert!(!refuses_offload(&Error::Capacity {
+            needed: 1,
+            available: 0
+        }));
+    }
+
+    #[test]
+    fn a_run_may_start_on_a_short_segment() {
+        let mut b = Batch::new();
+        b.set_limits(Limits {
+            max_payload: 500,
+            ..Limits::DEFAULT
+        });
+        // 250, 250 fill a message; the 100 left starts the next run.
+        b.push_segments(addr(1), &[1; 600], 250).unwrap();
+        b.push(addr(1), &[2; 100]).unwrap();
+        b.push(addr(1), &[3; 100]).unwrap();
+        b.push(addr(1), &[4; 50]).unwrap();
+        b.push(addr(1), &[5; 100]).unwrap();
+        assert_eq!(
+            messages(&b, true),
+            [
+                (1, 0, 500, Some(250), 2),
+                (1, 500, 350, Some(100), 4),
+                (1, 850, 100, None, 1),
+            ]
+        );
     }
 
     #[test]
