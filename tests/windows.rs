@@ -476,7 +476,8 @@ fn batch_failure_keeps_the_rest_queued() {
     let mut batch = Batch::new();
     batch.set_offload(false);
     batch.push(b.local_addr().unwrap(), b"one").unwrap();
-    // Port 0 is no destination: Windows refuses the datagram (WSAEADDRNOTAVAIL).
+    // Port 0 is no destination: Windows refuses the datagram (WSAEADDRNOTAVAIL; wine 8 says
+    // WSAEINVAL).
     batch
         .push(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), b"two")
         .unwrap();
@@ -523,4 +524,24 @@ fn recv_batch_takes_what_is_queued() {
     }
     let want: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10]).collect();
     assert_eq!(got, want);
+}
+
+#[test]
+fn the_crate_error_carries_windows_codes() {
+    // On Windows `ancillary::Error` is the error of the Windows calls: a failed WSASendMsg
+    // gives it with its code and advice, through `?` into io::Error with the same code.
+    let (a, _b) = udp_pair();
+    let r: ancillary::Result<usize> = send_msg(
+        &a,
+        &[IoSlice::new(b"x")],
+        &[],
+        Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+        SendFlags::empty(),
+    );
+    let e: ancillary::Error = r.unwrap_err();
+    let code = e.raw_os_error().expect("a Windows Sockets code");
+    assert!(e.hint().is_some(), "{e}");
+    let io = std::io::Error::from(e.clone());
+    assert_eq!(io.raw_os_error(), Some(code));
+    println!("{e}");
 }
