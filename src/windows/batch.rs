@@ -731,7 +731,7 @@ mod tests {
         // The WSACMSGHDR bytes: cmsg_len, level IPPROTO_UDP (17), type UDP_SEND_MSG_SIZE (2).
         let mut want = Vec::new();
         let w = cmsg::Layout::NATIVE.header_len() - 8;
-        want.extend_from_slice(&cmsg::len(4).to_le_bytes()[..w]);
+        want.extend_from_slice(&(cmsg::len(4) as u64).to_le_bytes()[..w]);
         want.extend_from_slice(&17i32.to_le_bytes());
         want.extend_from_slice(&2i32.to_le_bytes());
         want.extend_from_slice(&1200u32.to_le_bytes());
