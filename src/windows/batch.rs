@@ -129,7 +129,8 @@ pub struct BatchStats {
 ///
 /// Whether a socket takes USO is asked once per socket with `getsockopt(UDP_SEND_MSG_SIZE)`,
 /// which changes nothing; a USO message the socket refuses (`WSAEINVAL`, `WSAEOPNOTSUPP`,
-/// `WSAENOPROTOOPT`) turns USO off for that socket and is sent again datagram by datagram. The
+/// `WSAENOPROTOOPT`) is sent again datagram by datagram, and when those go out, USO stays off
+/// for that socket. The
 /// segment size travels in each message's control data, never as a socket option, so the batch
 /// leaves no state on the socket.
 ///
@@ -365,7 +366,7 @@ impl Batch {
         let socket = socket.as_socket();
         let mut sent = 0;
         let fail = |sent, error| BatchError { sent, error };
-        let mut uso = false;
+        let (mut uso, mut refused) = (false, false);
         if self.offload && !self.is_empty() {
             let id = socket.as_raw_socket();
             uso = match self.probed {
@@ -392,12 +393,19 @@ impl Batch {
                     self.stats.messages += 1;
                     self.stats.datagrams += m.datagrams;
                     self.stats.offloaded += usize::from(m.segment.is_some());
+                    // The run went out without USO after a USO message was refused: the
+                    // refusal was USO's, not the datagrams'; remember it for this socket.
+                    if std::mem::take(&mut refused) {
+                        if let Some(p) = self.probed.as_mut() {
+                            p.1 = false;
+                        }
+                    }
                 }
                 Err(e) if m.segment.is_some() && refuses_offload(&e) => {
+                    // Sent again datagram by datagram; if the first of them fails too, the
+                    // error is that datagram's and the socket keeps USO for later sends.
                     uso = false;
-                    if let Some(p) = self.probed.as_mut() {
-                        p.1 = false;
-                    }
+                    refused = true;
                 }
                 Err(e) => return Err(fail(sent, e)),
             }
