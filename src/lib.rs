@@ -118,6 +118,10 @@ pub use send::SendMsg;
 pub use stream::SendFile;
 #[cfg(unix)]
 pub use stream::{wait_readable, wait_writable, Progress, RecvExact, SendAll};
+/// On Windows the crate's error is that of the Windows calls: a Windows Sockets code
+/// (`WSAGetLastError`) with what to do about it, or a limit checked before the call.
+#[cfg(windows)]
+pub use windows::{Error, Result};
 
 #[cfg(all(doctest, unix))]
 #[doc = include_str!("../README.md")]

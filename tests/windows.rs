@@ -17,8 +17,8 @@ use ancillary::windows::cmsg::{
     Buffer, ControlMessage, Encoder, Iter, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE,
 };
 use ancillary::windows::{
-    duplicate_socket, recv_msg, send_msg, set_recv_option, supports_send_offload, Error,
-    ProtocolInfo, RecvFlags, RecvOption, SendFlags,
+    duplicate_socket, recv_msg, send_msg, set_recv_option, supports_send_offload, Batch, Error,
+    ProtocolInfo, RecvBatch, RecvFlags, RecvOption, SendFlags,
 };
 
 /// The wine version when running under wine (`ntdll!wine_get_version`), `None` on Windows.
@@ -405,4 +405,143 @@ fn handover_child() {
         .expect("no connection within 30 s");
     conn.set_nonblocking(false).unwrap();
     write!(conn, "child {} on {addr}", std::process::id()).unwrap();
+}
+
+/// Receives on `sock` until `n` datagrams came (or the receive timeout), as byte vectors.
+fn recv_n(sock: &UdpSocket, n: usize) -> Vec<Vec<u8>> {
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65_536];
+    for _ in 0..n {
+        match sock.recv(&mut buf) {
+            Ok(len) => got.push(buf[..len].to_vec()),
+            Err(e) => panic!("after {} of {n} datagrams: {e}", got.len()),
+        }
+    }
+    got
+}
+
+/// A batch of runs, lone datagrams, two destinations and a segmented payload.
+fn fill(batch: &mut Batch, b: SocketAddr, c: SocketAddr) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let (mut to_b, mut to_c) = (Vec::new(), Vec::new());
+    for i in 0..5u8 {
+        let d = vec![i; 300];
+        batch.push(b, &d).unwrap();
+        to_b.push(d);
+    }
+    batch.push(b, b"short").unwrap();
+    to_b.push(b"short".to_vec());
+    for i in 0..2u8 {
+        let d = vec![100 + i; 100];
+        batch.push(c, &d).unwrap();
+        to_c.push(d);
+    }
+    let payload: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+    batch.push_segments(b, &payload, 256).unwrap();
+    to_b.extend(payload.chunks(256).map(<[u8]>::to_vec));
+    batch.push(c, b"").unwrap();
+    to_c.push(Vec::new());
+    (to_b, to_c)
+}
+
+#[test]
+fn batch_sends_every_datagram_in_order() {
+    let (a, b) = udp_pair();
+    let (_, c) = udp_pair();
+    let (ab, ac) = (b.local_addr().unwrap(), c.local_addr().unwrap());
+    for offload in [true, false] {
+        let mut batch = Batch::new();
+        batch.set_offload(offload);
+        let (to_b, to_c) = fill(&mut batch, ab, ac);
+        let total = to_b.len() + to_c.len();
+        assert_eq!(batch.len(), total);
+        assert_eq!(batch.send(&a).unwrap(), total);
+        assert!(batch.is_empty());
+        let stats = batch.stats();
+        println!(
+            "offload {offload} (USO probe: {:?}): {stats:?}",
+            supports_send_offload(&a)
+        );
+        assert_eq!(stats.datagrams, total);
+        if !offload || !supports_send_offload(&a).unwrap() {
+            assert_eq!((stats.messages, stats.offloaded), (total, 0));
+        }
+        assert_eq!(recv_n(&b, to_b.len()), to_b);
+        assert_eq!(recv_n(&c, to_c.len()), to_c);
+    }
+}
+
+#[test]
+fn batch_failure_keeps_the_rest_queued() {
+    let (a, b) = udp_pair();
+    let mut batch = Batch::new();
+    batch.set_offload(false);
+    batch.push(b.local_addr().unwrap(), b"one").unwrap();
+    // Port 0 is no destination: Windows refuses the datagram (WSAEADDRNOTAVAIL; wine 8 says
+    // WSAEINVAL).
+    batch
+        .push(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), b"two")
+        .unwrap();
+    batch.push(b.local_addr().unwrap(), b"three").unwrap();
+    let e = batch.send(&a).unwrap_err();
+    println!("refused: {e}");
+    assert_eq!(e.sent, 1);
+    assert!(matches!(e.error, Error::Os { .. }), "{e:?}");
+    assert_eq!(batch.len(), 2);
+    assert_eq!(recv_n(&b, 1), [b"one".to_vec()]);
+    batch.clear();
+    assert!(batch.is_empty());
+    // Sizes are checked before any call.
+    let too_big = vec![0u8; batch.limits().max_datagram + 1];
+    assert!(matches!(
+        batch.push(b.local_addr().unwrap(), &too_big),
+        Err(Error::Limit { .. })
+    ));
+}
+
+#[test]
+fn recv_batch_takes_what_is_queued() {
+    let (a, b) = udp_pair();
+    let to = b.local_addr().unwrap();
+    for i in 0..5u8 {
+        a.send_to(&[i; 10], to).unwrap();
+    }
+    let mut rb = RecvBatch::new(8, 2048);
+    let mut got = Vec::new();
+    // Every datagram is queued already: the first receive takes at least one, FIONREAD the
+    // others; bounded in case some arrive late.
+    for _ in 0..5 {
+        if got.len() >= 5 {
+            break;
+        }
+        let n = rb.recv(&b).unwrap();
+        assert!(n >= 1 && n <= rb.capacity());
+        for d in rb.iter() {
+            assert_eq!(d.from(), Some(a.local_addr().unwrap()));
+            assert!(!d.is_truncated());
+            got.extend(d.segments().map(<[u8]>::to_vec));
+        }
+        println!("one recv took {n}");
+    }
+    let want: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10]).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn the_crate_error_carries_windows_codes() {
+    // On Windows `ancillary::Error` is the error of the Windows calls: a failed WSASendMsg
+    // gives it with its code and advice, through `?` into io::Error with the same code.
+    let (a, _b) = udp_pair();
+    let r: ancillary::Result<usize> = send_msg(
+        &a,
+        &[IoSlice::new(b"x")],
+        &[],
+        Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+        SendFlags::empty(),
+    );
+    let e: ancillary::Error = r.unwrap_err();
+    let code = e.raw_os_error().expect("a Windows Sockets code");
+    assert!(e.hint().is_some(), "{e}");
+    let io = std::io::Error::from(e.clone());
+    assert_eq!(io.raw_os_error(), Some(code));
+    println!("{e}");
 }

@@ -1,14 +1,23 @@
-//! The `handoff` example: see `../handoff.rs`. It hands a listening socket over with `SCM_RIGHTS`, which only Unix has.
+//! The `handoff` example: see `../handoff.rs` (Unix: the listening socket goes over with
+//! `SCM_RIGHTS`) and `windows.rs` (Windows: `WSADuplicateSocketW` and the child's standard input).
 #[cfg(unix)]
 #[path = "../handoff.rs"]
 mod unix;
+
+#[cfg(windows)]
+mod windows;
 
 #[cfg(unix)]
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     unix::main()
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    windows::main()
+}
+
+#[cfg(not(any(unix, windows)))]
 fn main() {
-    eprintln!("handoff: this example hands the socket over with SCM_RIGHTS, which only Unix has");
+    eprintln!("handoff: this example hands the socket over with SCM_RIGHTS or WSADuplicateSocketW");
 }

@@ -411,7 +411,8 @@ impl<'a> Encoder<'a> {
         out.fill(0);
         let cmsg_len = layout.len(data_len);
         let w = layout.len_width();
-        out[..w].copy_from_slice(&cmsg_len.to_le_bytes()[..w]);
+        // As a u64: a WIN64 header has an 8-byte cmsg_len on a 32-bit host too.
+        out[..w].copy_from_slice(&(cmsg_len as u64).to_le_bytes()[..w]);
         out[w..w + 4].copy_from_slice(&level.to_le_bytes());
         out[w + 4..w + 8].copy_from_slice(&ty.to_le_bytes());
         let start = layout.data_offset();

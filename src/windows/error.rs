@@ -44,6 +44,16 @@ pub enum Error {
         /// Its size.
         len: usize,
     },
+    /// A datagram pushed to a [`Batch`](super::Batch) is outside the batch's
+    /// [`Limits`](super::Limits): nothing was queued.
+    Limit {
+        /// What was out of bounds: `"datagram bytes"`, `"segment size"`.
+        what: &'static str,
+        /// Its value.
+        len: usize,
+        /// The largest allowed (the smallest for a segment size is 1).
+        max: usize,
+    },
 }
 
 impl Error {
@@ -62,6 +72,9 @@ impl Error {
                  duplicate_socket",
             ),
             Error::TooLarge { .. } => Some("split the data over several calls"),
+            Error::Limit { .. } => Some(
+                "send smaller datagrams, or raise the batch's limits if the path takes larger ones",
+            ),
         }
     }
 
@@ -102,6 +115,10 @@ impl fmt::Display for Error {
                 "{len} bytes are not a WSAPROTOCOL_INFOW, which has {expected}"
             )?,
             Error::TooLarge { what, len } => write!(f, "{what} of {len} do not fit in one WSAMSG")?,
+            Error::Limit { what, len, max } => write!(
+                f,
+                "{what}: {len} is outside the batch's limits (at most {max})"
+            )?,
         }
         match self.hint() {
             Some(hint) => write!(f, ": {hint}"),

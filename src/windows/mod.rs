@@ -4,6 +4,10 @@
 //! - [`send_msg`] and [`recv_msg`] are thin forms of `WSASendMsg` and `WSARecvMsg` over
 //!   borrowed buffers; [`cmsg`] builds and reads their control data on the `WSACMSGHDR`
 //!   layout (`IP_PKTINFO`, `IP_ECN`, `UDP_SEND_MSG_SIZE`, `UDP_COALESCED_INFO`, ...).
+//! - [`Batch`] sends queued datagrams as a loop of `WSASendMsg`, runs of equal-size datagrams
+//!   to one destination joined with UDP send offload (USO) where the socket takes it;
+//!   [`RecvBatch`] receives with a loop of `WSARecvMsg` and splits what receive offload (URO)
+//!   joined.
 //! - [`duplicate_socket`] and [`ProtocolInfo::into_socket`] are the Windows counterpart of
 //!   passing a socket with `SCM_RIGHTS`: `WSADuplicateSocketW` makes a `WSAPROTOCOL_INFOW`
 //!   for the target process, whose bytes travel over any channel (a pipe, standard input, a
@@ -19,6 +23,7 @@
 //! [`WSADuplicateSocketW`](https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsaduplicatesocketw),
 //! [UDP offload options](https://learn.microsoft.com/en-us/windows/win32/winsock/ipproto-udp-socket-options).
 
+mod batch;
 pub mod cmsg;
 mod error;
 #[cfg(windows)]
@@ -26,6 +31,10 @@ mod handover;
 #[cfg(windows)]
 mod msg;
 
+pub use batch::{
+    split_coalesced, Batch, BatchError, BatchStats, Limits, RecvBatch, RecvDatagram,
+    RECV_CONTROL_SPACE,
+};
 pub use error::Error;
 #[cfg(windows)]
 pub use handover::{duplicate_socket, ProtocolInfo};

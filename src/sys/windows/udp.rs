@@ -53,3 +53,16 @@ pub(crate) fn set_recv_flag(
 ) -> Result<(), i32> {
     setsockopt(socket, level, name, i32::from(on))
 }
+
+/// `ioctlsocket(FIONREAD)`: bytes the next receive would return (for a datagram socket, the
+/// first queued datagram's); 0 when nothing is queued. Lets a receive loop stop before it would
+/// block without switching the socket to non-blocking.
+pub(crate) fn pending_bytes(socket: BorrowedSocket<'_>) -> Result<u32, i32> {
+    let mut n: u32 = 0;
+    // SAFETY: n is a live local the call writes one u_long (32 bits on Windows) into.
+    let r = unsafe { ws::ioctlsocket(super::raw(socket), ws::FIONREAD, &mut n) };
+    if r == ws::SOCKET_ERROR {
+        return Err(super::last_error());
+    }
+    Ok(n)
+}

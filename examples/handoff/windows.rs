@@ -1,0 +1,240 @@
+//! A zero-downtime restart on Windows: a TCP server hands its listening socket and its state to
+//! a freshly started new version of itself, then stops, while a client keeps connecting; no
+//! connection is refused. The Windows counterpart of `../handoff.rs`, which passes the socket
+//! with `SCM_RIGHTS`.
+//!
+//! Version 1 listens on 127.0.0.1 and answers every connection with `v1 <count>`. A client
+//! thread connects in a loop. Version 1 then starts version 2 (this program again, as a child
+//! process with piped standard input and output), duplicates the listening socket for it with
+//! `WSADuplicateSocketW` ([`duplicate_socket`]) and writes the `WSAPROTOCOL_INFOW` bytes and its
+//! state (how many connections it has served) to the child's standard input. Version 2 opens the
+//! same socket with `WSASocketW(FROM_PROTOCOL_INFO)` ([`ProtocolInfo::into_socket`]), so
+//! connections queued meanwhile wait for it instead of being refused, answers with
+//! `v2 <count>`, counting on from the state it got, and says it is ready on its standard output;
+//! version 1 closes its copy. The client must see answers from version 1, then from version 2,
+//! and no refusal. Exits non-zero on any failure.
+//!
+//! ```text
+//! cargo run --release --example handoff            # 2000 connections
+//! cargo run --release --example handoff -- 300     # fewer
+//! ```
+
+use std::error::Error;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ancillary::windows::{duplicate_socket, ProtocolInfo};
+
+type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+
+/// Set in version 2's environment: it is the new version, and its standard input carries the
+/// socket.
+const HANDOFF_ENV: &str = "ANCILLARY_HANDOFF_CHILD";
+
+pub(crate) fn main() -> Result<()> {
+    if std::env::var_os(HANDOFF_ENV).is_some() {
+        return version2();
+    }
+    let total = std::env::args()
+        .nth(1)
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(2000);
+    version1(total)
+}
+
+/// Accepts on `listener` until `stop`, answering `<name> <count>` with a count that starts at
+/// `served`; returns how many this loop served. The listener is non-blocking, so the loop can
+/// look at `stop` between connections.
+fn serve(
+    name: &'static str,
+    listener: TcpListener,
+    served: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<Result<usize>> {
+    std::thread::spawn(move || {
+        listener.set_nonblocking(true)?;
+        let mut mine = 0;
+        while !stop.load(Ordering::Acquire) {
+            match listener.accept() {
+                Ok((mut conn, _)) => {
+                    let n = served.fetch_add(1, Ordering::AcqRel) + 1;
+                    // An accepted socket inherits the listener's non-blocking mode on Windows.
+                    conn.set_nonblocking(false)?;
+                    conn.write_all(format!("{name} {n}\n").as_bytes())?;
+                    mine += 1;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(mine)
+    })
+}
+
+/// What the client saw.
+#[derive(Default, Debug)]
+struct Seen {
+    v1: usize,
+    v2: usize,
+    /// v1 answered after v2 had: the hand-over is one-way.
+    v1_after_v2: usize,
+    refused: usize,
+    other_errors: usize,
+}
+
+fn client(addr: SocketAddr, total: usize, progress: Arc<AtomicUsize>) -> JoinHandle<Seen> {
+    std::thread::spawn(move || {
+        let mut seen = Seen::default();
+        for i in 0..total {
+            progress.store(i, Ordering::Release);
+            let answer = TcpStream::connect(addr).and_then(|mut c| {
+                let mut s = String::new();
+                c.read_to_string(&mut s)?;
+                Ok(s)
+            });
+            match answer {
+                Ok(s) if s.starts_with("v1 ") => {
+                    seen.v1 += 1;
+                    seen.v1_after_v2 += usize::from(seen.v2 > 0);
+                }
+                Ok(s) if s.starts_with("v2 ") => seen.v2 += 1,
+                Ok(_) => seen.other_errors += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => seen.refused += 1,
+                Err(_) => seen.other_errors += 1,
+            }
+        }
+        progress.store(total, Ordering::Release);
+        seen
+    })
+}
+
+fn version1(total: usize) -> Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let served = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let v1 = serve("v1", listener.try_clone()?, served.clone(), stop.clone());
+    println!("v1 (pid {}): listening on {addr}", std::process::id());
+
+    let progress = Arc::new(AtomicUsize::new(0));
+    let client = client(addr, total, progress.clone());
+    // Let the client reach a third of its connections on version 1.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while progress.load(Ordering::Acquire) < total / 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+
+    // Version 1 stops accepting first, so the state it hands over is final; connections that
+    // arrive meanwhile wait in the listening socket's queue, not refused.
+    stop.store(true, Ordering::Release);
+    let v1_served = v1.join().map_err(|_| "v1's accept loop panicked")??;
+
+    // Start version 2 with piped standard input (the socket and the state go there) and output
+    // (it answers there).
+    let mut child = Command::new(std::env::current_exe()?)
+        .env(HANDOFF_ENV, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut to_child = child.stdin.take().ok_or("no pipe to v2")?;
+    let mut from_child = BufReader::new(child.stdout.take().ok_or("no pipe from v2")?);
+
+    // Hand over: the socket duplicated for version 2's process id, then the state, one line.
+    let info = duplicate_socket(&listener, child.id())?;
+    let state = format!("served={}\n", served.load(Ordering::Acquire));
+    to_child.write_all(info.as_bytes())?;
+    to_child.write_all(state.as_bytes())?;
+    to_child.flush()?;
+    println!(
+        "v1: served {v1_served}, handed the listener ({} bytes of WSAPROTOCOL_INFOW) and \"{}\" \
+         to v2 (pid {}) at connection {} of {total}",
+        info.as_bytes().len(),
+        state.trim_end(),
+        child.id(),
+        progress.load(Ordering::Acquire)
+    );
+    let mut ready = String::new();
+    from_child.read_line(&mut ready)?;
+    if ready.trim_end() != "ready" {
+        return Err(format!("v2 did not take over: {ready:?}").into());
+    }
+    drop(listener);
+    println!("v1: v2 is ready; v1 has closed its listener");
+
+    while progress.load(Ordering::Acquire) < total {
+        std::thread::sleep(Duration::from_millis(100));
+        let p = progress.load(Ordering::Acquire);
+        eprint!("\rclient: {p}/{total} connections");
+    }
+    eprintln!();
+    let seen = client.join().map_err(|_| "the client panicked")?;
+
+    // Closing its standard input tells version 2 to stop.
+    drop(to_child);
+    let mut answer = String::new();
+    from_child.read_to_string(&mut answer)?;
+    let status = child.wait()?;
+    println!("v2: {}", answer.trim_end());
+    println!("client: {seen:?}");
+    if !status.success() {
+        return Err(format!("v2 failed: {status}").into());
+    }
+    if seen.refused > 0 || seen.other_errors > 0 || seen.v1_after_v2 > 0 {
+        return Err(format!("the hand-over lost connections: {seen:?}").into());
+    }
+    if seen.v1 == 0 || seen.v2 == 0 || seen.v1 + seen.v2 != total {
+        return Err(format!("expected answers from both versions: {seen:?}").into());
+    }
+    println!(
+        "handoff: {total} connections, none refused ({} by v1, {} by v2)",
+        seen.v1, seen.v2
+    );
+    Ok(())
+}
+
+fn version2() -> Result<()> {
+    let mut input = std::io::stdin().lock();
+    let mut bytes = [0u8; ProtocolInfo::LEN];
+    input.read_exact(&mut bytes)?;
+    let listener = TcpListener::from(ProtocolInfo::from_bytes(&bytes)?.into_socket()?);
+    let mut text = String::new();
+    input.read_line(&mut text)?;
+    let served: usize = text
+        .trim_end()
+        .strip_prefix("served=")
+        .ok_or("no state arrived")?
+        .parse()?;
+    eprintln!(
+        "v2 (pid {}): took over {} with \"{}\"",
+        std::process::id(),
+        listener.local_addr()?,
+        text.trim_end()
+    );
+
+    let served = Arc::new(AtomicUsize::new(served));
+    let stop = Arc::new(AtomicBool::new(false));
+    let v2 = serve("v2", listener, served.clone(), stop.clone());
+    let mut out = std::io::stdout().lock();
+    out.write_all(b"ready\n")?;
+    out.flush()?;
+
+    // Serve until version 1 closes our standard input.
+    let mut rest = Vec::new();
+    input.read_to_end(&mut rest)?;
+    stop.store(true, Ordering::Release);
+    let mine = v2.join().map_err(|_| "v2's accept loop panicked")??;
+    writeln!(
+        out,
+        "served {mine} connections, {} in all",
+        served.load(Ordering::Acquire)
+    )?;
+    Ok(())
+}
