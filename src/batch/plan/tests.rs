@@ -188,7 +188,9 @@ fn without_room_for_udp_segment_every_datagram_goes_alone() {
         })
         .unwrap();
     }
-    let control = b.entries[0].control_len;
+    // What the planner compares: the control data as the kernel counts it (wider in a 32-bit
+    // process on a 64-bit kernel) with UDP_SEGMENT.
+    let control = b.entries[0].kernel_control_len;
     let at_cap = Limits {
         optmem_max: control + SEGMENT_SPACE,
         ..LIMITS
