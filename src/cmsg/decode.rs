@@ -206,6 +206,12 @@ pub enum ControlMessage<'a> {
         doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
     )]
     IpPktInfo(super::Ipv4PktInfo),
+    /// `IP_RECVDSTADDR` (FreeBSD, with the socket option of that name on): the destination
+    /// address of an IPv4 datagram (a `struct in_addr`).
+    #[doc(alias = "IP_RECVDSTADDR")]
+    #[cfg(has_ip_recvdstaddr)]
+    #[cfg_attr(docsrs, doc(cfg(target_os = "freebsd")))]
+    IpRecvDstAddr(std::net::Ipv4Addr),
     /// `IPV6_PKTINFO`: the destination address and incoming interface of an IPv6 datagram.
     #[doc(alias = "IPV6_PKTINFO")]
     #[doc(alias = "IPV6_RECVPKTINFO")]
