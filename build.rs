@@ -31,6 +31,16 @@ fn main() {
         ("has_sendfile", linux_like || freebsd || apple),
         // SCM_CREDENTIALS with struct ucred, which a sender may attach.
         ("has_ucred", linux_like),
+        // SCM_CREDS as the kernel writes it for the receiver (FreeBSD: struct cmsgcred, or
+        // struct sockcred with LOCAL_CREDS, and SCM_CREDS2 with struct sockcred2; NetBSD:
+        // struct sockcred with LOCAL_CREDS). A different message from Linux's SCM_CREDENTIALS.
+        ("has_scm_creds", freebsd || netbsd),
+        // The peer's credentials as struct xucred (getsockopt LOCAL_PEERCRED).
+        ("has_local_peercred", freebsd || apple),
+        // MSG_EOF as a send flag (send, then shut down the write side).
+        ("has_msg_eof", freebsd || apple),
+        // IPv4 destination and source as a bare in_addr: IP_RECVDSTADDR / IP_SENDSRCADDR.
+        ("has_ip_recvdstaddr", freebsd),
         // SCM_PIDFD / SO_PASSPIDFD.
         ("has_pidfd", linux_like),
         // IP_PKTINFO with Linux's 12-byte struct in_pktinfo {ifindex, spec_dst, addr}. FreeBSD

@@ -126,6 +126,13 @@ flag_set! {
         /// `MSG_EOR`: end a record (`SOCK_SEQPACKET`).
         #[doc(alias = "MSG_EOR")]
         EOR = libc::MSG_EOR,
+        /// `MSG_EOF` (FreeBSD, macOS): send, then shut down the write side of the connection,
+        /// as `shutdown(SHUT_WR)` right after the send, in one call: the peer reads the data
+        /// and then end-of-file. For connected stream sockets (`AF_UNIX` stream, TCP); a
+        /// datagram socket ignores it or refuses the send.
+        #[doc(alias = "MSG_EOF")]
+        #[cfg_attr(docsrs, doc(cfg(any(target_os = "freebsd", target_vendor = "apple"))))]
+        EOF = libc::MSG_EOF [has_msg_eof],
         /// `MSG_MORE`: more data follows (cork TCP; join UDP sends into one datagram).
         #[doc(alias = "MSG_MORE")]
         #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]

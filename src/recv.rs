@@ -406,6 +406,43 @@ impl<'c> Received<'c> {
             .filter(|m| m.level == libc::SOL_SOCKET && m.ty == libc::SCM_CREDENTIALS)
             .find_map(|m| Credentials::from_bytes(m.data))
     }
+
+    /// FreeBSD's `SCM_CREDS`: the sender's credentials as the kernel wrote them, a `struct
+    /// cmsgcred` if the sender attached the message
+    /// ([`Encoder::push_creds`](crate::cmsg::Encoder::push_creds)) or a `struct sockcred` if
+    /// this socket has [`LOCAL_CREDS`](crate::sockopt::set_local_creds) on: the caller, which
+    /// knows which, reads it with [`ScmCreds::cmsgcred`](crate::cmsg::ScmCreds::cmsgcred) or
+    /// [`ScmCreds::sockcred`](crate::cmsg::ScmCreds::sockcred). Takes no descriptor.
+    #[doc(alias = "SCM_CREDS")]
+    #[cfg(freebsd)]
+    #[cfg_attr(docsrs, doc(cfg(target_os = "freebsd")))]
+    pub fn scm_creds(&self) -> Option<cmsg::ScmCreds<'_>> {
+        self.raw_messages()
+            .filter_map(|m| cmsg::decode_creds(m.level, m.ty, m.data))
+            .find_map(|m| match m {
+                cmsg::ControlMessage::ScmCreds(c) => Some(c),
+                _ => None,
+            })
+    }
+
+    /// The sender's credentials as the kernel wrote them, unambiguously typed: FreeBSD's
+    /// `SCM_CREDS2` (`struct sockcred2`, with
+    /// `sockopt::set_local_creds_persistent` on
+    /// this socket: on every message) and NetBSD's `SCM_CREDS` (`struct sockcred`, with
+    /// [`sockopt::set_local_creds`](crate::sockopt::set_local_creds)). Takes no descriptor.
+    #[doc(alias = "SCM_CREDS2")]
+    #[doc(alias = "SCM_CREDS")]
+    #[doc(alias = "sockcred")]
+    #[cfg(has_scm_creds)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "freebsd", target_os = "netbsd"))))]
+    pub fn sender_credentials(&self) -> Option<cmsg::SenderCredentials<'_>> {
+        self.raw_messages()
+            .filter_map(|m| cmsg::decode_creds(m.level, m.ty, m.data))
+            .find_map(|m| match m {
+                cmsg::ControlMessage::SenderCredentials(c) => Some(c),
+                _ => None,
+            })
+    }
 }
 
 impl Drop for Received<'_> {

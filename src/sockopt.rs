@@ -55,13 +55,13 @@ use crate::error::{Error, Result};
 use crate::sys;
 
 /// `setsockopt` of a boolean `int` option.
-#[cfg(linux_like)]
+#[cfg(any(linux_like, has_scm_creds))]
 fn set_flag(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, on: bool) -> Result<()> {
     sys::setsockopt(fd, level, name, libc::c_int::from(on)).map_err(|e| Error::os("setsockopt", e))
 }
 
 /// `getsockopt` of a boolean `int` option.
-#[cfg(linux_like)]
+#[cfg(any(linux_like, has_scm_creds))]
 fn flag(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> Result<bool> {
     sys::getsockopt::<libc::c_int>(fd, level, name)
         .map(|v| v != 0)
@@ -454,4 +454,277 @@ pub fn peer_credentials(socket: impl AsFd) -> Result<Credentials> {
 #[doc(alias = "pidfd")]
 pub fn peer_pidfd(socket: impl AsFd) -> Result<OwnedFd> {
     sys::peer_pidfd(socket.as_fd()).map_err(|e| Error::os("getsockopt", e))
+}
+
+/// `LOCAL_CREDS`: the kernel attaches the sender's credentials to what this Unix socket
+/// receives, as `SCM_CREDS` with a `struct sockcred`, whatever the sender sends.
+///
+/// - FreeBSD: once, to the first message received after the option is set (on a listening
+///   socket, inherited by the accepted ones); read it with
+///   `Received::scm_creds` and `ScmCreds::sockcred`. For every message, use
+///   `set_local_creds_persistent`.
+/// - NetBSD: read it with [`Received::sender_credentials`](crate::Received::sender_credentials).
+///
+/// Count `SOCKCREDSIZE(ngroups)` (20 + 4 × groups bytes on FreeBSD, 24 + 4 × groups on NetBSD)
+/// in the receive control buffer.
+///
+/// # Errors
+/// [`Error::Os`] (`call: "setsockopt"`): `ENOPROTOOPT` or `EOPNOTSUPP` on a socket that is not
+/// a Unix socket, `EBADF`, `ENOTSOCK`.
+#[cfg(has_scm_creds)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "freebsd", target_os = "netbsd"))))]
+#[doc(alias = "LOCAL_CREDS")]
+#[doc(alias = "sockcred")]
+pub fn set_local_creds(socket: impl AsFd, on: bool) -> Result<()> {
+    set_flag(socket.as_fd(), sys::SOL_LOCAL, libc::LOCAL_CREDS, on)
+}
+
+/// Whether `LOCAL_CREDS` is on (see [`set_local_creds`]).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`), as [`set_local_creds`].
+#[cfg(has_scm_creds)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "freebsd", target_os = "netbsd"))))]
+#[doc(alias = "LOCAL_CREDS")]
+pub fn local_creds(socket: impl AsFd) -> Result<bool> {
+    flag(socket.as_fd(), sys::SOL_LOCAL, libc::LOCAL_CREDS)
+}
+
+/// `LOCAL_CREDS_PERSISTENT` (FreeBSD 13+): the kernel attaches the sender's credentials to
+/// every message this Unix socket receives, as `SCM_CREDS2` with a `struct sockcred2` (pid
+/// included); read them with
+/// [`Received::sender_credentials`](crate::Received::sender_credentials). Count
+/// `SOCKCRED2SIZE(ngroups)` (28 + 4 × groups bytes) in the receive control buffer.
+///
+/// # Errors
+/// [`Error::Os`] (`call: "setsockopt"`): `ENOPROTOOPT` before FreeBSD 13 or on a socket that is
+/// not a Unix socket, `EBADF`, `ENOTSOCK`.
+#[cfg(freebsd)]
+#[cfg_attr(docsrs, doc(cfg(target_os = "freebsd")))]
+#[doc(alias = "LOCAL_CREDS_PERSISTENT")]
+#[doc(alias = "SCM_CREDS2")]
+#[doc(alias = "sockcred2")]
+pub fn set_local_creds_persistent(socket: impl AsFd, on: bool) -> Result<()> {
+    set_flag(
+        socket.as_fd(),
+        sys::SOL_LOCAL,
+        libc::LOCAL_CREDS_PERSISTENT,
+        on,
+    )
+}
+
+/// Whether `LOCAL_CREDS_PERSISTENT` is on (see [`set_local_creds_persistent`]).
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`), as [`set_local_creds_persistent`].
+#[cfg(freebsd)]
+#[cfg_attr(docsrs, doc(cfg(target_os = "freebsd")))]
+#[doc(alias = "LOCAL_CREDS_PERSISTENT")]
+pub fn local_creds_persistent(socket: impl AsFd) -> Result<bool> {
+    flag(socket.as_fd(), sys::SOL_LOCAL, libc::LOCAL_CREDS_PERSISTENT)
+}
+
+/// The credentials of the process at the other end of a connected Unix socket, as the kernel
+/// recorded them at `connect`/`listen` (`struct xucred`): see [`peer_credentials`].
+#[doc(alias = "xucred")]
+#[cfg(any(test, has_local_peercred))]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "freebsd", target_vendor = "apple"))))]
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerCred {
+    /// Effective user id (`cr_uid`).
+    pub uid: libc::uid_t,
+    /// The peer's process id (`cr_pid`, FreeBSD 13+); `None` on macOS, whose `xucred` has none
+    /// (ask `peer_pid` there).
+    pub pid: Option<libc::pid_t>,
+    ngroups: usize,
+    groups: [libc::gid_t; XU_NGROUPS],
+}
+
+/// `XU_NGROUPS`: the most groups a `struct xucred` holds.
+#[cfg(any(test, has_local_peercred))]
+const XU_NGROUPS: usize = 16;
+
+/// `struct xucred` (FreeBSD `sys/ucred.h`, macOS `sys/ucred.h`): `u_int cr_version` @0, `uid_t
+/// cr_uid` @4, `short cr_ngroups` @8, `gid_t cr_groups[XU_NGROUPS]` @12 (76 bytes on macOS);
+/// FreeBSD 13+ adds `union { void *_cr_unused1; pid_t cr_pid; }` after them, aligned for a
+/// pointer (@80 on LP64, @76 on 32-bit).
+#[cfg(any(test, has_local_peercred))]
+mod xucred {
+    pub(super) const VERSION: usize = 0;
+    pub(super) const UID: usize = 4;
+    pub(super) const NGROUPS: usize = 8;
+    pub(super) const GROUPS: usize = 12;
+    /// Bytes up to the end of `cr_groups`: all of macOS's `xucred`.
+    pub(super) const BASE_LEN: usize = 76;
+    /// Where FreeBSD puts `cr_pid`.
+    #[cfg(any(test, freebsd))]
+    pub(super) const FREEBSD_PID: usize = if cfg!(target_pointer_width = "64") {
+        80
+    } else {
+        76
+    };
+    /// `XUCRED_VERSION`.
+    pub(super) const CURRENT: u32 = 0;
+}
+
+#[cfg(any(test, has_local_peercred))]
+impl PeerCred {
+    /// Decodes the bytes of a `struct xucred` with `cr_pid` at `pid_at` (FreeBSD) or without
+    /// one (macOS); `None` if too short or of another `cr_version`.
+    fn from_xucred(d: &[u8], pid_at: Option<usize>) -> Option<PeerCred> {
+        let word = |at: usize| -> Option<[u8; 4]> { d.get(at..at + 4)?.try_into().ok() };
+        if d.len() < xucred::BASE_LEN
+            || u32::from_ne_bytes(word(xucred::VERSION)?) != xucred::CURRENT
+        {
+            return None;
+        }
+        let n: [u8; 2] = d
+            .get(xucred::NGROUPS..xucred::NGROUPS + 2)?
+            .try_into()
+            .ok()?;
+        let ngroups = usize::try_from(i16::from_ne_bytes(n))
+            .unwrap_or(0)
+            .min(XU_NGROUPS);
+        let mut groups = [0; XU_NGROUPS];
+        for (i, g) in groups.iter_mut().enumerate().take(ngroups) {
+            *g = libc::gid_t::from_ne_bytes(word(xucred::GROUPS + 4 * i)?);
+        }
+        let pid = match pid_at {
+            Some(at) => Some(libc::pid_t::from_ne_bytes(word(at)?)),
+            None => None,
+        };
+        Some(PeerCred {
+            uid: libc::uid_t::from_ne_bytes(word(xucred::UID)?),
+            pid,
+            ngroups,
+            groups,
+        })
+    }
+
+    /// The peer's groups (`cr_groups`, at most 16; the first is its effective group id).
+    pub fn groups(&self) -> &[libc::gid_t] {
+        &self.groups[..self.ngroups]
+    }
+}
+
+#[cfg(freebsd)]
+const _: () = {
+    use std::mem::offset_of;
+    assert!(offset_of!(libc::xucred, cr_version) == xucred::VERSION);
+    assert!(offset_of!(libc::xucred, cr_uid) == xucred::UID);
+    assert!(offset_of!(libc::xucred, cr_ngroups) == xucred::NGROUPS);
+    assert!(offset_of!(libc::xucred, cr_groups) == xucred::GROUPS);
+    assert!(offset_of!(libc::xucred, cr_pid__c_anonymous_union) == xucred::FREEBSD_PID);
+    assert!(libc::XU_NGROUPS as usize == XU_NGROUPS && libc::XUCRED_VERSION == xucred::CURRENT);
+};
+
+#[cfg(apple)]
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(size_of::<libc::xucred>() == xucred::BASE_LEN);
+    assert!(offset_of!(libc::xucred, cr_version) == xucred::VERSION);
+    assert!(offset_of!(libc::xucred, cr_uid) == xucred::UID);
+    assert!(offset_of!(libc::xucred, cr_ngroups) == xucred::NGROUPS);
+    assert!(offset_of!(libc::xucred, cr_groups) == xucred::GROUPS);
+    assert!(libc::XUCRED_VERSION == xucred::CURRENT);
+};
+
+/// `LOCAL_PEERCRED`: the credentials of the process at the other end of a connected Unix
+/// stream socket (or the one that listened, for the connecting side), as the kernel recorded
+/// them when the connection was made (`struct xucred`): effective uid, groups and, on FreeBSD
+/// 13+, pid.
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`): `ENOTCONN` for a socket without a peer (never
+/// connected, or a datagram socket), `EINVAL` for a socket that is not a Unix stream socket or
+/// an `xucred` of another version, `EBADF`, `ENOTSOCK`.
+#[cfg(has_local_peercred)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "freebsd", target_vendor = "apple"))))]
+#[doc(alias = "LOCAL_PEERCRED")]
+#[doc(alias = "xucred")]
+#[doc(alias = "getpeereid")]
+pub fn peer_credentials(socket: impl AsFd) -> Result<PeerCred> {
+    let mut buf = [0u8; std::mem::size_of::<libc::xucred>()];
+    let n = sys::getsockopt_bytes(
+        socket.as_fd(),
+        sys::SOL_LOCAL,
+        libc::LOCAL_PEERCRED,
+        &mut buf,
+    )
+    .map_err(|e| Error::os("getsockopt", e))?;
+    #[cfg(freebsd)]
+    let pid_at = Some(xucred::FREEBSD_PID);
+    #[cfg(not(freebsd))]
+    let pid_at = None;
+    PeerCred::from_xucred(&buf[..n], pid_at).ok_or(Error::os("getsockopt", libc::EINVAL))
+}
+
+/// `LOCAL_PEERPID` (macOS): the process id of the peer of a connected Unix socket, as the
+/// kernel recorded it when the connection was made.
+///
+/// # Errors
+/// [`Error::Os`] (`call: "getsockopt"`): `ENOTCONN` for a socket without a peer, `EBADF`,
+/// `ENOTSOCK`, `ENOPROTOOPT` for a socket that is not a Unix socket.
+#[cfg(apple)]
+#[cfg_attr(docsrs, doc(cfg(target_vendor = "apple")))]
+#[doc(alias = "LOCAL_PEERPID")]
+pub fn peer_pid(socket: impl AsFd) -> Result<libc::pid_t> {
+    sys::getsockopt::<libc::c_int>(socket.as_fd(), sys::SOL_LOCAL, libc::LOCAL_PEERPID)
+        .map_err(|e| Error::os("getsockopt", e))
+}
+
+#[cfg(test)]
+mod xucred_tests {
+    use super::*;
+
+    /// Native-order bytes of 4-byte words.
+    fn words(w: &[u32]) -> Vec<u8> {
+        w.iter().flat_map(|v| v.to_ne_bytes()).collect()
+    }
+
+    /// An `xucred`: version, uid 501, ngroups `n` (a short, then 2 bytes of padding), groups.
+    fn xucred_bytes(version: u32, n: i16, groups: &[u32]) -> Vec<u8> {
+        let mut d = words(&[version, 501]);
+        d.extend_from_slice(&n.to_ne_bytes());
+        d.extend_from_slice(&[0, 0]);
+        d.extend(words(groups));
+        d.resize(xucred::BASE_LEN, 0);
+        d
+    }
+
+    #[test]
+    fn macos_xucred_bytes() {
+        // macOS: 76 bytes, no pid.
+        let d = xucred_bytes(0, 3, &[20, 12, 61]);
+        let c = PeerCred::from_xucred(&d, None).unwrap();
+        assert_eq!((c.uid, c.pid, c.groups()), (501, None, &[20, 12, 61][..]));
+        // Another version, a short buffer, a count out of range.
+        assert_eq!(PeerCred::from_xucred(&xucred_bytes(1, 3, &[]), None), None);
+        assert_eq!(PeerCred::from_xucred(&d[..75], None), None);
+        let c = PeerCred::from_xucred(&xucred_bytes(0, 99, &[1; 16]), None).unwrap();
+        assert_eq!(c.groups().len(), 16);
+        let c = PeerCred::from_xucred(&xucred_bytes(0, -2, &[1]), None).unwrap();
+        assert!(c.groups().is_empty());
+    }
+
+    #[test]
+    fn freebsd_amd64_xucred_bytes() {
+        // FreeBSD amd64: 4 bytes of padding after cr_groups, then the cr_pid union (8 bytes):
+        // 88 bytes in all.
+        let mut d = xucred_bytes(0, 1, &[0]);
+        d.extend_from_slice(&[0xaa; 4]);
+        d.extend(words(&[1234, 0]));
+        assert_eq!(d.len(), 88);
+        let on_this_width = if cfg!(target_pointer_width = "64") {
+            80
+        } else {
+            76
+        };
+        assert_eq!(xucred::FREEBSD_PID, on_this_width);
+        let c = PeerCred::from_xucred(&d, Some(80)).unwrap();
+        assert_eq!((c.uid, c.pid, c.groups()), (501, Some(1234), &[0][..]));
+        // A kernel without cr_pid (FreeBSD 12) writes 76 bytes: not enough here.
+        assert_eq!(PeerCred::from_xucred(&d[..76], Some(80)), None);
+    }
 }

@@ -350,6 +350,21 @@ pub enum ControlMessage<'a> {
     #[cfg(has_pidfd)]
     #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     Pidfd(Pidfd<'a>),
+    /// `SCM_CREDS` (FreeBSD): the sender's credentials as the kernel wrote them, a `struct
+    /// cmsgcred` or, with `LOCAL_CREDS` on the receiving socket, a `struct sockcred`: the
+    /// receiver picks (see [`ScmCreds`](super::ScmCreds)).
+    #[doc(alias = "SCM_CREDS")]
+    #[cfg(freebsd)]
+    #[cfg_attr(docsrs, doc(cfg(target_os = "freebsd")))]
+    ScmCreds(super::ScmCreds<'a>),
+    /// The sender's credentials as the kernel wrote them: FreeBSD's `SCM_CREDS2` (`struct
+    /// sockcred2`, with `LOCAL_CREDS_PERSISTENT` on the receiving socket) and NetBSD's
+    /// `SCM_CREDS` (`struct sockcred`, with `LOCAL_CREDS`).
+    #[doc(alias = "SCM_CREDS2")]
+    #[doc(alias = "SCM_CREDS")]
+    #[cfg(has_scm_creds)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "freebsd", target_os = "netbsd"))))]
+    SenderCredentials(super::SenderCredentials<'a>),
     /// Any other message (or a known one too short for its type), as bytes.
     Raw(RawCmsg<'a>),
     /// `UDP_GRO`: the datagram is several coalesced ones of this size, the last possibly
@@ -367,6 +382,12 @@ pub enum ControlMessage<'a> {
         doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
     )]
     IpPktInfo(super::Ipv4PktInfo),
+    /// `IP_RECVDSTADDR` (FreeBSD, with the socket option of that name on): the destination
+    /// address of an IPv4 datagram (a `struct in_addr`).
+    #[doc(alias = "IP_RECVDSTADDR")]
+    #[cfg(has_ip_recvdstaddr)]
+    #[cfg_attr(docsrs, doc(cfg(target_os = "freebsd")))]
+    IpRecvDstAddr(std::net::Ipv4Addr),
     /// `IPV6_PKTINFO`: the destination address and incoming interface of an IPv6 datagram.
     #[doc(alias = "IPV6_PKTINFO")]
     #[doc(alias = "IPV6_RECVPKTINFO")]
@@ -514,7 +535,7 @@ impl<'a> Iterator for ControlMessages<'a> {
                 data,
                 offset,
                 cmsg_len,
-            } => match super::ip::decode(level, ty, data) {
+            } => match decode_typed(level, ty, data) {
                 Some(typed) => typed,
                 None => ControlMessage::Raw(RawCmsg {
                     level,
@@ -530,6 +551,17 @@ impl<'a> Iterator for ControlMessages<'a> {
 }
 
 impl std::iter::FusedIterator for ControlMessages<'_> {}
+
+/// The typed form of a message that carries no descriptor; `None` for one the crate has no
+/// type for (or too short for its type).
+#[inline]
+fn decode_typed(level: libc::c_int, ty: libc::c_int, data: &[u8]) -> Option<ControlMessage<'_>> {
+    #[cfg(has_scm_creds)]
+    if let Some(creds) = super::bsdcreds::decode(level, ty, data) {
+        return Some(creds);
+    }
+    super::ip::decode(level, ty, data)
+}
 
 /// Closes every descriptor still in the `SCM_RIGHTS` and `SCM_PIDFD` messages of `buf`, control
 /// data that `recvmsg(2)` received, and marks them taken: what [`Received`](crate::Received)

@@ -100,6 +100,31 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
         Ok(self)
     }
 
+    /// `SCM_CREDS` with a zeroed `struct cmsgcred`: ask the kernel to attach this process's
+    /// credentials (pid, real and effective uid, real gid, up to 16 groups), which it writes
+    /// over the zeroes; the sender claims nothing. The receiver reads them with
+    /// [`ScmCreds::cmsgcred`](super::ScmCreds::cmsgcred) (or
+    /// [`Received::scm_creds`](crate::Received::scm_creds)), unless it set `LOCAL_CREDS`, which
+    /// makes the kernel send its own `struct sockcred` in place of this message. Only on a Unix
+    /// socket; count [`CMSGCRED_SPACE`](super::CMSGCRED_SPACE) in the storage.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] if the storage is too small.
+    #[doc(alias = "SCM_CREDS")]
+    #[doc(alias = "cmsgcred")]
+    #[cfg(freebsd)]
+    #[cfg_attr(docsrs, doc(cfg(target_os = "freebsd")))]
+    #[inline]
+    pub fn push_creds(&mut self) -> Result<&mut Self> {
+        let data = self.reserve(
+            libc::SOL_SOCKET,
+            libc::SCM_CREDS,
+            size_of::<libc::cmsgcred>(),
+        )?;
+        data.fill(0);
+        Ok(self)
+    }
+
     /// `SCM_RIGHTS` from raw descriptor numbers, for callers that hold no `BorrowedFd`.
     ///
     /// # Safety

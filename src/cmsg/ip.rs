@@ -24,9 +24,11 @@
 //! [socket(7)](https://man7.org/linux/man-pages/man7/socket.7.html).
 
 use std::mem::size_of;
+#[cfg(any(has_ip_pktinfo, has_ip_recvdstaddr))]
+use std::net::IpAddr;
+#[cfg(any(test, has_ip_pktinfo, has_ip_recvdstaddr))]
+use std::net::Ipv4Addr;
 use std::net::Ipv6Addr;
-#[cfg(has_ip_pktinfo)]
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime};
 
 use super::decode::ControlMessage;
@@ -204,6 +206,14 @@ fn u32_of(d: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(d.get(..4)?.try_into().ok()?))
 }
 
+/// A `struct in_addr` (the address in network order, 4 bytes): the data of FreeBSD's
+/// `IP_RECVDSTADDR` and `IP_SENDSRCADDR`.
+#[cfg(any(test, has_ip_recvdstaddr))]
+fn in_addr_of(d: &[u8]) -> Option<Ipv4Addr> {
+    let b: [u8; 4] = d.get(..4)?.try_into().ok()?;
+    Some(Ipv4Addr::from(b))
+}
+
 /// The typed form of a UDP or IP message, or of `SCM_TIMESTAMPNS`/`SO_RXQ_OVFL`; `None` for
 /// any other message and for one too short (or out of range) for its type.
 pub(crate) fn decode<'a>(
@@ -224,6 +234,8 @@ pub(crate) fn decode<'a>(
         (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
             ControlMessage::Ipv6PktInfo(Ipv6PktInfo::from_bytes(d)?)
         }
+        #[cfg(has_ip_recvdstaddr)]
+        (libc::IPPROTO_IP, libc::IP_RECVDSTADDR) => ControlMessage::IpRecvDstAddr(in_addr_of(d)?),
         // The kernel sends one byte (ip_cmsg_recv_tos); accept an int as well.
         (libc::IPPROTO_IP, libc::IP_TOS) => ControlMessage::IpTos(match d.len() {
             1..=3 => d[0],
@@ -298,6 +310,22 @@ impl<'fd> Encoder<'_, 'fd> {
     pub fn push_source_ip(&mut self, ip: IpAddr) -> Result<&mut Self> {
         match ip {
             IpAddr::V4(a) => self.push_ip_pktinfo(Ipv4PktInfo::source(a)),
+            IpAddr::V6(a) => self.push_ipv6_pktinfo(Ipv6PktInfo::source(a)),
+        }
+    }
+
+    /// The source address of this datagram (FreeBSD): `IP_SENDSRCADDR` (a `struct in_addr`)
+    /// for IPv4, `IPV6_PKTINFO` for IPv6. The IPv4 form works only on a socket bound to
+    /// `INADDR_ANY` (or when the address is `INADDR_ANY`); the kernel refuses it otherwise.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
+    #[doc(alias = "IP_SENDSRCADDR")]
+    #[cfg(has_ip_recvdstaddr)]
+    #[cfg_attr(docsrs, doc(cfg(target_os = "freebsd")))]
+    pub fn push_source_ip(&mut self, ip: IpAddr) -> Result<&mut Self> {
+        match ip {
+            IpAddr::V4(a) => self.push_raw(libc::IPPROTO_IP, libc::IP_SENDSRCADDR, &a.octets()),
             IpAddr::V6(a) => self.push_ipv6_pktinfo(Ipv6PktInfo::source(a)),
         }
     }
@@ -596,5 +624,20 @@ mod tests {
         let mut b = [0u8; 16];
         b[8..].copy_from_slice(&2_000_000_000i64.to_ne_bytes());
         assert_eq!(Timestamp::from_bytes(&b), None);
+    }
+}
+
+// FreeBSD's IP_RECVDSTADDR/IP_SENDSRCADDR data, decoded on any machine.
+#[cfg(test)]
+mod in_addr_tests {
+    #[test]
+    fn freebsd_in_addr_bytes() {
+        // struct in_addr: s_addr in network order; 127.0.0.2 is 7f 00 00 02.
+        let d = [0x7f, 0, 0, 2];
+        assert_eq!(
+            super::in_addr_of(&d),
+            Some(std::net::Ipv4Addr::new(127, 0, 0, 2))
+        );
+        assert_eq!(super::in_addr_of(&d[..3]), None);
     }
 }

@@ -25,6 +25,9 @@ use std::ops::{Deref, DerefMut};
 
 #[cfg(has_ucred)]
 mod creds;
+// Every system's layouts are compiled for the tests, which decode them on any machine.
+#[cfg(any(test, has_scm_creds))]
+mod bsdcreds;
 mod decode;
 mod ecn;
 mod encode;
@@ -32,6 +35,12 @@ mod ip;
 mod layout;
 mod rights;
 
+#[cfg(has_scm_creds)]
+pub(crate) use bsdcreds::decode as decode_creds;
+#[cfg(freebsd)]
+pub use bsdcreds::ScmCreds;
+#[cfg(has_scm_creds)]
+pub use bsdcreds::{Groups, SenderCredentials};
 #[cfg(has_ucred)]
 pub use creds::Credentials;
 pub use decode::close_untaken;
@@ -147,6 +156,13 @@ pub const fn checked_space_for_fds(n: usize) -> Option<usize> {
 #[cfg(has_ucred)]
 #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 pub const CREDENTIALS_SPACE: usize = space(size_of::<libc::ucred>());
+
+/// The space of the `SCM_CREDS` message a FreeBSD sender attaches (`struct cmsgcred`, which
+/// the kernel fills): see [`Encoder::push_creds`].
+#[cfg(freebsd)]
+#[cfg_attr(docsrs, doc(cfg(target_os = "freebsd")))]
+#[doc(alias = "cmsgcred")]
+pub const CMSGCRED_SPACE: usize = space(size_of::<libc::cmsgcred>());
 
 /// `SCM_PIDFD` (Linux 6.5+): the type of the control message carrying a pidfd of the sender,
 /// received with the socket option `SO_PASSPIDFD` on. Not in `libc` yet; the value is the same on

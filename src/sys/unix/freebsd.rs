@@ -74,3 +74,6 @@ pub(crate) fn sendfile(
     }
     result
 }
+
+/// The level of the Unix-domain socket options (`LOCAL_PEERCRED`, ...).
+pub(crate) use libc::SOL_LOCAL;

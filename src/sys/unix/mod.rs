@@ -491,8 +491,30 @@ pub(crate) fn getsockopt<T: OptionValue>(
     Ok(unsafe { v.assume_init() })
 }
 
+/// `getsockopt(2)` of an option into `buf`; the bytes the kernel wrote (a prefix of `buf`).
+#[cfg(any(apple, freebsd))]
+pub(crate) fn getsockopt_bytes(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    buf: &mut [u8],
+) -> Result<usize, i32> {
+    let mut len = libc::socklen_t::try_from(buf.len()).map_err(|_| libc::EINVAL)?;
+    // SAFETY: buf is live and writable for len bytes, len a live local the kernel updates.
+    retry(|| unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+        )
+    })?;
+    Ok((len as usize).min(buf.len()))
+}
+
 /// `setsockopt(2)` of one option of type `T`.
-#[cfg_attr(not(linux_like), allow(dead_code))] // the typed options are Linux-only so far
+#[cfg_attr(apple, allow(dead_code))] // no typed option to set there so far
 pub(crate) fn setsockopt<T: OptionValue>(
     fd: BorrowedFd<'_>,
     level: libc::c_int,

@@ -15,3 +15,7 @@ pub(crate) fn udp_segment_option(_fd: BorrowedFd<'_>) -> Result<libc::c_int, i32
 pub(crate) fn socket_domain(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
     super::socket_family(fd)
 }
+
+/// The level of the Unix-domain socket options (`LOCAL_CREDS`): 0, which NetBSD's `uipc_usrreq.c`
+/// checks for (`sopt_level != 0` is `ENOPROTOOPT`); `libc` has no name for it here.
+pub(crate) const SOL_LOCAL: libc::c_int = 0;
