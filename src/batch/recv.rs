@@ -403,9 +403,9 @@ impl<'b> RecvDatagram<'b> {
     }
 
     /// The `UDP_GRO` segment size, if the kernel coalesced several datagrams into this one.
+    /// Linux and Android only (UDP GRO).
     #[doc(alias = "UDP_GRO")]
     #[cfg(has_gso)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[inline]
     pub fn gro_segment_size(&self) -> Option<usize> {
         if self.received.control_bytes().is_empty() {
