@@ -84,22 +84,43 @@ impl<'a> Batch<'a> {
                 segment_space: kernel_segment_space(SEGMENT_SPACE),
                 ..Rules::new(fallback.gso(), max_segments, unsegment, self.limits)
             };
-            plan(
-                &self.entries,
-                self.next,
-                self.partial,
-                &rules,
-                &mut self.plan,
-            );
-            if trains || unsegment || fallback.gso() {
-                self.stage();
+            // Without GSO, pieces of pushed GSO payloads or UDP_SEGMENT, every message is one
+            // queued datagram with its own control data, as the planner would plan it: the
+            // messages go straight from the queue, with nothing planned or staged.
+            let direct = !(trains || unsegment || fallback.gso());
+            let (offered, result) = if direct {
+                self.plan.clear();
+                let msgs = Direct::new(
+                    &self.entries[self.next..],
+                    self.partial,
+                    &self.iov,
+                    self.control.bytes(),
+                )
+                .take(rules.max_messages);
+                let offered = self.queued.min(rules.max_messages);
+                let result = sys::sendmmsg(fd, &mut self.headers, msgs, self.flags.bits());
+                if result.is_err() {
+                    // What the error paths read: the plan of this call.
+                    plan(
+                        &self.entries,
+                        self.next,
+                        self.partial,
+                        &rules,
+                        &mut self.plan,
+                    );
+                }
+                (offered, result)
             } else {
-                // Every message is a queued datagram with its own control data: nothing to
-                // stage, and nothing staged earlier is read.
-                debug_assert!(self.plan.iter().all(|p| p.udp_segment.is_none()));
-            }
-            let offered = self.plan.len();
-            let result = self.send_planned(fd);
+                plan(
+                    &self.entries,
+                    self.next,
+                    self.partial,
+                    &rules,
+                    &mut self.plan,
+                );
+                self.stage();
+                (self.plan.len(), self.send_planned(fd))
+            };
             self.stats.calls += 1;
             match result {
                 Ok((0, _)) => {
@@ -107,8 +128,13 @@ impl<'a> Batch<'a> {
                     return Err(self.failure(start, Error::os("sendmmsg", libc::EIO)));
                 }
                 Ok((k, last_len)) => {
-                    let planned = self.plan[k - 1].bytes;
-                    self.advance(k);
+                    let planned = if direct {
+                        self.advance_direct(k)
+                    } else {
+                        let planned = self.plan[k - 1].bytes;
+                        self.advance(k);
+                        planned
+                    };
                     if last_len != planned {
                         // Only a stream writes part of a message; never resume on it.
                         self.socket = None;
@@ -186,6 +212,31 @@ impl<'a> Batch<'a> {
         );
         let msgs = self.plan.iter().map(|p| buffers.next(p));
         sys::sendmmsg(fd, &mut self.headers, msgs, self.flags.bits())
+    }
+
+    /// Marks the next `k` datagrams as sent, each its own message; returns the payload bytes
+    /// of the last of them.
+    fn advance_direct(&mut self, k: usize) -> usize {
+        self.queued -= k;
+        self.stats.messages += k as u64;
+        let mut left = k;
+        let mut last = 0;
+        while left > 0 {
+            let e = &self.entries[self.next];
+            let take = (e.datagrams - self.partial).min(left);
+            left -= take;
+            self.partial += take;
+            if left == 0 {
+                // The bytes of its datagram `partial - 1`, as the planner counts them.
+                let i = self.partial - 1;
+                last = ((i + 1) * e.segment).min(e.len) - i * e.segment;
+            }
+            if self.partial == e.datagrams {
+                self.next += 1;
+                self.partial = 0;
+            }
+        }
+        last
     }
 
     /// Marks the first `k` planned messages as sent.
@@ -286,5 +337,84 @@ impl<'s, 'a> Buffers<'s, 'a> {
             iov,
             control,
         }
+    }
+}
+
+/// The messages of a send without GSO, taken straight from the queue: one per datagram, from
+/// datagram `partial` of the first entry on. Entries of pushed GSO payloads are not among
+/// them (those need staging).
+struct Direct<'s, 'a> {
+    entries: std::slice::Iter<'s, Entry<'a>>,
+    iov: &'s [IoSlice<'a>],
+    control: &'s [u8],
+    /// Datagrams of the first entry already sent.
+    partial: usize,
+    /// The current entry's: what every message of it carries besides its iovecs, its iovecs
+    /// not yet taken, how many a message takes, and its messages left.
+    name: Option<sys::Name<'s>>,
+    own: &'s [u8],
+    rest: &'s [IoSlice<'a>],
+    step: usize,
+    left: usize,
+}
+
+impl<'s, 'a> Direct<'s, 'a> {
+    fn new(
+        entries: &'s [Entry<'a>],
+        partial: usize,
+        iov: &'s [IoSlice<'a>],
+        control: &'s [u8],
+    ) -> Self {
+        Direct {
+            entries: entries.iter(),
+            iov,
+            control,
+            partial,
+            name: None,
+            own: &[],
+            rest: &[],
+            step: 0,
+            left: 0,
+        }
+    }
+}
+
+impl<'s, 'a> Iterator for Direct<'s, 'a> {
+    type Item = OutMsg<'s>;
+
+    #[inline]
+    fn next(&mut self) -> Option<OutMsg<'s>> {
+        if self.left == 0 {
+            let e = self.entries.next()?;
+            debug_assert!(e.kind != Kind::Train, "a pushed GSO payload needs staging");
+            let skip = std::mem::take(&mut self.partial);
+            self.name = e.name.name();
+            self.own = &self.control[e.control_at..e.control_at + e.control_len];
+            match e.kind {
+                // One datagram of all its iovecs.
+                Kind::Single => {
+                    self.rest = &self.iov[e.iov_start..e.iov_end];
+                    self.step = self.rest.len();
+                    self.left = 1 - skip;
+                }
+                // One iovec a datagram.
+                _ => {
+                    self.rest = &self.iov[e.iov_start + skip..e.iov_end];
+                    self.step = 1;
+                    self.left = e.datagrams - skip;
+                }
+            }
+            if self.left == 0 {
+                return None;
+            }
+        }
+        self.left -= 1;
+        let (iov, rest) = self.rest.split_at(self.step);
+        self.rest = rest;
+        Some(OutMsg {
+            name: self.name,
+            iov,
+            control: self.own,
+        })
     }
 }

@@ -4,7 +4,7 @@ use std::io::IoSlice;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use super::{control_len_back, msghdr, retry, Name, RecvOut};
+use super::{control_len_back, retry, set_msghdr, Name, RecvOut};
 
 /// The C types of `sendmmsg`'s and `recvmmsg`'s `vlen` and `flags`, which differ per system:
 /// `unsigned int` and `int` on glibc and NetBSD, `unsigned int` both on musl, `size_t` and
@@ -23,9 +23,9 @@ type Vlen = libc::size_t;
 /// Storage for the raw headers of one `sendmmsg`/`recvmmsg` call.
 ///
 /// Headers are written into it inside one call of [`sendmmsg`] or [`recvmmsg`], from borrows
-/// that outlive that call. `sendmmsg` clears them before it returns; `recvmmsg` keeps them for
-/// the next call, which sets every pointer and length in them anew before the kernel sees
-/// them, so what is left between calls is never read through. A warm batch allocates nothing.
+/// that outlive that call. Both keep them for the next call, which sets every pointer and
+/// length in the headers it passes anew before the kernel sees them, so what is left between
+/// calls is never read through. A warm batch allocates nothing.
 #[derive(Default)]
 pub(crate) struct MmsgScratch {
     hdrs: Vec<libc::mmsghdr>,
@@ -69,15 +69,6 @@ pub(crate) struct OutMsg<'a> {
     pub(crate) control: &'a [u8],
 }
 
-/// An `mmsghdr` around `hdr`.
-#[inline]
-fn mmsghdr(hdr: libc::msghdr) -> libc::mmsghdr {
-    libc::mmsghdr {
-        msg_hdr: hdr,
-        msg_len: 0,
-    }
-}
-
 /// `vlen` for `n` headers: callers pass at most 1024 (`UIO_MAXIOV`).
 #[inline]
 #[allow(clippy::useless_conversion)] // usize itself on FreeBSD
@@ -96,23 +87,32 @@ pub(crate) fn sendmmsg<'a>(
 ) -> Result<(usize, usize), i32> {
     scratch.slots = None;
     let hdrs = &mut scratch.hdrs;
-    hdrs.clear();
+    // The headers stay from call to call (their padding fields zero from when they were
+    // made): each message rewrites every field the kernel reads; the kernel writes back only
+    // `msg_len`, which is read only for a message it took in this call.
+    let mut n = 0;
     for m in msgs {
+        if n == hdrs.len() {
+            grow(hdrs);
+        }
         let (name, namelen) = m.name.map_or((std::ptr::null(), 0), |n| (n.ptr, n.len));
         // IoSlice is guaranteed ABI-compatible with struct iovec on Unix.
-        hdrs.push(mmsghdr(msghdr(
+        set_msghdr(
+            &mut hdrs[n].msg_hdr,
             name as *mut libc::c_void,
             namelen,
             m.iov.as_ptr() as *mut libc::iovec,
             m.iov.len(),
             m.control.as_ptr() as *mut libc::c_void,
             m.control.len(),
-        )));
+        );
+        n += 1;
     }
-    // SAFETY: every pointer in the headers comes from a borrow of an OutMsg<'a>, and 'a outlives
-    // this call; lengths match the borrowed slices; the kernel only reads through them, and
-    // writes msg_len into the headers, which we own.
-    let result = retry(|| unsafe {
+    let hdrs = &mut hdrs[..n];
+    // SAFETY: the first n headers were each set just now, every pointer from a borrow of an
+    // OutMsg<'a>, and 'a outlives this call; lengths match the borrowed slices; the kernel only
+    // reads through them, and writes msg_len into the headers, which we own.
+    retry(|| unsafe {
         sendmmsg_call(
             fd.as_raw_fd(),
             hdrs.as_mut_ptr(),
@@ -127,9 +127,16 @@ pub(crate) fn sendmmsg<'a>(
             .and_then(|i| hdrs.get(i))
             .map_or(0, |h| h.msg_len as usize);
         (k, last)
-    });
-    hdrs.clear();
-    result
+    })
+}
+
+/// Adds one all-zero header to `hdrs` (its padding fields stay zero from then on).
+#[cold]
+fn grow(hdrs: &mut Vec<libc::mmsghdr>) {
+    // SAFETY: mmsghdr is plain data (pointers and integers, explicit padding on some
+    // targets); all-zero is a valid value.
+    let zero: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    hdrs.push(zero);
 }
 
 /// The C library's `sendmmsg`.

@@ -287,6 +287,23 @@ fn msghdr(
     // SAFETY: msghdr is plain data (pointers and integers, explicit padding on some targets);
     // all-zero is a valid value.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    set_msghdr(&mut msg, name, namelen, iov, iovlen, control, controllen);
+    msg
+}
+
+/// Sets every field of `msg` that a call reads or writes back (name, iovecs, control data,
+/// flags), as [`msghdr`] makes them; padding fields are left as they are (zero in a header
+/// made by [`msghdr`] or zeroed).
+#[inline]
+fn set_msghdr(
+    msg: &mut libc::msghdr,
+    name: *mut libc::c_void,
+    namelen: libc::socklen_t,
+    iov: *mut libc::iovec,
+    iovlen: usize,
+    control: *mut libc::c_void,
+    controllen: usize,
+) {
     msg.msg_name = name;
     msg.msg_namelen = namelen;
     msg.msg_iov = iov;
@@ -294,8 +311,11 @@ fn msghdr(
     if controllen > 0 {
         msg.msg_control = control;
         msg.msg_controllen = control_len(controllen);
+    } else {
+        msg.msg_control = std::ptr::null_mut();
+        msg.msg_controllen = 0;
     }
-    msg
+    msg.msg_flags = 0;
 }
 
 /// `sendmsg(2)`, retried on `EINTR`.
