@@ -204,9 +204,11 @@ pub(crate) struct InSlots<'a> {
 /// and returns how many messages arrived.
 ///
 /// The headers stay in `scratch` from call to call, but every field the kernel reads or
-/// writes (pointers, `msg_controllen`, `msg_namelen`, `msg_flags`) is set anew from the full
-/// buffers on each call, so nothing carries over from an earlier call (nix#2813); the lengths
-/// the kernel writes back are clamped to the buffers given.
+/// writes (pointers, `msg_controllen`, `msg_namelen`, `msg_flags`) is as set from the full
+/// buffers before each call: set anew when the buffers differ from the last call's or that
+/// call failed, else reset from what the kernel wrote as it is read, so nothing carries over
+/// from an earlier call (nix#2813); the lengths the kernel writes back are clamped to the
+/// buffers given.
 ///
 /// # Panics
 /// If `slots` holds fewer than `out.len()` slots.
@@ -240,16 +242,10 @@ pub(crate) fn recvmmsg(
         control_size,
         n,
     };
-    if *slots == Some(key) && hdrs.len() == n {
-        // The same buffers at the same addresses as last time: every pointer and the iovecs
-        // (which the kernel only reads) are as this call would set them. Reset what the
-        // kernel wrote back.
-        for h in hdrs.iter_mut() {
-            h.msg_hdr.msg_namelen = namelen;
-            h.msg_hdr.msg_controllen = controllen;
-            h.msg_hdr.msg_flags = 0;
-        }
-    } else {
+    // With the same buffers at the same addresses as last time, every pointer and the iovecs
+    // (which the kernel only reads) are as this call would set them, and what the kernel
+    // wrote back was reset as it was read (below): nothing to do.
+    if *slots != Some(key) || hdrs.len() != n {
         *slots = None;
         // SAFETY: mmsghdr and iovec are plain data (pointers and integers, explicit padding
         // on some targets); all-zero is valid. Every field used is set below before the call.
@@ -300,14 +296,22 @@ pub(crate) fn recvmmsg(
         )
     })
     .map(|r| r as usize);
-    if let Ok(got) = result {
-        let got = got.min(n);
-        for (h, o) in hdrs[..got].iter().zip(&mut out[..got]) {
-            o.bytes = h.msg_len as usize;
-            o.namelen = h.msg_hdr.msg_namelen.min(namelen);
-            o.controllen = control_len_back(h.msg_hdr.msg_controllen).min(control_size);
-            o.flags = h.msg_hdr.msg_flags;
+    match result {
+        Ok(got) => {
+            // Each header the kernel wrote back is read, and reset for the next call at once.
+            let got = got.min(n);
+            for (h, o) in hdrs[..got].iter_mut().zip(&mut out[..got]) {
+                let m = &mut h.msg_hdr;
+                o.bytes = h.msg_len as usize;
+                o.namelen = std::mem::replace(&mut m.msg_namelen, namelen).min(namelen);
+                o.controllen =
+                    control_len_back(std::mem::replace(&mut m.msg_controllen, controllen))
+                        .min(control_size);
+                o.flags = std::mem::replace(&mut m.msg_flags, 0);
+            }
         }
+        // A failed call may have written to any header: set them all up anew next time.
+        Err(_) => *slots = None,
     }
     result
 }
