@@ -12,7 +12,7 @@ use super::{Batch, BatchError};
 use crate::cmsg::Encoder;
 use crate::error::Error;
 use crate::limits::MAX_MMSG;
-use crate::sys::{self, OutMsg};
+use crate::sys::{self, OutRun};
 
 impl<'a> Batch<'a> {
     /// `sendmmsg(2)`: sends every queued datagram on `socket`, in order, in calls of at most
@@ -90,15 +90,20 @@ impl<'a> Batch<'a> {
             let direct = !(trains || unsegment || fallback.gso());
             let (offered, result) = if direct {
                 self.plan.clear();
-                let msgs = Direct::new(
+                let runs = direct_runs(
                     &self.entries[self.next..],
                     self.partial,
                     &self.iov,
                     self.control.bytes(),
-                )
-                .take(rules.max_messages);
+                );
                 let offered = self.queued.min(rules.max_messages);
-                let result = sys::sendmmsg(fd, &mut self.headers, msgs, self.flags.bits());
+                let result = sys::sendmmsg(
+                    fd,
+                    &mut self.headers,
+                    runs,
+                    rules.max_messages,
+                    self.flags.bits(),
+                );
                 if result.is_err() {
                     // What the error paths read: the plan of this call.
                     plan(
@@ -210,8 +215,8 @@ impl<'a> Batch<'a> {
             self.control.bytes(),
             self.gso_control.bytes(),
         );
-        let msgs = self.plan.iter().map(|p| buffers.next(p));
-        sys::sendmmsg(fd, &mut self.headers, msgs, self.flags.bits())
+        let msgs = self.plan.iter().map(|p| buffers.next(p).run());
+        sys::sendmmsg(fd, &mut self.headers, msgs, MAX_MMSG, self.flags.bits())
     }
 
     /// Marks the next `k` datagrams as sent, each its own message; returns the payload bytes
@@ -311,7 +316,7 @@ impl<'s, 'a> Buffers<'s, 'a> {
 
     /// The message `p`, the next of the plan.
     #[inline]
-    pub(super) fn next(&mut self, p: &Planned) -> OutMsg<'s> {
+    pub(super) fn next(&mut self, p: &Planned) -> Msg<'s> {
         let e = &self.entries[p.entry];
         let iov = match e.kind {
             Kind::Single => &self.iov[e.iov_start..e.iov_end],
@@ -332,7 +337,7 @@ impl<'s, 'a> Buffers<'s, 'a> {
                 &self.gso_control[at..self.gso_at]
             }
         };
-        OutMsg {
+        Msg {
             name: e.name.name(),
             iov,
             control,
@@ -340,81 +345,43 @@ impl<'s, 'a> Buffers<'s, 'a> {
     }
 }
 
+/// One planned message: everything borrowed for `'s`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Msg<'s> {
+    pub(super) name: Option<sys::Name<'s>>,
+    pub(super) iov: &'s [IoSlice<'s>],
+    pub(super) control: &'s [u8],
+}
+
+impl<'s> Msg<'s> {
+    /// As `sendmmsg` takes it.
+    #[inline]
+    fn run(self) -> OutRun<'s> {
+        OutRun::one(self.name, self.iov, self.control)
+    }
+}
+
 /// The messages of a send without GSO, taken straight from the queue: one per datagram, from
-/// datagram `partial` of the first entry on. Entries of pushed GSO payloads are not among
-/// them (those need staging).
-struct Direct<'s, 'a> {
-    entries: std::slice::Iter<'s, Entry<'a>>,
+/// datagram `partial` of the first of `entries` on, as a run of messages per entry. Entries of
+/// pushed GSO payloads are not among them (those need staging).
+#[inline]
+fn direct_runs<'s, 'a>(
+    entries: &'s [Entry<'a>],
+    partial: usize,
     iov: &'s [IoSlice<'a>],
     control: &'s [u8],
-    /// Datagrams of the first entry already sent.
-    partial: usize,
-    /// The current entry's: what every message of it carries besides its iovecs, its iovecs
-    /// not yet taken, how many a message takes, and its messages left.
-    name: Option<sys::Name<'s>>,
-    own: &'s [u8],
-    rest: &'s [IoSlice<'a>],
-    step: usize,
-    left: usize,
-}
-
-impl<'s, 'a> Direct<'s, 'a> {
-    fn new(
-        entries: &'s [Entry<'a>],
-        partial: usize,
-        iov: &'s [IoSlice<'a>],
-        control: &'s [u8],
-    ) -> Self {
-        Direct {
-            entries: entries.iter(),
-            iov,
-            control,
-            partial,
-            name: None,
-            own: &[],
-            rest: &[],
-            step: 0,
-            left: 0,
+) -> impl Iterator<Item = OutRun<'s>> {
+    let mut skip = partial;
+    entries.iter().map(move |e| {
+        debug_assert!(e.kind != Kind::Train, "a pushed GSO payload needs staging");
+        let name = e.name.name();
+        let own = &control[e.control_at..e.control_at + e.control_len];
+        let skipped = std::mem::take(&mut skip);
+        match e.kind {
+            // One datagram of all its iovecs (none of it sent: a datagram goes whole).
+            Kind::Single => OutRun::one(name, &iov[e.iov_start..e.iov_end], own),
+            // One iovec a datagram.
+            _ => OutRun::each(name, &iov[e.iov_start + skipped..e.iov_end], own),
         }
-    }
-}
-
-impl<'s, 'a> Iterator for Direct<'s, 'a> {
-    type Item = OutMsg<'s>;
-
-    #[inline]
-    fn next(&mut self) -> Option<OutMsg<'s>> {
-        if self.left == 0 {
-            let e = self.entries.next()?;
-            debug_assert!(e.kind != Kind::Train, "a pushed GSO payload needs staging");
-            let skip = std::mem::take(&mut self.partial);
-            self.name = e.name.name();
-            self.own = &self.control[e.control_at..e.control_at + e.control_len];
-            match e.kind {
-                // One datagram of all its iovecs.
-                Kind::Single => {
-                    self.rest = &self.iov[e.iov_start..e.iov_end];
-                    self.step = self.rest.len();
-                    self.left = 1 - skip;
-                }
-                // One iovec a datagram.
-                _ => {
-                    self.rest = &self.iov[e.iov_start + skip..e.iov_end];
-                    self.step = 1;
-                    self.left = e.datagrams - skip;
-                }
-            }
-            if self.left == 0 {
-                return None;
-            }
-        }
-        self.left -= 1;
-        let (iov, rest) = self.rest.split_at(self.step);
-        self.rest = rest;
-        Some(OutMsg {
-            name: self.name,
-            iov,
-            control: self.own,
-        })
-    }
+    })
 }

@@ -1,10 +1,9 @@
 //! `sendmmsg(2)` and `recvmmsg(2)`, on the systems that have them as calls.
 
-use std::io::IoSlice;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use super::{control_len_back, retry, set_msghdr, Name, RecvOut};
+use super::{control_len_back, retry, set_msghdr, OutRun, RecvOut};
 
 /// The C types of `sendmmsg`'s and `recvmmsg`'s `vlen` and `flags`, which differ per system:
 /// `unsigned int` and `int` on glibc and NetBSD, `unsigned int` both on musl, `size_t` and
@@ -61,14 +60,6 @@ impl std::fmt::Debug for MmsgScratch {
     }
 }
 
-/// One message of a `sendmmsg`: everything borrowed for `'a`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct OutMsg<'a> {
-    pub(crate) name: Option<Name<'a>>,
-    pub(crate) iov: &'a [IoSlice<'a>],
-    pub(crate) control: &'a [u8],
-}
-
 /// `vlen` for `n` headers: callers pass at most 1024 (`UIO_MAXIOV`).
 #[inline]
 #[allow(clippy::useless_conversion)] // usize itself on FreeBSD
@@ -76,13 +67,15 @@ fn vlen(n: usize) -> Vlen {
     Vlen::try_from(n).unwrap_or(Vlen::MAX)
 }
 
-/// `sendmmsg(2)` of `msgs` (at most 1024 (`UIO_MAXIOV`) of them), retried on
-/// `EINTR`: how many messages the kernel took, from the first, and the bytes it took of the
-/// last of them (`msg_len`). Empty control data goes as NULL with length 0.
+/// `sendmmsg(2)` of the messages of `runs`, at most `max` of them (at most 1024
+/// (`UIO_MAXIOV`)), retried on `EINTR`: how many messages the kernel took, from the first, and
+/// the bytes it took of the last of them (`msg_len`). Empty control data goes as NULL with
+/// length 0.
 pub(crate) fn sendmmsg<'a>(
     fd: BorrowedFd<'_>,
     scratch: &mut MmsgScratch,
-    msgs: impl IntoIterator<Item = OutMsg<'a>>,
+    runs: impl IntoIterator<Item = OutRun<'a>>,
+    max: usize,
     flags: libc::c_int,
 ) -> Result<(usize, usize), i32> {
     scratch.slots = None;
@@ -91,27 +84,38 @@ pub(crate) fn sendmmsg<'a>(
     // made): each message rewrites every field the kernel reads; the kernel writes back only
     // `msg_len`, which is read only for a message it took in this call.
     let mut n = 0;
-    for m in msgs {
-        if n == hdrs.len() {
-            grow(hdrs);
+    for r in runs {
+        let take = r.messages.min(max - n);
+        if hdrs.len() < n + take {
+            grow(hdrs, n + take);
         }
-        let (name, namelen) = m.name.map_or((std::ptr::null(), 0), |n| (n.ptr, n.len));
-        // IoSlice is guaranteed ABI-compatible with struct iovec on Unix.
-        set_msghdr(
-            &mut hdrs[n].msg_hdr,
-            name as *mut libc::c_void,
-            namelen,
-            m.iov.as_ptr() as *mut libc::iovec,
-            m.iov.len(),
-            m.control.as_ptr() as *mut libc::c_void,
-            m.control.len(),
-        );
-        n += 1;
+        let (name, namelen) = r.name.map_or((std::ptr::null(), 0), |n| (n.ptr, n.len));
+        // IoSlice is guaranteed ABI-compatible with struct iovec on Unix. Message i of the
+        // run takes iovecs i * per .. (i + 1) * per, within the slice (see OutRun).
+        let mut iov = r.iov.as_ptr() as *mut libc::iovec;
+        for h in &mut hdrs[n..n + take] {
+            set_msghdr(
+                &mut h.msg_hdr,
+                name as *mut libc::c_void,
+                namelen,
+                iov,
+                r.per,
+                r.control.as_ptr() as *mut libc::c_void,
+                r.control.len(),
+            );
+            iov = iov.wrapping_add(r.per);
+        }
+        n += take;
+        if n == max {
+            break;
+        }
     }
     let hdrs = &mut hdrs[..n];
     // SAFETY: the first n headers were each set just now, every pointer from a borrow of an
-    // OutMsg<'a>, and 'a outlives this call; lengths match the borrowed slices; the kernel only
-    // reads through them, and writes msg_len into the headers, which we own.
+    // OutRun<'a> (its name, its control data, and `per` iovecs of its slice, which holds
+    // `per` for each of its messages), and 'a outlives this call; lengths match the borrowed
+    // slices; the kernel only reads through them, and writes msg_len into the headers, which
+    // we own.
     retry(|| unsafe {
         sendmmsg_call(
             fd.as_raw_fd(),
@@ -130,13 +134,13 @@ pub(crate) fn sendmmsg<'a>(
     })
 }
 
-/// Adds one all-zero header to `hdrs` (its padding fields stay zero from then on).
+/// Makes `hdrs` `n` long with all-zero headers (their padding fields stay zero from then on).
 #[cold]
-fn grow(hdrs: &mut Vec<libc::mmsghdr>) {
+fn grow(hdrs: &mut Vec<libc::mmsghdr>, n: usize) {
     // SAFETY: mmsghdr is plain data (pointers and integers, explicit padding on some
     // targets); all-zero is a valid value.
     let zero: libc::mmsghdr = unsafe { std::mem::zeroed() };
-    hdrs.push(zero);
+    hdrs.resize(n, zero);
 }
 
 /// The C library's `sendmmsg`.

@@ -93,6 +93,45 @@ impl<'a> Name<'a> {
     }
 }
 
+/// Consecutive messages of a `sendmmsg` with the same name and control data, each of the same
+/// number of iovecs taken in order from one slice: everything borrowed for `'a`. Made only by
+/// [`one`](Self::one) and [`each`](Self::each), so the messages cover the slice exactly.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutRun<'a> {
+    name: Option<Name<'a>>,
+    iov: &'a [IoSlice<'a>],
+    control: &'a [u8],
+    /// Iovecs per message.
+    per: usize,
+    messages: usize,
+}
+
+impl<'a> OutRun<'a> {
+    /// One message of all of `iov`.
+    #[inline]
+    pub(crate) fn one(name: Option<Name<'a>>, iov: &'a [IoSlice<'a>], control: &'a [u8]) -> Self {
+        OutRun {
+            name,
+            iov,
+            control,
+            per: iov.len(),
+            messages: 1,
+        }
+    }
+
+    /// A message of one iovec for each of `iov`.
+    #[inline]
+    pub(crate) fn each(name: Option<Name<'a>>, iov: &'a [IoSlice<'a>], control: &'a [u8]) -> Self {
+        OutRun {
+            name,
+            iov,
+            control,
+            per: 1,
+            messages: iov.len(),
+        }
+    }
+}
+
 /// A Unix socket address (`sockaddr_un`) held inline: what a std
 /// [`SocketAddr`](std::os::unix::net::SocketAddr) names, as `msg_name` wants it.
 #[derive(Clone, Copy)]
