@@ -114,7 +114,9 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// [`Error::Limit`] for more than 1024 iovecs ([`Limit::Iovecs`]); [`Error::Os`] when the
     /// call fails (`EAGAIN` on a non-blocking socket with nothing queued, ...). Truncation is
     /// not an error here: see [`Received::check`].
-    #[inline]
+    // Called once per message: inlined, the Received is built in the caller's frame instead
+    // of being copied out.
+    #[inline(always)]
     pub fn recv<Fd: AsFd>(&mut self, socket: Fd) -> Result<Received<'_>> {
         let out = self.recv_raw(socket.as_fd(), RecvFlags::empty())?;
         Ok(self.received(out))

@@ -549,3 +549,49 @@ fn flags_that_merge_datagrams_are_refused() {
         assert_eq!(rx.recv(&mut buf).unwrap(), want);
     }
 }
+
+/// A `RecvBatch` keeps its headers from call to call: what the kernel wrote back in one call
+/// (a slot's control length of 0, `MSG_CTRUNC`) must not shrink or mark the same slot in the
+/// next, nor survive a call that failed.
+#[test]
+fn a_recv_batch_offers_every_slot_whole_on_every_call() {
+    let (a, b) = pair(SockType::Datagram);
+    let files = dev_nulls(3);
+    let fds: Vec<_> = files.iter().map(|f| f.as_fd()).collect();
+    let send = |payload: &[u8], n: usize| {
+        let mut batch = Batch::new();
+        batch
+            .push_vectored(None, &[IoSlice::new(payload)], |c| {
+                if n > 0 {
+                    c.push_rights(&fds[..n])?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(batch.send(&a), Ok(1));
+    };
+    let mut recv = RecvBatch::new(2, 16, ancillary::cmsg::space_for_fds(2)).unwrap();
+    let one = |recv: &mut RecvBatch, expect: &[u8], fds: Option<usize>| {
+        assert_eq!(recv.recv(&b).unwrap(), 1);
+        let mut d = recv.iter_mut().next().unwrap();
+        assert_eq!(d.data(), expect);
+        match fds {
+            Some(n) => {
+                d.check().unwrap();
+                assert_eq!(d.fds().count(), n);
+            }
+            None => assert!(d.check().is_err(), "control data truncated"),
+        }
+    };
+    send(b"none", 0);
+    one(&mut recv, b"none", Some(0)); // slot 0 written back with no control data
+    send(b"two", 2);
+    one(&mut recv, b"two", Some(2)); // offered whole again
+    set_nonblocking(&b);
+    let empty = recv.recv(&b).unwrap_err();
+    assert!(empty.is_would_block(), "{empty}");
+    send(b"three", 3);
+    one(&mut recv, b"three", None); // MSG_CTRUNC
+    send(b"again", 2);
+    one(&mut recv, b"again", Some(2)); // not truncated: the flags were reset
+}

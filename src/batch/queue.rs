@@ -154,7 +154,19 @@ impl<'a> Batch<'a> {
         control_at: usize,
         control_len: usize,
     ) -> bool {
-        let Some(last) = self.entries.last() else {
+        let Batch {
+            entries,
+            iov,
+            control,
+            next,
+            queued,
+            ..
+        } = self;
+        // Past the first unsent entry, so there is a last one, not yet wholly sent.
+        if entries.len() <= *next {
+            return false;
+        }
+        let Some(last) = entries.last_mut() else {
             return false;
         };
         let len = slice.len();
@@ -167,25 +179,23 @@ impl<'a> Batch<'a> {
                 && last.last_len() == last.segment
         );
         let joins = last.open
-            && self.entries.len() > self.next
             && len.wrapping_sub(1) < last.segment // 1..=segment bytes
             && last.control_len == control_len
             && last.dest.as_ref() == dest
             && (control_len == 0
-                || self.control.bytes()[last.control_at..last.control_at + control_len]
-                    == self.control.bytes()[control_at..control_at + control_len]);
+                || control.bytes()[last.control_at..last.control_at + control_len]
+                    == control.bytes()[control_at..control_at + control_len]);
         if !joins {
             return false;
         }
-        self.iov.push(slice);
-        let last = self.entries.last_mut().expect("checked above");
+        iov.push(slice);
         last.kind = Kind::Run;
         last.iov_end += 1;
         last.datagrams += 1;
         last.len += len;
         // A shorter datagram ends the run.
         last.open = len == last.segment;
-        self.queued += 1;
+        *queued += 1;
         true
     }
 

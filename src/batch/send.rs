@@ -12,7 +12,7 @@ use super::{Batch, BatchError};
 use crate::cmsg::Encoder;
 use crate::error::Error;
 use crate::limits::MAX_MMSG;
-use crate::sys::{self, OutMsg};
+use crate::sys::{self, OutRun};
 
 impl<'a> Batch<'a> {
     /// `sendmmsg(2)`: sends every queued datagram on `socket`, in order, in calls of at most
@@ -84,22 +84,48 @@ impl<'a> Batch<'a> {
                 segment_space: kernel_segment_space(SEGMENT_SPACE),
                 ..Rules::new(fallback.gso(), max_segments, unsegment, self.limits)
             };
-            plan(
-                &self.entries,
-                self.next,
-                self.partial,
-                &rules,
-                &mut self.plan,
-            );
-            if trains || unsegment || fallback.gso() {
-                self.stage();
+            // Without GSO, pieces of pushed GSO payloads or UDP_SEGMENT, every message is one
+            // queued datagram with its own control data, as the planner would plan it: the
+            // messages go straight from the queue, with nothing planned or staged.
+            let direct = !(trains || unsegment || fallback.gso());
+            let (offered, result) = if direct {
+                self.plan.clear();
+                let runs = direct_runs(
+                    &self.entries[self.next..],
+                    self.partial,
+                    &self.iov,
+                    self.control.bytes(),
+                );
+                let offered = self.queued.min(rules.max_messages);
+                let result = sys::sendmmsg(
+                    fd,
+                    &mut self.headers,
+                    runs,
+                    rules.max_messages,
+                    self.flags.bits(),
+                );
+                if result.is_err() {
+                    // What the error paths read: the plan of this call.
+                    plan(
+                        &self.entries,
+                        self.next,
+                        self.partial,
+                        &rules,
+                        &mut self.plan,
+                    );
+                }
+                (offered, result)
             } else {
-                // Every message is a queued datagram with its own control data: nothing to
-                // stage, and nothing staged earlier is read.
-                debug_assert!(self.plan.iter().all(|p| p.udp_segment.is_none()));
-            }
-            let offered = self.plan.len();
-            let result = self.send_planned(fd);
+                plan(
+                    &self.entries,
+                    self.next,
+                    self.partial,
+                    &rules,
+                    &mut self.plan,
+                );
+                self.stage();
+                (self.plan.len(), self.send_planned(fd))
+            };
             self.stats.calls += 1;
             match result {
                 Ok((0, _)) => {
@@ -107,8 +133,13 @@ impl<'a> Batch<'a> {
                     return Err(self.failure(start, Error::os("sendmmsg", libc::EIO)));
                 }
                 Ok((k, last_len)) => {
-                    let planned = self.plan[k - 1].bytes;
-                    self.advance(k);
+                    let planned = if direct {
+                        self.advance_direct(k)
+                    } else {
+                        let planned = self.plan[k - 1].bytes;
+                        self.advance(k);
+                        planned
+                    };
                     if last_len != planned {
                         // Only a stream writes part of a message; never resume on it.
                         self.socket = None;
@@ -184,8 +215,33 @@ impl<'a> Batch<'a> {
             self.control.bytes(),
             self.gso_control.bytes(),
         );
-        let msgs = self.plan.iter().map(|p| buffers.next(p));
-        sys::sendmmsg(fd, &mut self.headers, msgs, self.flags.bits())
+        let msgs = self.plan.iter().map(|p| buffers.next(p).run());
+        sys::sendmmsg(fd, &mut self.headers, msgs, MAX_MMSG, self.flags.bits())
+    }
+
+    /// Marks the next `k` datagrams as sent, each its own message; returns the payload bytes
+    /// of the last of them.
+    fn advance_direct(&mut self, k: usize) -> usize {
+        self.queued -= k;
+        self.stats.messages += k as u64;
+        let mut left = k;
+        let mut last = 0;
+        while left > 0 {
+            let e = &self.entries[self.next];
+            let take = (e.datagrams - self.partial).min(left);
+            left -= take;
+            self.partial += take;
+            if left == 0 {
+                // The bytes of its datagram `partial - 1`, as the planner counts them.
+                let i = self.partial - 1;
+                last = ((i + 1) * e.segment).min(e.len) - i * e.segment;
+            }
+            if self.partial == e.datagrams {
+                self.next += 1;
+                self.partial = 0;
+            }
+        }
+        last
     }
 
     /// Marks the first `k` planned messages as sent.
@@ -260,7 +316,7 @@ impl<'s, 'a> Buffers<'s, 'a> {
 
     /// The message `p`, the next of the plan.
     #[inline]
-    pub(super) fn next(&mut self, p: &Planned) -> OutMsg<'s> {
+    pub(super) fn next(&mut self, p: &Planned) -> Msg<'s> {
         let e = &self.entries[p.entry];
         let iov = match e.kind {
             Kind::Single => &self.iov[e.iov_start..e.iov_end],
@@ -281,10 +337,51 @@ impl<'s, 'a> Buffers<'s, 'a> {
                 &self.gso_control[at..self.gso_at]
             }
         };
-        OutMsg {
+        Msg {
             name: e.name.name(),
             iov,
             control,
         }
     }
+}
+
+/// One planned message: everything borrowed for `'s`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Msg<'s> {
+    pub(super) name: Option<sys::Name<'s>>,
+    pub(super) iov: &'s [IoSlice<'s>],
+    pub(super) control: &'s [u8],
+}
+
+impl<'s> Msg<'s> {
+    /// As `sendmmsg` takes it.
+    #[inline]
+    fn run(self) -> OutRun<'s> {
+        OutRun::one(self.name, self.iov, self.control)
+    }
+}
+
+/// The messages of a send without GSO, taken straight from the queue: one per datagram, from
+/// datagram `partial` of the first of `entries` on, as a run of messages per entry. Entries of
+/// pushed GSO payloads are not among them (those need staging).
+#[inline]
+fn direct_runs<'s, 'a>(
+    entries: &'s [Entry<'a>],
+    partial: usize,
+    iov: &'s [IoSlice<'a>],
+    control: &'s [u8],
+) -> impl Iterator<Item = OutRun<'s>> {
+    let mut skip = partial;
+    entries.iter().map(move |e| {
+        debug_assert!(e.kind != Kind::Train, "a pushed GSO payload needs staging");
+        let name = e.name.name();
+        let own = &control[e.control_at..e.control_at + e.control_len];
+        let skipped = std::mem::take(&mut skip);
+        match e.kind {
+            // One datagram of all its iovecs (none of it sent: a datagram goes whole).
+            Kind::Single => OutRun::one(name, &iov[e.iov_start..e.iov_end], own),
+            // One iovec a datagram.
+            _ => OutRun::each(name, &iov[e.iov_start + skipped..e.iov_end], own),
+        }
+    })
 }

@@ -1,10 +1,9 @@
 //! `sendmmsg(2)` and `recvmmsg(2)`, on the systems that have them as calls.
 
-use std::io::IoSlice;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use super::{control_len_back, msghdr, retry, Name, RecvOut};
+use super::{control_len_back, retry, set_msghdr, OutRun, RecvOut};
 
 /// The C types of `sendmmsg`'s and `recvmmsg`'s `vlen` and `flags`, which differ per system:
 /// `unsigned int` and `int` on glibc and NetBSD, `unsigned int` both on musl, `size_t` and
@@ -23,9 +22,9 @@ type Vlen = libc::size_t;
 /// Storage for the raw headers of one `sendmmsg`/`recvmmsg` call.
 ///
 /// Headers are written into it inside one call of [`sendmmsg`] or [`recvmmsg`], from borrows
-/// that outlive that call. `sendmmsg` clears them before it returns; `recvmmsg` keeps them for
-/// the next call, which sets every pointer and length in them anew before the kernel sees
-/// them, so what is left between calls is never read through. A warm batch allocates nothing.
+/// that outlive that call. Both keep them for the next call, which sets every pointer and
+/// length in the headers it passes anew before the kernel sees them, so what is left between
+/// calls is never read through. A warm batch allocates nothing.
 #[derive(Default)]
 pub(crate) struct MmsgScratch {
     hdrs: Vec<libc::mmsghdr>,
@@ -61,23 +60,6 @@ impl std::fmt::Debug for MmsgScratch {
     }
 }
 
-/// One message of a `sendmmsg`: everything borrowed for `'a`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct OutMsg<'a> {
-    pub(crate) name: Option<Name<'a>>,
-    pub(crate) iov: &'a [IoSlice<'a>],
-    pub(crate) control: &'a [u8],
-}
-
-/// An `mmsghdr` around `hdr`.
-#[inline]
-fn mmsghdr(hdr: libc::msghdr) -> libc::mmsghdr {
-    libc::mmsghdr {
-        msg_hdr: hdr,
-        msg_len: 0,
-    }
-}
-
 /// `vlen` for `n` headers: callers pass at most 1024 (`UIO_MAXIOV`).
 #[inline]
 #[allow(clippy::useless_conversion)] // usize itself on FreeBSD
@@ -85,34 +67,56 @@ fn vlen(n: usize) -> Vlen {
     Vlen::try_from(n).unwrap_or(Vlen::MAX)
 }
 
-/// `sendmmsg(2)` of `msgs` (at most 1024 (`UIO_MAXIOV`) of them), retried on
-/// `EINTR`: how many messages the kernel took, from the first, and the bytes it took of the
-/// last of them (`msg_len`). Empty control data goes as NULL with length 0.
+/// `sendmmsg(2)` of the messages of `runs`, at most `max` of them (at most 1024
+/// (`UIO_MAXIOV`)), retried on `EINTR`: how many messages the kernel took, from the first, and
+/// the bytes it took of the last of them (`msg_len`). Empty control data goes as NULL with
+/// length 0.
 pub(crate) fn sendmmsg<'a>(
     fd: BorrowedFd<'_>,
     scratch: &mut MmsgScratch,
-    msgs: impl IntoIterator<Item = OutMsg<'a>>,
+    runs: impl IntoIterator<Item = OutRun<'a>>,
+    max: usize,
     flags: libc::c_int,
 ) -> Result<(usize, usize), i32> {
     scratch.slots = None;
     let hdrs = &mut scratch.hdrs;
-    hdrs.clear();
-    for m in msgs {
-        let (name, namelen) = m.name.map_or((std::ptr::null(), 0), |n| (n.ptr, n.len));
-        // IoSlice is guaranteed ABI-compatible with struct iovec on Unix.
-        hdrs.push(mmsghdr(msghdr(
-            name as *mut libc::c_void,
-            namelen,
-            m.iov.as_ptr() as *mut libc::iovec,
-            m.iov.len(),
-            m.control.as_ptr() as *mut libc::c_void,
-            m.control.len(),
-        )));
+    // The headers stay from call to call (their padding fields zero from when they were
+    // made): each message rewrites every field the kernel reads; the kernel writes back only
+    // `msg_len`, which is read only for a message it took in this call.
+    let mut n = 0;
+    for r in runs {
+        let take = r.messages.min(max - n);
+        if hdrs.len() < n + take {
+            grow(hdrs, n + take);
+        }
+        let (name, namelen) = r.name.map_or((std::ptr::null(), 0), |n| (n.ptr, n.len));
+        // IoSlice is guaranteed ABI-compatible with struct iovec on Unix. Message i of the
+        // run takes iovecs i * per .. (i + 1) * per, within the slice (see OutRun).
+        let mut iov = r.iov.as_ptr() as *mut libc::iovec;
+        for h in &mut hdrs[n..n + take] {
+            set_msghdr(
+                &mut h.msg_hdr,
+                name as *mut libc::c_void,
+                namelen,
+                iov,
+                r.per,
+                r.control.as_ptr() as *mut libc::c_void,
+                r.control.len(),
+            );
+            iov = iov.wrapping_add(r.per);
+        }
+        n += take;
+        if n == max {
+            break;
+        }
     }
-    // SAFETY: every pointer in the headers comes from a borrow of an OutMsg<'a>, and 'a outlives
-    // this call; lengths match the borrowed slices; the kernel only reads through them, and
-    // writes msg_len into the headers, which we own.
-    let result = retry(|| unsafe {
+    let hdrs = &mut hdrs[..n];
+    // SAFETY: the first n headers were each set just now, every pointer from a borrow of an
+    // OutRun<'a> (its name, its control data, and `per` iovecs of its slice, which holds
+    // `per` for each of its messages), and 'a outlives this call; lengths match the borrowed
+    // slices; the kernel only reads through them, and writes msg_len into the headers, which
+    // we own.
+    retry(|| unsafe {
         sendmmsg_call(
             fd.as_raw_fd(),
             hdrs.as_mut_ptr(),
@@ -127,9 +131,16 @@ pub(crate) fn sendmmsg<'a>(
             .and_then(|i| hdrs.get(i))
             .map_or(0, |h| h.msg_len as usize);
         (k, last)
-    });
-    hdrs.clear();
-    result
+    })
+}
+
+/// Makes `hdrs` `n` long with all-zero headers (their padding fields stay zero from then on).
+#[cold]
+fn grow(hdrs: &mut Vec<libc::mmsghdr>, n: usize) {
+    // SAFETY: mmsghdr is plain data (pointers and integers, explicit padding on some
+    // targets); all-zero is a valid value.
+    let zero: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    hdrs.resize(n, zero);
 }
 
 /// The C library's `sendmmsg`.
@@ -197,9 +208,11 @@ pub(crate) struct InSlots<'a> {
 /// and returns how many messages arrived.
 ///
 /// The headers stay in `scratch` from call to call, but every field the kernel reads or
-/// writes (pointers, `msg_controllen`, `msg_namelen`, `msg_flags`) is set anew from the full
-/// buffers on each call, so nothing carries over from an earlier call (nix#2813); the lengths
-/// the kernel writes back are clamped to the buffers given.
+/// writes (pointers, `msg_controllen`, `msg_namelen`, `msg_flags`) is as set from the full
+/// buffers before each call: set anew when the buffers differ from the last call's or that
+/// call failed, else reset from what the kernel wrote as it is read, so nothing carries over
+/// from an earlier call (nix#2813); the lengths the kernel writes back are clamped to the
+/// buffers given.
 ///
 /// # Panics
 /// If `slots` holds fewer than `out.len()` slots.
@@ -233,16 +246,10 @@ pub(crate) fn recvmmsg(
         control_size,
         n,
     };
-    if *slots == Some(key) && hdrs.len() == n {
-        // The same buffers at the same addresses as last time: every pointer and the iovecs
-        // (which the kernel only reads) are as this call would set them. Reset what the
-        // kernel wrote back.
-        for h in hdrs.iter_mut() {
-            h.msg_hdr.msg_namelen = namelen;
-            h.msg_hdr.msg_controllen = controllen;
-            h.msg_hdr.msg_flags = 0;
-        }
-    } else {
+    // With the same buffers at the same addresses as last time, every pointer and the iovecs
+    // (which the kernel only reads) are as this call would set them, and what the kernel
+    // wrote back was reset as it was read (below): nothing to do.
+    if *slots != Some(key) || hdrs.len() != n {
         *slots = None;
         // SAFETY: mmsghdr and iovec are plain data (pointers and integers, explicit padding
         // on some targets); all-zero is valid. Every field used is set below before the call.
@@ -293,14 +300,22 @@ pub(crate) fn recvmmsg(
         )
     })
     .map(|r| r as usize);
-    if let Ok(got) = result {
-        let got = got.min(n);
-        for (h, o) in hdrs[..got].iter().zip(&mut out[..got]) {
-            o.bytes = h.msg_len as usize;
-            o.namelen = h.msg_hdr.msg_namelen.min(namelen);
-            o.controllen = control_len_back(h.msg_hdr.msg_controllen).min(control_size);
-            o.flags = h.msg_hdr.msg_flags;
+    match result {
+        Ok(got) => {
+            // Each header the kernel wrote back is read, and reset for the next call at once.
+            let got = got.min(n);
+            for (h, o) in hdrs[..got].iter_mut().zip(&mut out[..got]) {
+                let m = &mut h.msg_hdr;
+                o.bytes = h.msg_len as usize;
+                o.namelen = std::mem::replace(&mut m.msg_namelen, namelen).min(namelen);
+                o.controllen =
+                    control_len_back(std::mem::replace(&mut m.msg_controllen, controllen))
+                        .min(control_size);
+                o.flags = std::mem::replace(&mut m.msg_flags, 0);
+            }
         }
+        // A failed call may have written to any header: set them all up anew next time.
+        Err(_) => *slots = None,
     }
     result
 }

@@ -4,43 +4,42 @@
 //! the count; the error is met again by the next call (a receive error after the first
 //! datagram, such as a pending asynchronous error the failed call took, is lost).
 
-use std::io::{IoSlice, IoSliceMut};
+use std::io::IoSliceMut;
 use std::mem::MaybeUninit;
 use std::os::fd::BorrowedFd;
 
-use super::{recvmsg, send_flags, sendmsg_as_is, Name, RecvOut, MSG_WAITFORONE};
+use super::{recvmsg, send_flags, sendmsg_as_is, OutRun, RecvOut, MSG_WAITFORONE};
 
 /// Nothing to keep between calls here: no headers are built.
 #[derive(Default, Debug)]
 pub(crate) struct MmsgScratch {}
 
-/// One message of a `sendmmsg`: everything borrowed for `'a`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct OutMsg<'a> {
-    pub(crate) name: Option<Name<'a>>,
-    pub(crate) iov: &'a [IoSlice<'a>],
-    pub(crate) control: &'a [u8],
-}
-
-/// `sendmmsg` as one `sendmsg` per message (at most 1024 of them): how many messages were
-/// sent, from the first, and the bytes of the last of them. An error on the first message is
-/// the result; one after it ends the loop.
+/// `sendmmsg` as one `sendmsg` per message of `runs` (at most `max`, at most 1024): how many
+/// messages were sent, from the first, and the bytes of the last of them. An error on the
+/// first message is the result; one after it ends the loop.
 pub(crate) fn sendmmsg<'a>(
     fd: BorrowedFd<'_>,
     _scratch: &mut MmsgScratch,
-    msgs: impl IntoIterator<Item = OutMsg<'a>>,
+    runs: impl IntoIterator<Item = OutRun<'a>>,
+    max: usize,
     flags: libc::c_int,
 ) -> Result<(usize, usize), i32> {
     let flags = send_flags(fd, flags)?;
     let (mut sent, mut last) = (0usize, 0usize);
-    for m in msgs {
-        match sendmsg_as_is(fd, m.name, m.iov, m.control, flags) {
-            Ok(n) => {
-                sent += 1;
-                last = n;
+    for r in runs {
+        for i in 0..r.messages {
+            if sent == max {
+                return Ok((sent, last));
             }
-            Err(e) if sent == 0 => return Err(e),
-            Err(_) => break,
+            let iov = &r.iov[i * r.per..(i + 1) * r.per];
+            match sendmsg_as_is(fd, r.name, iov, r.control, flags) {
+                Ok(n) => {
+                    sent += 1;
+                    last = n;
+                }
+                Err(e) if sent == 0 => return Err(e),
+                Err(_) => return Ok((sent, last)),
+            }
         }
     }
     Ok((sent, last))

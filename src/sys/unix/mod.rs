@@ -96,6 +96,45 @@ impl<'a> Name<'a> {
     }
 }
 
+/// Consecutive messages of a `sendmmsg` with the same name and control data, each of the same
+/// number of iovecs taken in order from one slice: everything borrowed for `'a`. Made only by
+/// [`one`](Self::one) and [`each`](Self::each), so the messages cover the slice exactly.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutRun<'a> {
+    name: Option<Name<'a>>,
+    iov: &'a [IoSlice<'a>],
+    control: &'a [u8],
+    /// Iovecs per message.
+    per: usize,
+    messages: usize,
+}
+
+impl<'a> OutRun<'a> {
+    /// One message of all of `iov`.
+    #[inline]
+    pub(crate) fn one(name: Option<Name<'a>>, iov: &'a [IoSlice<'a>], control: &'a [u8]) -> Self {
+        OutRun {
+            name,
+            iov,
+            control,
+            per: iov.len(),
+            messages: 1,
+        }
+    }
+
+    /// A message of one iovec for each of `iov`.
+    #[inline]
+    pub(crate) fn each(name: Option<Name<'a>>, iov: &'a [IoSlice<'a>], control: &'a [u8]) -> Self {
+        OutRun {
+            name,
+            iov,
+            control,
+            per: 1,
+            messages: iov.len(),
+        }
+    }
+}
+
 /// A Unix socket address (`sockaddr_un`) held inline: what a std
 /// [`SocketAddr`](std::os::unix::net::SocketAddr) names, as `msg_name` wants it.
 #[derive(Clone, Copy)]
@@ -290,6 +329,23 @@ fn msghdr(
     // SAFETY: msghdr is plain data (pointers and integers, explicit padding on some targets);
     // all-zero is a valid value.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    set_msghdr(&mut msg, name, namelen, iov, iovlen, control, controllen);
+    msg
+}
+
+/// Sets every field of `msg` that a call reads or writes back (name, iovecs, control data,
+/// flags), as [`msghdr`] makes them; padding fields are left as they are (zero in a header
+/// made by [`msghdr`] or zeroed).
+#[inline]
+fn set_msghdr(
+    msg: &mut libc::msghdr,
+    name: *mut libc::c_void,
+    namelen: libc::socklen_t,
+    iov: *mut libc::iovec,
+    iovlen: usize,
+    control: *mut libc::c_void,
+    controllen: usize,
+) {
     msg.msg_name = name;
     msg.msg_namelen = namelen;
     msg.msg_iov = iov;
@@ -297,8 +353,11 @@ fn msghdr(
     if controllen > 0 {
         msg.msg_control = control;
         msg.msg_controllen = control_len(controllen);
+    } else {
+        msg.msg_control = std::ptr::null_mut();
+        msg.msg_controllen = 0;
     }
-    msg
+    msg.msg_flags = 0;
 }
 
 /// `sendmsg(2)`, retried on `EINTR`.
