@@ -17,9 +17,10 @@ use crate::sys::{self, InSlots, MmsgScratch, RecvOut};
 /// Storage for up to 1024 datagrams received by one `recvmmsg(2)`: for each, a data buffer, a
 /// control buffer and a source address, allocated once and reused by every call.
 ///
-/// Every call builds its headers anew from the full buffers, so `msg_controllen`,
-/// `msg_namelen` and `msg_flags` never carry over from an earlier call (a batch reused in a
-/// loop keeps receiving all its control data: nix#2813). Descriptors received in control data
+/// Every call offers every slot whole: the headers are kept between calls, and the lengths and
+/// flags the kernel writes back into them (`msg_controllen`, `msg_namelen`, `msg_flags`) are
+/// reset before the next call, so nothing carries over from an earlier one (a batch reused in
+/// a loop keeps receiving all its control data: nix#2813). Descriptors received in control data
 /// (`SCM_RIGHTS` on a Unix socket) are owned: those the caller does not take are closed by the
 /// next [`recv`](Self::recv) or when the batch drops.
 ///
