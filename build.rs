@@ -47,6 +47,13 @@ fn main() {
         // has no IP_PKTINFO (IP_RECVDSTADDR/IP_SENDSRCADDR instead); NetBSD's in_pktinfo is
         // 8 bytes {addr, ifindex}: neither may be encoded or decoded as Linux's.
         ("has_ip_pktinfo", linux_like || apple),
+        // IP_PKTINFO with NetBSD's 8-byte struct in_pktinfo {ipi_addr, ipi_ifindex}: on send
+        // the source address (and interface), on receive (IP_RECVPKTINFO) the destination.
+        ("has_ip_pktinfo8", netbsd),
+        // The destination of a received datagram behind one typed API (sockopt::set_recv_pktinfo,
+        // Received::destination): IP_PKTINFO (Linux, macOS), IP_RECVPKTINFO (NetBSD) or
+        // IP_RECVDSTADDR (FreeBSD) for IPv4, IPV6_RECVPKTINFO for IPv6.
+        ("has_recv_pktinfo", linux_like || apple || freebsd || netbsd),
         // IPV6_HOPLIMIT in the libc crate (NetBSD's lacks it).
         ("has_ipv6_hoplimit", linux_like || apple || freebsd),
         // SCM_TXTIME (SO_TXTIME), SCM_TIMESTAMPNS (SO_TIMESTAMPNS), SO_RXQ_OVFL.

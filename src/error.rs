@@ -144,7 +144,7 @@ pub enum Error {
         /// Bytes that fitted in the buffers.
         received: usize,
     },
-    /// The file ended before the range [`SendFile`](crate::SendFile) was to send: `sendfile(2)`
+    /// The file ended before the range `SendFile` was to send: `sendfile(2)`
     /// returned 0. The bytes before `offset` were sent, so the peer got a short body.
     FileEnded {
         /// The file offset where the file ended.

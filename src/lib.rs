@@ -4,7 +4,8 @@
 //! - **fd passing**: `SCM_RIGHTS` out of [`BorrowedFd`](std::os::fd::BorrowedFd)s, back in as
 //!   [`OwnedFd`](std::os::fd::OwnedFd)s that close themselves unless taken, close-on-exec by
 //!   default, even when the kernel truncates (`MSG_CTRUNC`).
-//! - **credentials**: `SCM_CREDENTIALS` ([`cmsg::Credentials`]).
+//! - **credentials**: `SCM_CREDENTIALS` (`cmsg::Credentials`, Linux), `SCM_CREDS` (FreeBSD,
+//!   NetBSD).
 //! - **batched datagrams**: [`Batch`] sends many datagrams, each with its own destination and
 //!   control messages (`IP_PKTINFO`, `IP_TOS`, ...), with `sendmmsg` and UDP GSO
 //!   (`UDP_SEGMENT`); [`RecvBatch`] receives with `recvmmsg` and splits GRO trains
@@ -14,7 +15,7 @@
 //!   [`Error::Limit`] (or [`Error::ControlWithoutData`]) that names the limit, before the
 //!   syscall.
 //! - **stream sockets**: [`SendAll`] writes every byte, resuming after partial writes, with the
-//!   control data on the first byte written and never again; [`SendFile`] sends a header and
+//!   control data on the first byte written and never again; `SendFile` sends a header and
 //!   then a file range with `sendfile(2)`.
 //!
 //! The pure layers, [`cmsg`] (encoding, decoding, `CMSG_*` arithmetic) and [`IoVecs`], make no
@@ -75,7 +76,7 @@ pub mod iovec;
 pub mod limits;
 #[cfg(unix)]
 mod probe;
-#[cfg(linux_like)]
+#[cfg(has_recv_pktinfo)]
 mod received_info;
 #[cfg(unix)]
 mod recv;
@@ -108,7 +109,7 @@ pub use flags::{RecvFlags, SendFlags};
 pub use iovec::{IoVecs, IoVecsMut};
 #[cfg(unix)]
 pub use limits::Limits;
-#[cfg(linux_like)]
+#[cfg(has_recv_pktinfo)]
 pub use received_info::PacketInfo;
 #[cfg(unix)]
 pub use recv::{Fds, Received, RecvMsg};

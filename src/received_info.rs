@@ -5,14 +5,27 @@
 
 use std::net::IpAddr;
 
-use crate::cmsg::{self, ControlMessage, Ecn, RawIter, Timestamp};
+use crate::cmsg::{self, ControlMessage, RawIter};
+#[cfg(linux_like)]
+use crate::cmsg::{Ecn, Timestamp};
 use crate::recv::Received;
 
 /// Where a datagram was sent: its destination address and the interface it came in on
-/// (`IP_PKTINFO` / `IPV6_PKTINFO`): see [`Received::destination`].
+/// (`IP_PKTINFO` / `IPV6_PKTINFO`, FreeBSD's `IP_RECVDSTADDR` for IPv4): see
+/// [`Received::destination`].
 #[doc(alias = "IP_PKTINFO")]
 #[doc(alias = "IPV6_PKTINFO")]
-#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[doc(alias = "IP_RECVDSTADDR")]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "netbsd"
+    )))
+)]
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PacketInfo {
@@ -21,7 +34,9 @@ pub struct PacketInfo {
     /// (give it to [`Encoder::push_source_ip`](crate::cmsg::Encoder::push_source_ip)) unless
     /// it is a broadcast or multicast address.
     pub ip: IpAddr,
-    /// The index of the interface the datagram came in on (`ipi_ifindex`, `ipi6_ifindex`).
+    /// The index of the interface the datagram came in on (`ipi_ifindex`, `ipi6_ifindex`);
+    /// 0, which names no interface, where the message does not carry it: FreeBSD's IPv4
+    /// `IP_RECVDSTADDR` is the address alone.
     pub ifindex: u32,
 }
 
@@ -35,7 +50,8 @@ impl Received<'_> {
     }
 
     /// The destination address and incoming interface of the datagram (`IP_PKTINFO` for
-    /// IPv4, `IPV6_PKTINFO` for IPv6), with
+    /// IPv4, `IPV6_PKTINFO` for IPv6; on FreeBSD `IP_RECVDSTADDR` for IPv4, without the
+    /// interface: [`ifindex`](PacketInfo::ifindex) 0), with
     /// [`sockopt::set_recv_pktinfo`](crate::sockopt::set_recv_pktinfo) on; `None` if the
     /// message is not there. An IPv4 datagram on a dual-stack IPv6 socket, which the kernel
     /// reports as `::ffff:a.b.c.d`, gives its IPv4 address: the form
@@ -43,11 +59,18 @@ impl Received<'_> {
     /// from it.
     #[doc(alias = "IP_PKTINFO")]
     #[doc(alias = "IPV6_PKTINFO")]
+    #[doc(alias = "IP_RECVDSTADDR")]
     pub fn destination(&self) -> Option<PacketInfo> {
         self.find_typed(|m| match m {
+            #[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
             ControlMessage::IpPktInfo(p) => Some(PacketInfo {
                 ip: IpAddr::V4(p.addr),
                 ifindex: p.ifindex,
+            }),
+            #[cfg(has_ip_recvdstaddr)]
+            ControlMessage::IpRecvDstAddr(a) => Some(PacketInfo {
+                ip: IpAddr::V4(a),
+                ifindex: 0,
             }),
             ControlMessage::Ipv6PktInfo(p) => Some(PacketInfo {
                 ip: IpAddr::V6(p.addr).to_canonical(),
@@ -62,6 +85,8 @@ impl Received<'_> {
     /// six bits, its ECN codepoint in the low two ([`ecn`](Self::ecn)).
     #[doc(alias = "IP_TOS")]
     #[doc(alias = "IPV6_TCLASS")]
+    #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn tos(&self) -> Option<u8> {
         self.find_typed(|m| match m {
             ControlMessage::IpTos(t) | ControlMessage::Ipv6TrafficClass(t) => Some(t),
@@ -72,6 +97,8 @@ impl Received<'_> {
     /// The ECN codepoint of the datagram, from its TOS byte or traffic class (see
     /// [`tos`](Self::tos)), with [`sockopt::set_recv_tos`](crate::sockopt::set_recv_tos) on.
     #[doc(alias = "ECN")]
+    #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn ecn(&self) -> Option<Ecn> {
         self.tos().map(Ecn::from_tos)
     }
@@ -80,6 +107,8 @@ impl Received<'_> {
     /// with, with [`sockopt::set_recv_ttl`](crate::sockopt::set_recv_ttl) on.
     #[doc(alias = "IP_TTL")]
     #[doc(alias = "IPV6_HOPLIMIT")]
+    #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn ttl(&self) -> Option<u8> {
         self.find_typed(|m| match m {
             ControlMessage::IpTtl(t) | ControlMessage::Ipv6HopLimit(t) => Some(t),
@@ -90,6 +119,8 @@ impl Received<'_> {
     /// When the message arrived (`SCM_TIMESTAMPNS`), with
     /// [`sockopt::set_timestamp_ns`](crate::sockopt::set_timestamp_ns) on.
     #[doc(alias = "SCM_TIMESTAMPNS")]
+    #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn timestamp(&self) -> Option<Timestamp> {
         self.find_typed(|m| match m {
             ControlMessage::TimestampNs(t) => Some(t),
@@ -101,6 +132,8 @@ impl Received<'_> {
     /// (with [`sockopt::set_udp_gro`](crate::sockopt::set_udp_gro) on); split them with
     /// [`split_gro`](crate::batch::split_gro).
     #[doc(alias = "UDP_GRO")]
+    #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn gro_segment_size(&self) -> Option<usize> {
         self.find_typed(|m| match m {
             ControlMessage::UdpGro(s) if s > 0 => Some(usize::from(s)),
@@ -112,6 +145,8 @@ impl Received<'_> {
     /// [`sockopt::set_rxq_overflow`](crate::sockopt::set_rxq_overflow) on; the kernel
     /// attaches it once a drop happened.
     #[doc(alias = "SO_RXQ_OVFL")]
+    #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn rxq_overflow(&self) -> Option<u32> {
         self.find_typed(|m| match m {
             ControlMessage::RxqOverflow(n) => Some(n),

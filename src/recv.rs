@@ -77,7 +77,7 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// [`cmsg::space`](crate::cmsg::space): what does not fit is truncated (`MSG_CTRUNC`),
     /// and descriptors that do not fit are closed by the kernel. With `SO_PASSCRED` on, the
     /// kernel puts credentials first in every message: count
-    /// [`CREDENTIALS_SPACE`](crate::cmsg::CREDENTIALS_SPACE) in.
+    /// `cmsg::CREDENTIALS_SPACE` in.
     #[inline]
     #[doc(alias = "msg_control")]
     #[doc(alias = "msg_controllen")]
@@ -107,7 +107,7 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// `recvmsg(2)`: receives one message (datagram, record, or what a stream has ready).
     ///
     /// Every descriptor that arrived is owned by the returned [`Received`] at once: taken with
-    /// [`Received::fds`], [`Received::pidfd`] or [`Received::messages`], in any order and any
+    /// [`Received::fds`], `Received::pidfd` (Linux) or [`Received::messages`], in any order and any
     /// combination, or closed when it drops.
     ///
     /// # Errors
@@ -170,8 +170,8 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
 /// What one `recvmsg(2)` received: the data length, flags, source address and control data.
 ///
 /// Owns every descriptor in the control data (`SCM_RIGHTS` fds and the `SCM_PIDFD` pidfd): each
-/// accessor takes only the kind it names, so [`fds`](Self::fds), [`pidfd`](Self::pidfd),
-/// [`credentials`](Self::credentials) and [`messages`](Self::messages) may be called in any
+/// accessor takes only the kind it names, so [`fds`](Self::fds), `pidfd`, `credentials` (where
+/// the system has them) and [`messages`](Self::messages) may be called in any
 /// order, and those never taken are closed on drop.
 pub struct Received<'c> {
     /// The data buffers (empty for a slot of a batch, whose data lies elsewhere).
@@ -348,7 +348,7 @@ impl<'c> Received<'c> {
 
     /// The control messages, typed; descriptors come out owned when taken from the
     /// [`ControlMessage::Rights`](cmsg::ControlMessage::Rights) and `ControlMessage::Pidfd` items. Walking past an item, or
-    /// dropping it, takes nothing: a later [`fds`](Self::fds) or [`pidfd`](Self::pidfd) still
+    /// dropping it, takes nothing: a later [`fds`](Self::fds) or `pidfd` (Linux) still
     /// finds what is left, and this message closes it when it drops.
     #[doc(alias = "CMSG_FIRSTHDR")]
     #[doc(alias = "CMSG_NXTHDR")]
@@ -360,7 +360,7 @@ impl<'c> Received<'c> {
     }
 
     /// Takes every received descriptor, over all `SCM_RIGHTS` messages, in order. Only
-    /// `SCM_RIGHTS` descriptors: a pidfd stays for [`pidfd`](Self::pidfd). Those the iterator
+    /// `SCM_RIGHTS` descriptors: a pidfd stays for `pidfd` (Linux). Those the iterator
     /// has not yielded when it drops stay owned by this message.
     #[doc(alias = "SCM_RIGHTS")]
     #[inline]

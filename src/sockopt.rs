@@ -1,8 +1,9 @@
 //! Socket options behind the control messages the crate decodes, typed: no `setsockopt`
 //! with a magic number, no `unsafe`.
 //!
-//! Each option has a setter (`set_*`) and a getter; the peer queries
-//! ([`peer_credentials`], [`peer_pidfd`]) ask who is at the other end of a Unix socket.
+//! Each option has a setter (`set_*`) and a getter; the peer queries (`peer_credentials`
+//! where the system has it, `peer_pidfd` on Linux) ask who is at the other end of a Unix
+//! socket.
 //! Every function takes any socket (`impl AsFd`) and reports a failure as
 //! [`Error::Os`] with `call` `"setsockopt"` or `"getsockopt"`; `ENOPROTOOPT` means the
 //! running kernel does not have the option (`SO_PASSPIDFD` and `SO_PEERPIDFD` need Linux
@@ -10,19 +11,40 @@
 //!
 //! | function | option | what arrives ([`Received`](crate::Received) accessor) |
 //! | --- | --- | --- |
-//! | [`set_pass_credentials`] | `SO_PASSCRED` | `SCM_CREDENTIALS` ([`credentials`](crate::Received::credentials)) |
-//! | [`set_pass_pidfd`] | `SO_PASSPIDFD` | `SCM_PIDFD` ([`pidfd`](crate::Received::pidfd)) |
-//! | [`set_recv_pktinfo`] | `IP_PKTINFO` / `IPV6_RECVPKTINFO` | destination address, interface ([`destination`](crate::Received::destination)) |
-//! | [`set_recv_tos`] | `IP_RECVTOS` / `IPV6_RECVTCLASS` | TOS / traffic class ([`ecn`](crate::Received::ecn), [`tos`](crate::Received::tos)) |
-//! | [`set_recv_ttl`] | `IP_RECVTTL` / `IPV6_RECVHOPLIMIT` | TTL / hop limit ([`ttl`](crate::Received::ttl)) |
-//! | [`set_udp_gro`] | `UDP_GRO` | segment size ([`gro_segment_size`](crate::Received::gro_segment_size)) |
-//! | [`set_timestamp_ns`] | `SO_TIMESTAMPNS` | arrival time ([`timestamp`](crate::Received::timestamp)) |
-//! | [`set_rxq_overflow`] | `SO_RXQ_OVFL` | drops so far ([`rxq_overflow`](crate::Received::rxq_overflow)) |
+#![cfg_attr(
+    linux_like,
+    doc = "| [`set_pass_credentials`] | `SO_PASSCRED` | `SCM_CREDENTIALS` ([`credentials`](crate::Received::credentials)) |"
+)]
+#![cfg_attr(
+    has_pidfd,
+    doc = "| [`set_pass_pidfd`] | `SO_PASSPIDFD` | `SCM_PIDFD` ([`pidfd`](crate::Received::pidfd)) |"
+)]
+//! | [`set_recv_pktinfo`] | `IP_PKTINFO` / `IPV6_RECVPKTINFO` (the IPv4 option per system) | destination address, interface ([`destination`](crate::Received::destination)) |
+#![cfg_attr(
+    linux_like,
+    doc = "| [`set_recv_tos`] | `IP_RECVTOS` / `IPV6_RECVTCLASS` | TOS / traffic class ([`ecn`](crate::Received::ecn), [`tos`](crate::Received::tos)) |"
+)]
+#![cfg_attr(
+    linux_like,
+    doc = "| [`set_recv_ttl`] | `IP_RECVTTL` / `IPV6_RECVHOPLIMIT` | TTL / hop limit ([`ttl`](crate::Received::ttl)) |"
+)]
+#![cfg_attr(
+    has_gso,
+    doc = "| [`set_udp_gro`] | `UDP_GRO` | segment size ([`gro_segment_size`](crate::Received::gro_segment_size)) |"
+)]
+#![cfg_attr(
+    linux_like,
+    doc = "| [`set_timestamp_ns`] | `SO_TIMESTAMPNS` | arrival time ([`timestamp`](crate::Received::timestamp)) |"
+)]
+#![cfg_attr(
+    linux_like,
+    doc = "| [`set_rxq_overflow`] | `SO_RXQ_OVFL` | drops so far ([`rxq_overflow`](crate::Received::rxq_overflow)) |"
+)]
 //!
 //! The IP options pick the IPv4 or the IPv6 option by the socket's family (`SO_DOMAIN`). IPv4
 //! datagrams reaching a dual-stack IPv6 socket (from `::ffff:a.b.c.d`) carry `IPV6_PKTINFO`
 //! but not the IPv6 TOS and TTL messages: for those the setters of an IPv6 socket set the
-//! IPv4 option too ([`set_recv_tos`], [`set_recv_ttl`]), and such a datagram brings `IP_TOS`
+//! IPv4 option too (`set_recv_tos`, `set_recv_ttl`), and such a datagram brings `IP_TOS`
 //! and `IP_TTL`. A socket of another family gets `EOPNOTSUPP`.
 //!
 //! ```
@@ -55,13 +77,13 @@ use crate::error::{Error, Result};
 use crate::sys;
 
 /// `setsockopt` of a boolean `int` option.
-#[cfg(any(linux_like, has_scm_creds))]
+#[cfg(any(has_recv_pktinfo, has_scm_creds))]
 fn set_flag(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, on: bool) -> Result<()> {
     sys::setsockopt(fd, level, name, libc::c_int::from(on)).map_err(|e| Error::os("setsockopt", e))
 }
 
 /// `getsockopt` of a boolean `int` option.
-#[cfg(any(linux_like, has_scm_creds))]
+#[cfg(any(has_recv_pktinfo, has_scm_creds))]
 fn flag(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> Result<bool> {
     sys::getsockopt::<libc::c_int>(fd, level, name)
         .map(|v| v != 0)
@@ -69,7 +91,7 @@ fn flag(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> Result<boo
 }
 
 /// An IP option, by family: IPv4 and IPv6 `(level, name)`.
-#[cfg(linux_like)]
+#[cfg(has_recv_pktinfo)]
 #[derive(Clone, Copy)]
 struct IpOption {
     v4: libc::c_int,
@@ -80,7 +102,7 @@ struct IpOption {
 }
 
 /// Whether `fd` is an IPv6 socket (`false`: IPv4); `EOPNOTSUPP` for another family.
-#[cfg(linux_like)]
+#[cfg(has_recv_pktinfo)]
 fn is_ipv6(fd: BorrowedFd<'_>, call: &'static str) -> Result<bool> {
     match sys::socket_domain(fd).map_err(|e| Error::os(call, e))? {
         libc::AF_INET => Ok(false),
@@ -89,7 +111,7 @@ fn is_ipv6(fd: BorrowedFd<'_>, call: &'static str) -> Result<bool> {
     }
 }
 
-#[cfg(linux_like)]
+#[cfg(has_recv_pktinfo)]
 fn set_ip_flag(fd: BorrowedFd<'_>, o: IpOption, on: bool) -> Result<()> {
     if !is_ipv6(fd, "setsockopt")? {
         return set_flag(fd, libc::IPPROTO_IP, o.v4, on);
@@ -102,7 +124,7 @@ fn set_ip_flag(fd: BorrowedFd<'_>, o: IpOption, on: bool) -> Result<()> {
     Ok(())
 }
 
-#[cfg(linux_like)]
+#[cfg(has_recv_pktinfo)]
 fn ip_flag(fd: BorrowedFd<'_>, o: IpOption) -> Result<bool> {
     if is_ipv6(fd, "getsockopt")? {
         flag(fd, libc::IPPROTO_IPV6, o.v6)
@@ -179,9 +201,17 @@ pub fn pass_pidfd(socket: impl AsFd) -> Result<bool> {
     flag(socket.as_fd(), libc::SOL_SOCKET, sys::SO_PASSPIDFD)
 }
 
-#[cfg(linux_like)]
+/// The options behind [`set_recv_pktinfo`]: the IPv4 one differs per system (Linux's and
+/// macOS's `IP_PKTINFO`, NetBSD's `IP_RECVPKTINFO`, FreeBSD's `IP_RECVDSTADDR`), the IPv6 one
+/// is `IPV6_RECVPKTINFO` everywhere.
+#[cfg(has_recv_pktinfo)]
 const PKTINFO: IpOption = IpOption {
+    #[cfg(any(linux_like, apple))]
     v4: libc::IP_PKTINFO,
+    #[cfg(netbsd)]
+    v4: libc::IP_RECVPKTINFO,
+    #[cfg(freebsd)]
+    v4: libc::IP_RECVDSTADDR,
     v6: libc::IPV6_RECVPKTINFO,
     dual: false,
 };
@@ -204,6 +234,19 @@ const TTL: IpOption = IpOption {
 /// wildcard address answers from. Count
 /// [`IPV6_PKTINFO_SPACE`](crate::cmsg::IPV6_PKTINFO_SPACE) (the larger of the two) in every
 /// control buffer. Picks the option by the socket's family (see the [module](self) docs).
+///
+/// The IPv4 option is the system's own, behind the same call and accessor:
+///
+/// | system | IPv4 option | message | interface index |
+/// | --- | --- | --- | --- |
+/// | Linux, Android | `IP_PKTINFO` | `IP_PKTINFO` (`in_pktinfo`, 12 bytes) | yes |
+/// | macOS, iOS | `IP_PKTINFO` | `IP_PKTINFO` (`in_pktinfo`, Linux's fields) | yes |
+/// | NetBSD | `IP_RECVPKTINFO` | `IP_PKTINFO` (`in_pktinfo`, 8 bytes) | yes |
+/// | FreeBSD | `IP_RECVDSTADDR` | `IP_RECVDSTADDR` (`in_addr`) | no: [`PacketInfo::ifindex`](crate::PacketInfo::ifindex) is 0 |
+///
+/// IPv6 is `IPV6_RECVPKTINFO` with `IPV6_PKTINFO` (`in6_pktinfo`) on every system. On Linux
+/// the IPv4 datagrams of a dual-stack IPv6 socket bring `IPV6_PKTINFO` with the mapped
+/// address; elsewhere that is the kernel's choice (FreeBSD's brings none).
 ///
 /// ```
 /// # #[cfg(any(target_os = "linux", target_os = "android"))] {
@@ -230,23 +273,45 @@ const TTL: IpOption = IpOption {
 /// # Errors
 /// [`Error::Os`] (`call: "setsockopt"`): `EOPNOTSUPP` for a socket that is neither IPv4 nor
 /// IPv6.
-#[cfg(linux_like)]
-#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[cfg(has_recv_pktinfo)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "netbsd"
+    )))
+)]
 #[doc(alias = "IP_PKTINFO")]
+#[doc(alias = "IP_RECVPKTINFO")]
+#[doc(alias = "IP_RECVDSTADDR")]
 #[doc(alias = "IPV6_RECVPKTINFO")]
 pub fn set_recv_pktinfo(socket: impl AsFd, on: bool) -> Result<()> {
     set_ip_flag(socket.as_fd(), PKTINFO, on)
 }
 
-/// Whether the socket receives `IP_PKTINFO` / `IPV6_PKTINFO` (see [`set_recv_pktinfo`]; on an
-/// IPv6 socket, the IPv6 option).
+/// Whether the socket receives its IPv4 destination message / `IPV6_PKTINFO` (see
+/// [`set_recv_pktinfo`] for the option per system; on an IPv6 socket, the IPv6 option).
 ///
 /// # Errors
 /// [`Error::Os`] (`call: "getsockopt"`): `EOPNOTSUPP` for a socket that is neither IPv4 nor
 /// IPv6.
-#[cfg(linux_like)]
-#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[cfg(has_recv_pktinfo)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "netbsd"
+    )))
+)]
 #[doc(alias = "IP_PKTINFO")]
+#[doc(alias = "IP_RECVPKTINFO")]
+#[doc(alias = "IP_RECVDSTADDR")]
 #[doc(alias = "IPV6_RECVPKTINFO")]
 pub fn recv_pktinfo(socket: impl AsFd) -> Result<bool> {
     ip_flag(socket.as_fd(), PKTINFO)

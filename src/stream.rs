@@ -23,7 +23,7 @@ mod recv_exact;
 
 pub use recv_exact::RecvExact;
 
-/// Where a resumable send or receive stands after [`SendAll::send`], [`SendFile::send`] or
+/// Where a resumable send or receive stands after [`SendAll::send`], `SendFile::send` or
 /// [`RecvExact::recv`] returns.
 ///
 /// ```

@@ -186,6 +186,38 @@ fn rights_127_plus_127_rejected() {
     ));
 }
 
+/// A batched datagram with two SCM_RIGHTS messages meets the system's rule at push, as
+/// `SendMsg` does: macOS takes one per send (refused before the call, nothing queued); the
+/// others take both and deliver every descriptor.
+#[test]
+fn two_rights_messages_in_a_batch_follow_the_system_rule() {
+    let (a, b) = pair(SockType::Datagram);
+    let files = dev_nulls(3);
+    let fds: Vec<BorrowedFd<'_>> = files.iter().map(|f| f.as_fd()).collect();
+    let mut batch = ancillary::Batch::new();
+    let pushed = batch.push_vectored(None, &[IoSlice::new(b"two")], |c| {
+        c.push_rights(&fds[..1])?.push_rights(&fds[1..])?;
+        Ok(())
+    });
+    if cfg!(target_vendor = "apple") {
+        assert!(matches!(
+            pushed,
+            Err(Error::Limit {
+                limit: Limit::RightsMessages,
+                needed: 2,
+                max: 1,
+                kernel: None
+            })
+        ));
+        assert!(batch.is_empty());
+        return;
+    }
+    pushed.unwrap();
+    assert_eq!(batch.send(&a), Ok(1));
+    let (data, got, truncated) = recv_fds(b.as_fd(), 3);
+    assert_eq!((&data[..], got.len(), truncated), (&b"two"[..], 3, false));
+}
+
 #[test]
 fn received_fds_are_cloexec_unless_asked_otherwise() {
     let (a, b) = pair(SockType::Stream);

@@ -389,6 +389,7 @@ impl<'a> Batch<'a> {
             kernel_control_len + kernel_segment_space(with_segment),
             iovecs,
         )?;
+        limits::check_rights_messages(&self.limits, &self.control.bytes()[at..at + control_len])?;
 
         let one = match payload {
             Payload::One(d) => Some(IoSlice::new(d)),

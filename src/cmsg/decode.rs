@@ -373,13 +373,19 @@ pub enum ControlMessage<'a> {
     #[cfg(has_gso)]
     #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     UdpGro(u16),
-    /// `IP_PKTINFO`: the destination address and incoming interface of an IPv4 datagram.
+    /// `IP_PKTINFO`: the destination address and incoming interface of an IPv4 datagram
+    /// (on NetBSD its own 8-byte `in_pktinfo`, with `IP_RECVPKTINFO` on).
     #[doc(alias = "IP_PKTINFO")]
     #[doc(alias = "IP_RECVPKTINFO")]
-    #[cfg(has_ip_pktinfo)]
+    #[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
     #[cfg_attr(
         docsrs,
-        doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "netbsd"
+        )))
     )]
     IpPktInfo(super::Ipv4PktInfo),
     /// `IP_RECVDSTADDR` (FreeBSD, with the socket option of that name on): the destination
@@ -426,7 +432,7 @@ pub enum ControlMessage<'a> {
 
 /// The owning walk over control data that `recvmsg(2)` received: descriptors come out as
 /// [`OwnedFd`](std::os::fd::OwnedFd) when the caller takes them ([`Rights`] is an iterator of
-/// them, [`Pidfd::take`] hands one out).
+/// them, `Pidfd::take` hands one out on Linux).
 ///
 /// Taking a descriptor marks its slot in the buffer as taken (-1), so a descriptor is handed out
 /// or closed exactly once, however many walks run over the same buffer. Walking past a message,

@@ -4,8 +4,7 @@
 /// An ECN codepoint (RFC 3168, section 5): the low two bits of an `IP_TOS` or `IPV6_TCLASS`
 /// byte; the six bits above them are the DSCP.
 ///
-/// Receive it with [`Received::ecn`](crate::Received::ecn) (with
-/// [`sockopt::set_recv_tos`](crate::sockopt::set_recv_tos) on); send it in the TOS or traffic
+/// Receive it with `Received::ecn` (with `sockopt::set_recv_tos` on; Linux); send it in the TOS or traffic
 /// class byte of a datagram, which carries the ECN bits as they are:
 /// [`Encoder::push_ip_tos`](crate::cmsg::Encoder::push_ip_tos) for IPv4,
 /// [`Encoder::push_ipv6_tclass`](crate::cmsg::Encoder::push_ipv6_tclass) for IPv6 (no

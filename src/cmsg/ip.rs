@@ -24,9 +24,9 @@
 //! [socket(7)](https://man7.org/linux/man-pages/man7/socket.7.html).
 
 use std::mem::size_of;
-#[cfg(any(has_ip_pktinfo, has_ip_recvdstaddr))]
+#[cfg(any(has_ip_pktinfo, has_ip_pktinfo8, has_ip_recvdstaddr))]
 use std::net::IpAddr;
-#[cfg(any(test, has_ip_pktinfo, has_ip_recvdstaddr))]
+#[cfg(any(test, has_ip_pktinfo, has_ip_pktinfo8, has_ip_recvdstaddr))]
 use std::net::Ipv4Addr;
 use std::net::Ipv6Addr;
 use std::time::{Duration, SystemTime};
@@ -37,7 +37,7 @@ use super::space;
 use crate::error::Result;
 
 const INT_LEN: usize = size_of::<libc::c_int>();
-#[cfg(has_ip_pktinfo)]
+#[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
 const IN_PKTINFO_LEN: usize = size_of::<libc::in_pktinfo>();
 const IN6_PKTINFO_LEN: usize = size_of::<libc::in6_pktinfo>();
 
@@ -45,11 +45,16 @@ const IN6_PKTINFO_LEN: usize = size_of::<libc::in6_pktinfo>();
 #[cfg(has_gso)]
 #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 pub const UDP_SEGMENT_SPACE: usize = space(size_of::<u16>());
-/// The space of an `IP_PKTINFO` message (`struct in_pktinfo`).
-#[cfg(has_ip_pktinfo)]
+/// The space of an `IP_PKTINFO` message (`struct in_pktinfo`: 12 bytes, 8 on NetBSD).
+#[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "netbsd"
+    )))
 )]
 pub const IP_PKTINFO_SPACE: usize = space(IN_PKTINFO_LEN);
 /// The space of an `IPV6_PKTINFO` message (`struct in6_pktinfo`).
@@ -113,6 +118,87 @@ impl Ipv4PktInfo {
             spec_dst: Ipv4Addr::new(d[4], d[5], d[6], d[7]),
             addr: Ipv4Addr::new(d[8], d[9], d[10], d[11]),
         })
+    }
+}
+
+/// NetBSD's `struct in_pktinfo` (`<netinet/in.h>`), 8 bytes:
+///
+/// ```c
+/// struct in_pktinfo {
+///         struct in_addr  ipi_addr;     /* src/dst address */
+///         unsigned int    ipi_ifindex;  /* interface index */
+/// };
+/// ```
+///
+/// Its bytes are read and written here on every system, so that its tests run anywhere.
+#[cfg(any(test, has_ip_pktinfo8))]
+mod in_pktinfo8 {
+    use std::net::Ipv4Addr;
+
+    /// `sizeof(struct in_pktinfo)`.
+    pub(super) const LEN: usize = 8;
+
+    /// The bytes of `{ipi_addr, ipi_ifindex}`.
+    pub(super) fn to_bytes(addr: Ipv4Addr, ifindex: u32) -> [u8; LEN] {
+        let mut b = [0u8; LEN];
+        b[0..4].copy_from_slice(&addr.octets());
+        b[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+        b
+    }
+
+    /// `(ipi_addr, ipi_ifindex)`; `None` if `d` is shorter than the struct.
+    pub(super) fn from_bytes(d: &[u8]) -> Option<(Ipv4Addr, u32)> {
+        let d: &[u8; LEN] = d.get(..LEN)?.try_into().ok()?;
+        Some((
+            Ipv4Addr::new(d[0], d[1], d[2], d[3]),
+            u32::from_ne_bytes([d[4], d[5], d[6], d[7]]),
+        ))
+    }
+}
+
+// NetBSD's struct is the one written above.
+#[cfg(has_ip_pktinfo8)]
+const _: () = {
+    assert!(IN_PKTINFO_LEN == in_pktinfo8::LEN);
+    assert!(std::mem::offset_of!(libc::in_pktinfo, ipi_addr) == 0);
+    assert!(std::mem::offset_of!(libc::in_pktinfo, ipi_ifindex) == 4);
+};
+
+/// `struct in_pktinfo` (`IP_PKTINFO`) as NetBSD defines it: `{ipi_addr, ipi_ifindex}`, 8
+/// bytes, without Linux's `ipi_spec_dst`.
+///
+/// On send, [`addr`](Self::addr) chooses the source address of the datagram and
+/// [`ifindex`](Self::ifindex) (if not 0) the outgoing interface. On receive (with
+/// `IP_RECVPKTINFO` on), `addr` is the destination address in the IP header and `ifindex`
+/// the interface the datagram came in on.
+#[doc(alias = "IP_PKTINFO")]
+#[doc(alias = "in_pktinfo")]
+#[doc(alias = "IP_RECVPKTINFO")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg(has_ip_pktinfo8)]
+#[cfg_attr(docsrs, doc(cfg(target_os = "netbsd")))]
+pub struct Ipv4PktInfo {
+    /// `ipi_addr`: the source address on send, the destination address on receive.
+    pub addr: Ipv4Addr,
+    /// `ipi_ifindex`: the interface index, 0 for any.
+    pub ifindex: u32,
+}
+
+#[cfg(has_ip_pktinfo8)]
+impl Ipv4PktInfo {
+    /// Send from this source address, on whatever interface the route chooses.
+    pub const fn source(addr: Ipv4Addr) -> Self {
+        Ipv4PktInfo { addr, ifindex: 0 }
+    }
+
+    /// The bytes of `struct in_pktinfo`, as they travel in the message.
+    fn to_bytes(self) -> [u8; IN_PKTINFO_LEN] {
+        in_pktinfo8::to_bytes(self.addr, self.ifindex)
+    }
+
+    fn from_bytes(d: &[u8]) -> Option<Self> {
+        let (addr, ifindex) = in_pktinfo8::from_bytes(d)?;
+        Some(Ipv4PktInfo { addr, ifindex })
     }
 }
 
@@ -227,7 +313,7 @@ pub(crate) fn decode<'a>(
             let w: [u8; INT_LEN] = d.get(..INT_LEN)?.try_into().ok()?;
             ControlMessage::UdpGro(u16::try_from(libc::c_int::from_ne_bytes(w)).ok()?)
         }
-        #[cfg(has_ip_pktinfo)]
+        #[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
         (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
             ControlMessage::IpPktInfo(Ipv4PktInfo::from_bytes(d)?)
         }
@@ -277,10 +363,15 @@ impl<'fd> Encoder<'_, 'fd> {
     /// # Errors
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
     #[doc(alias = "IP_PKTINFO")]
-    #[cfg(has_ip_pktinfo)]
+    #[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
     #[cfg_attr(
         docsrs,
-        doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "netbsd"
+        )))
     )]
     pub fn push_ip_pktinfo(&mut self, info: Ipv4PktInfo) -> Result<&mut Self> {
         self.push_raw(libc::IPPROTO_IP, libc::IP_PKTINFO, &info.to_bytes())
@@ -295,17 +386,24 @@ impl<'fd> Encoder<'_, 'fd> {
         self.push_raw(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &info.to_bytes())
     }
 
-    /// The source address of this datagram: `IP_PKTINFO` for IPv4, `IPV6_PKTINFO` for IPv6.
+    /// The source address of this datagram: `IP_PKTINFO` for IPv4, `IPV6_PKTINFO` for IPv6
+    /// (the interface left to the route). NetBSD's `IP_PKTINFO` is its own 8-byte
+    /// `in_pktinfo` with the address in `ipi_addr`.
     ///
-    /// An IPv4 source on an IPv6 socket that sends to an IPv4-mapped address still goes as
-    /// `IP_PKTINFO`, which the kernel accepts there.
+    /// On Linux an IPv4 source on an IPv6 socket that sends to an IPv4-mapped address still
+    /// goes as `IP_PKTINFO`, which the kernel accepts there.
     ///
     /// # Errors
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
-    #[cfg(has_ip_pktinfo)]
+    #[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
     #[cfg_attr(
         docsrs,
-        doc(cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple")))
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "netbsd"
+        )))
     )]
     pub fn push_source_ip(&mut self, ip: IpAddr) -> Result<&mut Self> {
         match ip {
@@ -624,6 +722,46 @@ mod tests {
         let mut b = [0u8; 16];
         b[8..].copy_from_slice(&2_000_000_000i64.to_ne_bytes());
         assert_eq!(Timestamp::from_bytes(&b), None);
+    }
+}
+
+// NetBSD's 8-byte in_pktinfo, written and read on any machine.
+#[cfg(test)]
+mod in_pktinfo8_tests {
+    use super::in_pktinfo8;
+    use std::net::Ipv4Addr;
+
+    /// The bytes of `struct in_pktinfo { struct in_addr ipi_addr; unsigned int ipi_ifindex; }`
+    /// (NetBSD `<netinet/in.h>`): the address in network order at 0, the index in the
+    /// machine's order at 4, no padding.
+    fn netbsd_bytes(addr: [u8; 4], ifindex: u32) -> [u8; 8] {
+        let i = ifindex.to_ne_bytes();
+        [addr[0], addr[1], addr[2], addr[3], i[0], i[1], i[2], i[3]]
+    }
+
+    #[test]
+    fn netbsd_in_pktinfo_bytes() {
+        let b = netbsd_bytes([127, 0, 0, 2], 3);
+        assert_eq!(in_pktinfo8::to_bytes(Ipv4Addr::new(127, 0, 0, 2), 3), b);
+        assert_eq!(
+            in_pktinfo8::from_bytes(&b),
+            Some((Ipv4Addr::new(127, 0, 0, 2), 3))
+        );
+        // A source-only value: any interface.
+        assert_eq!(
+            in_pktinfo8::to_bytes(Ipv4Addr::new(10, 1, 2, 3), 0),
+            [10, 1, 2, 3, 0, 0, 0, 0]
+        );
+        // A little-endian machine stores ifindex 0x0102 as 02 01 00 00.
+        if cfg!(target_endian = "little") {
+            assert_eq!(
+                in_pktinfo8::to_bytes(Ipv4Addr::new(192, 0, 2, 1), 0x0102),
+                [192, 0, 2, 1, 2, 1, 0, 0]
+            );
+        }
+        // Shorter than the struct (Linux's 12 bytes are longer: the first 8 are read).
+        assert_eq!(in_pktinfo8::from_bytes(&b[..7]), None);
+        assert_eq!(in_pktinfo8::from_bytes(&[]), None);
     }
 }
 

@@ -52,7 +52,7 @@ pub use encode::{Encoder, ForeignEncoder};
 pub use ip::TXTIME_SPACE;
 #[cfg(has_gso)]
 pub use ip::UDP_SEGMENT_SPACE;
-#[cfg(has_ip_pktinfo)]
+#[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
 pub use ip::{Ipv4PktInfo, IP_PKTINFO_SPACE};
 pub use ip::{Ipv6PktInfo, Timestamp, INT_SPACE, IPV6_PKTINFO_SPACE};
 pub use layout::Layout;
@@ -62,7 +62,7 @@ pub use rights::Rights;
 
 /// The typed form of a UDP, IP or socket-level message without descriptors (for the
 /// accessors of [`Received`](crate::Received)).
-#[cfg(linux_like)]
+#[cfg(has_recv_pktinfo)]
 pub(crate) use ip::decode as decode_typed;
 
 /// The alignment unit of `CMSG_ALIGN` on this target ([`Layout::NATIVE`]): 8 on 64-bit Linux,

@@ -84,8 +84,10 @@ impl Carried {
                 }
                 #[cfg(has_ucred)]
                 (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => c.bits |= CREDENTIALS,
-                #[cfg(has_ip_pktinfo)]
+                #[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
                 (libc::IPPROTO_IP, libc::IP_PKTINFO) => c.bits |= SOURCE,
+                #[cfg(has_ip_recvdstaddr)]
+                (libc::IPPROTO_IP, libc::IP_SENDSRCADDR) => c.bits |= SOURCE,
                 (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => c.bits |= SOURCE,
                 // UDP_SEGMENT 0 (sent to override a socket-wide size) cuts nothing.
                 #[cfg(has_gso)]
