@@ -77,9 +77,9 @@ pub mod limits;
 mod probe;
 #[cfg(linux_like)]
 mod received_info;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 mod recv;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 mod send;
 #[cfg(unix)]
 pub mod sockopt;
@@ -111,8 +111,10 @@ pub use limits::Limits;
 #[cfg(linux_like)]
 pub use received_info::PacketInfo;
 #[cfg(unix)]
-pub use recv::{Fds, Received, RecvMsg};
-#[cfg(unix)]
+pub use recv::Fds;
+#[cfg(any(unix, windows))]
+pub use recv::{Received, RecvMsg};
+#[cfg(any(unix, windows))]
 pub use send::SendMsg;
 #[cfg(has_sendfile)]
 pub use stream::SendFile;
