@@ -78,9 +78,9 @@ pub mod limits;
 mod probe;
 #[cfg(has_recv_pktinfo)]
 mod received_info;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 mod recv;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 mod send;
 #[cfg(unix)]
 pub mod sockopt;
@@ -112,8 +112,10 @@ pub use limits::Limits;
 #[cfg(has_recv_pktinfo)]
 pub use received_info::PacketInfo;
 #[cfg(unix)]
-pub use recv::{Fds, Received, RecvMsg};
-#[cfg(unix)]
+pub use recv::Fds;
+#[cfg(any(unix, windows))]
+pub use recv::{Received, RecvMsg};
+#[cfg(any(unix, windows))]
 pub use send::SendMsg;
 #[cfg(has_sendfile)]
 pub use stream::SendFile;

@@ -1,20 +1,37 @@
-//! `recvmsg(2)` into caller buffers, with owned received descriptors.
+//! `recvmsg(2)` into caller buffers, with owned received descriptors. On Windows the same
+//! builder over `WSARecvMsg`.
 
+#[cfg(unix)]
 use std::io::IoSliceMut;
+#[cfg(unix)]
 use std::mem::MaybeUninit;
+#[cfg(unix)]
 use std::net::SocketAddr;
+#[cfg(unix)]
 use std::os::fd::{AsFd, OwnedFd};
 
+#[cfg(unix)]
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 
+#[cfg(unix)]
 use crate::cmsg::Carrier;
+#[cfg(unix)]
 use crate::cmsg::{self, ControlMessages, RawIter, Rights};
+#[cfg(unix)]
 use crate::error::{Error, Limit, Result};
+#[cfg(unix)]
 use crate::flags::RecvFlags;
+#[cfg(unix)]
 use crate::limits::MAX_IOVECS;
+#[cfg(unix)]
 use crate::sys;
 
+#[cfg(unix)]
 mod per_system;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::{Received, RecvMsg};
 
 /// A `recvmsg(2)` call: data buffers (iovecs), a control buffer and flags. Reusable: every call
 /// starts from the full buffers again (`msg_controllen`, `msg_namelen` and `msg_flags` are set
@@ -51,6 +68,7 @@ mod per_system;
 /// [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html)
 #[doc(alias = "msghdr")]
 #[doc(alias = "recvmsg")]
+#[cfg(unix)]
 #[derive(Debug)]
 pub struct RecvMsg<'a, 'b> {
     iov: &'a mut [IoSliceMut<'b>],
@@ -60,6 +78,7 @@ pub struct RecvMsg<'a, 'b> {
     name: MaybeUninit<libc::sockaddr_storage>,
 }
 
+#[cfg(unix)]
 impl<'a, 'b> RecvMsg<'a, 'b> {
     /// A receive into these buffers, in order, with no room for control data.
     #[inline]
@@ -173,6 +192,7 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
 /// accessor takes only the kind it names, so [`fds`](Self::fds), `pidfd`, `credentials` (where
 /// the system has them) and [`messages`](Self::messages) may be called in any
 /// order, and those never taken are closed on drop.
+#[cfg(unix)]
 pub struct Received<'c> {
     /// The data buffers (empty for a slot of a batch, whose data lies elsewhere).
     iov: &'c [IoSliceMut<'c>],
@@ -189,6 +209,7 @@ pub struct Received<'c> {
     all_taken: bool,
 }
 
+#[cfg(unix)]
 impl<'c> Received<'c> {
     /// What one slot of a `recvmmsg` received: `control` is exactly the `msg_controllen` bytes
     /// the kernel wrote, `capacity` the size of the slot.
@@ -376,6 +397,7 @@ impl<'c> Received<'c> {
     }
 }
 
+#[cfg(unix)]
 impl Drop for Received<'_> {
     #[inline]
     fn drop(&mut self) {
@@ -387,6 +409,7 @@ impl Drop for Received<'_> {
 }
 
 /// The received descriptors, over all `SCM_RIGHTS` messages: see [`Received::fds`].
+#[cfg(unix)]
 #[derive(Debug)]
 pub struct Fds<'a> {
     messages: ControlMessages<'a>,
@@ -397,6 +420,7 @@ pub struct Fds<'a> {
     all_taken: &'a mut bool,
 }
 
+#[cfg(unix)]
 impl Iterator for Fds<'_> {
     type Item = OwnedFd;
 
@@ -422,8 +446,10 @@ impl Iterator for Fds<'_> {
     }
 }
 
+#[cfg(unix)]
 impl std::iter::FusedIterator for Fds<'_> {}
 
+#[cfg(unix)]
 impl std::fmt::Debug for Received<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Received")

@@ -1,18 +1,34 @@
-//! `sendmsg(2)`: a message builder that checks every limit before the syscall.
+//! `sendmsg(2)`: a message builder that checks every limit before the syscall. On Windows the
+//! same builder over `WSASendMsg`.
 
+#[cfg(unix)]
 use std::io::IoSlice;
+#[cfg(unix)]
 use std::net::SocketAddr;
+#[cfg(unix)]
 use std::os::fd::AsFd;
 
+#[cfg(unix)]
 use nix::sys::socket::{SockaddrIn, SockaddrIn6, SockaddrLike};
 
+#[cfg(unix)]
 use crate::cmsg::Encoder;
+#[cfg(unix)]
 use crate::error::{Carried, Error, Result};
+#[cfg(unix)]
 use crate::flags::SendFlags;
+#[cfg(unix)]
 use crate::limits::{self, Limits, MAX_FDS, MAX_IOVECS, OPTMEM_EXEMPT};
+#[cfg(unix)]
 use crate::sys::{self, Name};
 
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::SendMsg;
+
 /// The destination of a message: borrowed from the caller, or an IP address kept inline.
+#[cfg(unix)]
 #[derive(Debug, Clone, Copy)]
 enum Dest<'a> {
     None,
@@ -54,6 +70,7 @@ enum Dest<'a> {
 #[doc(alias = "sendmsg")]
 #[derive(Debug, Clone, Copy)]
 #[must_use = "a SendMsg does nothing until send() is called"]
+#[cfg(unix)]
 pub struct SendMsg<'a> {
     iov: &'a [IoSlice<'a>],
     control: &'a [u8],
@@ -63,6 +80,7 @@ pub struct SendMsg<'a> {
     limits: Option<Limits>,
 }
 
+#[cfg(unix)]
 impl<'a> SendMsg<'a> {
     /// A message carrying these buffers, in order.
     #[inline]

@@ -545,3 +545,117 @@ fn the_crate_error_carries_windows_codes() {
     assert_eq!(io.raw_os_error(), Some(code));
     println!("{e}");
 }
+
+/// The crate's own builders on Windows: `SendMsg` with control data from the Windows encoder,
+/// to an address, and `RecvMsg` with `IP_PKTINFO` received.
+#[test]
+fn crate_builders_round_trip_with_pktinfo() {
+    use ancillary::{RecvMsg, SendMsg};
+    let (a, b) = udp_pair();
+    set_recv_option(&b, RecvOption::PktInfoV4, true).unwrap();
+    let mut storage = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut out = Encoder::new(&mut storage);
+    out.push(&ControlMessage::PktInfoV4 {
+        addr: Ipv4Addr::LOCALHOST,
+        ifindex: 0,
+    })
+    .unwrap();
+    let sent = SendMsg::new(&[IoSlice::new(b"through "), IoSlice::new(b"the builder")])
+        .control(&out)
+        .to_addr(b.local_addr().unwrap())
+        .send(&a)
+        .unwrap();
+    assert_eq!(sent, 19);
+
+    let mut data = [0u8; 32];
+    let mut iov = [IoSliceMut::new(&mut data)];
+    let mut space = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut recv = RecvMsg::new(&mut iov).control(&mut space);
+    let msg = recv.recv(&b).unwrap();
+    msg.check().unwrap();
+    assert_eq!(msg.len(), 19);
+    assert_eq!(msg.data(), Some(&b"through the builder"[..]));
+    assert_eq!(msg.socket_addr(), Some(a.local_addr().unwrap()));
+    assert!(!msg.is_data_truncated() && !msg.is_control_truncated());
+    let msgs: Vec<_> = msg.messages().collect();
+    match msgs.as_slice() {
+        [ControlMessage::PktInfoV4 { addr, .. }] => assert_eq!(*addr, Ipv4Addr::LOCALHOST),
+        other => panic!("expected one IP_PKTINFO, got {other:?}"),
+    }
+    assert_eq!(msg.control_bytes().len(), IP_PKTINFO_SPACE);
+}
+
+/// `SendMsg` with no address on a connected socket; one `RecvMsg` reused, first peeking.
+#[test]
+fn crate_builders_connected_peek_and_reuse() {
+    use ancillary::{RecvMsg, SendMsg};
+    let (a, b) = udp_pair();
+    a.connect(b.local_addr().unwrap()).unwrap();
+    for payload in [&b"one"[..], b"two"] {
+        let sent = SendMsg::new(&[IoSlice::new(payload)]).send(&a).unwrap();
+        assert_eq!(sent, payload.len());
+    }
+    let mut data = [0u8; 8];
+    let mut iov = [IoSliceMut::new(&mut data)];
+    let mut peek = RecvMsg::new(&mut iov).flags(RecvFlags::PEEK);
+    assert_eq!(peek.recv(&b).unwrap().data(), Some(&b"one"[..]));
+    assert_eq!(peek.recv(&b).unwrap().data(), Some(&b"one"[..]));
+    let mut recv = RecvMsg::new(&mut iov);
+    for want in [&b"one"[..], b"two"] {
+        let msg = recv.recv(&b).unwrap();
+        assert_eq!(msg.data(), Some(want));
+        assert_eq!(msg.control_bytes(), &[][..]);
+    }
+}
+
+/// A control buffer too small for `IP_PKTINFO`: `Received::check` fails with the crate's
+/// error, or Windows refuses the receive with a code; a datagram larger than the buffers is
+/// `MSG_TRUNC` or `WSAEMSGSIZE`.
+#[test]
+fn crate_builders_report_truncation() {
+    use ancillary::{RecvMsg, SendMsg};
+    let (a, b) = udp_pair();
+    set_recv_option(&b, RecvOption::PktInfoV4, true).unwrap();
+    let to = b.local_addr().unwrap();
+    for _ in 0..2 {
+        SendMsg::new(&[IoSlice::new(&[7; 100])])
+            .to_addr(to)
+            .send(&a)
+            .unwrap();
+    }
+    let mut data = [0u8; 200];
+    let mut iov = [IoSliceMut::new(&mut data)];
+    let mut space = Buffer::<{ INT_SPACE - 8 }>::new();
+    let mut recv = RecvMsg::new(&mut iov).control(&mut space);
+    match recv.recv(&b) {
+        Ok(msg) => match msg.check() {
+            Err(e @ Error::ControlTruncated { .. }) => {
+                assert!(msg.is_control_truncated());
+                println!("control truncation reported as MSG_CTRUNC: {e}");
+            }
+            other => println!(
+                "skipped: this system does not report the short control buffer \
+                 ({other:?}, {} control bytes)",
+                msg.control_bytes().len()
+            ),
+        },
+        Err(e) => println!("control truncation reported as an error: {e}"),
+    }
+
+    let mut small = [0u8; 10];
+    let mut iov = [IoSliceMut::new(&mut small)];
+    let mut space = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut recv = RecvMsg::new(&mut iov).control(&mut space);
+    match recv.recv(&b) {
+        Ok(msg) => {
+            assert!(msg.is_data_truncated(), "{msg:?}");
+            let e = msg.check().unwrap_err();
+            assert!(matches!(e, Error::DataTruncated { received: 10 }), "{e}");
+            println!("data truncation reported as MSG_TRUNC: {e}");
+        }
+        Err(e) => {
+            println!("data truncation reported as an error: {e}");
+            assert_eq!(e.raw_os_error(), Some(10040), "{e}"); // WSAEMSGSIZE
+        }
+    }
+}

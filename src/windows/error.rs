@@ -54,6 +54,20 @@ pub enum Error {
         /// The largest allowed (the smallest for a segment size is 1).
         max: usize,
     },
+    /// Control messages did not fit the receive's control buffer (`MSG_CTRUNC`): some are lost.
+    #[doc(alias = "MSG_CTRUNC")]
+    ControlTruncated {
+        /// Bytes of control data delivered.
+        delivered: usize,
+        /// Bytes of control buffer given.
+        capacity: usize,
+    },
+    /// The datagram was larger than the receive's buffers (`MSG_TRUNC`): the rest is lost.
+    #[doc(alias = "MSG_TRUNC")]
+    DataTruncated {
+        /// Bytes of data that fitted.
+        received: usize,
+    },
 }
 
 impl Error {
@@ -75,6 +89,10 @@ impl Error {
             Error::Limit { .. } => Some(
                 "send smaller datagrams, or raise the batch's limits if the path takes larger ones",
             ),
+            Error::ControlTruncated { .. } => {
+                Some("give the receive a larger control buffer (cmsg::space for each message)")
+            }
+            Error::DataTruncated { .. } => Some("give the receive larger data buffers"),
         }
     }
 
@@ -118,6 +136,17 @@ impl fmt::Display for Error {
             Error::Limit { what, len, max } => write!(
                 f,
                 "{what}: {len} is outside the batch's limits (at most {max})"
+            )?,
+            Error::ControlTruncated {
+                delivered,
+                capacity,
+            } => write!(
+                f,
+                "control data truncated (MSG_CTRUNC): {delivered} bytes delivered into {capacity}"
+            )?,
+            Error::DataTruncated { received } => write!(
+                f,
+                "datagram truncated (MSG_TRUNC): {received} bytes fitted the buffers"
             )?,
         }
         match self.hint() {

@@ -4,6 +4,9 @@
 //! - [`send_msg`] and [`recv_msg`] are thin forms of `WSASendMsg` and `WSARecvMsg` over
 //!   borrowed buffers; [`cmsg`] builds and reads their control data on the `WSACMSGHDR`
 //!   layout (`IP_PKTINFO`, `IP_ECN`, `UDP_SEND_MSG_SIZE`, `UDP_COALESCED_INFO`, ...).
+//! - The crate's own builders, [`SendMsg`](crate::SendMsg) and [`RecvMsg`](crate::RecvMsg),
+//!   work on Windows too over the same calls, taking any `AsSocket`, their control data from
+//!   an [`Encoder`](cmsg::Encoder), their flags [`SendFlags`] and [`RecvFlags`].
 //! - [`Batch`] sends queued datagrams as a loop of `WSASendMsg`, runs of equal-size datagrams
 //!   to one destination joined with UDP send offload (USO) where the socket takes it;
 //!   [`RecvBatch`] receives with a loop of `WSARecvMsg` and splits what receive offload (URO)
@@ -38,6 +41,8 @@ pub use batch::{
 pub use error::Error;
 #[cfg(windows)]
 pub use handover::{duplicate_socket, ProtocolInfo};
+#[cfg(windows)]
+pub(crate) use msg::check_counts;
 #[cfg(windows)]
 pub use msg::{
     recv_msg, send_msg, set_recv_coalescing, set_recv_option, supports_send_offload, Received,

@@ -66,6 +66,18 @@ impl RecvFlags {
     /// `MSG_PEEK`: leave the datagram queued; the next receive gets it again.
     #[doc(alias = "MSG_PEEK")]
     pub const PEEK: Self = Self(ws::MSG_PEEK as u32);
+    /// `MSG_TRUNC` (returned): the datagram was larger than the buffers; the rest is lost.
+    #[doc(alias = "MSG_TRUNC")]
+    pub const TRUNC: Self = Self(ws::MSG_TRUNC);
+    /// `MSG_CTRUNC` (returned): control messages did not fit the control buffer.
+    #[doc(alias = "MSG_CTRUNC")]
+    pub const CTRUNC: Self = Self(ws::MSG_CTRUNC);
+    /// `MSG_BCAST` (returned): the datagram was sent to a broadcast address.
+    #[doc(alias = "MSG_BCAST")]
+    pub const BCAST: Self = Self(ws::MSG_BCAST);
+    /// `MSG_MCAST` (returned): the datagram was sent to a multicast address.
+    #[doc(alias = "MSG_MCAST")]
+    pub const MCAST: Self = Self(ws::MSG_MCAST);
 
     /// No flag.
     pub const fn empty() -> Self {
@@ -74,6 +86,27 @@ impl RecvFlags {
     /// The raw `MSG_*` bits.
     pub const fn bits(self) -> u32 {
         self.0
+    }
+    /// These raw bits, known flags or not (`WSAMSG.dwFlags` as Windows returned it).
+    pub const fn from_bits_retain(bits: u32) -> Self {
+        Self(bits)
+    }
+    /// Whether every flag of `other` is set.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl BitOr for RecvFlags {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+impl BitOrAssign for RecvFlags {
+    fn bitor_assign(&mut self, rhs: Self) {
+        self.0 |= rhs.0;
     }
 }
 
@@ -120,7 +153,7 @@ pub fn send_msg(
 }
 
 /// The counts `WSAMSG` holds as 32-bit numbers.
-fn check_counts(bufs: usize, control: usize) -> Result<()> {
+pub(crate) fn check_counts(bufs: usize, control: usize) -> Result<()> {
     if u32::try_from(bufs).is_err() {
         return Err(Error::TooLarge {
             what: "buffers",

@@ -130,6 +130,9 @@ impl<'a> Name<'a> {
     }
 }
 
+/// Room for any socket address Windows may write into `WSAMSG.name`.
+pub(crate) type NameStorage = ws::SOCKADDR_STORAGE;
+
 /// The address Windows wrote into `storage` (its first `len` bytes), if it is IPv4 or IPv6.
 pub(crate) fn socket_addr(
     storage: &MaybeUninit<ws::SOCKADDR_STORAGE>,
