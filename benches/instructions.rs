@@ -321,7 +321,7 @@ fn libc_recvmmsg(rx: &'static UdpSocket, slots: usize, size: usize, control: usi
     })
 }
 
-/// This crate's `RecvBatch`, datagrams counted through `segments()`.
+/// This crate's `RecvBatch`, datagrams counted through `segment_count()`.
 fn recv_batch(rx: &'static UdpSocket, slots: usize, size: usize, control: usize) -> Op {
     let mut batch = RecvBatch::new(slots, size, control).expect("RecvBatch");
     Box::new(move |iters| {
@@ -330,7 +330,7 @@ fn recv_batch(rx: &'static UdpSocket, slots: usize, size: usize, control: usize)
             while got < RECV_DATAGRAMS {
                 batch.recv(rx).expect("recvmmsg");
                 for d in batch.iter_mut() {
-                    got += d.segments().count();
+                    got += d.segment_count();
                 }
             }
             assert_eq!(got, RECV_DATAGRAMS);

@@ -595,3 +595,26 @@ fn a_recv_batch_offers_every_slot_whole_on_every_call() {
     send(b"again", 2);
     one(&mut recv, b"again", Some(2)); // not truncated: the flags were reset
 }
+
+#[test]
+fn segment_count_says_what_segments_gives_without_gro() {
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = rx.local_addr().unwrap();
+    tx.send_to(b"", to).unwrap();
+    tx.send_to(b"five!", to).unwrap();
+    rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut recv = RecvBatch::new(4, 64, 64).unwrap();
+    let mut counts = Vec::new();
+    for _ in 0..10 {
+        if counts.len() == 2 {
+            break;
+        }
+        recv.recv(&rx).unwrap();
+        for d in recv.iter_mut() {
+            assert_eq!(d.segment_count(), d.segments().count());
+            counts.push(d.segment_count());
+        }
+    }
+    assert_eq!(counts, [0, 1]);
+}

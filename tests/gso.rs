@@ -49,6 +49,7 @@ fn receive(rx: &impl AsFd, n: usize) -> (Vec<Vec<u8>>, usize) {
                 });
                 assert_eq!(typed, gro);
             }
+            assert_eq!(d.segment_count(), d.segments().count());
             out.extend(d.segments().map(|s| s.to_vec()));
         }
     }
@@ -140,6 +141,7 @@ fn with_udp_gro_the_receiver_gets_them_coalesced_and_splits_them_back() {
         for d in recv.iter_mut() {
             d.check().unwrap();
             coalesced.push(d.gro_segment_size());
+            assert_eq!(d.segment_count(), d.segments().count());
             got.extend(d.segments().map(|s| s.to_vec()));
         }
     }

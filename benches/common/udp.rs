@@ -224,7 +224,10 @@ pub(crate) fn batch(
     gso: bool,
 ) {
     let mut b = spare.take().unwrap_or_default().recycle();
-    b.set_gso(gso);
+    // Set once, as a sender does: `set_gso` also makes the next send ask the socket again.
+    if b.gso() != gso {
+        b.set_gso(gso);
+    }
     let mut i = 0;
     while i < n {
         let k = (n - i).min(chunk);
@@ -244,7 +247,9 @@ pub(crate) fn batch_segments(
     spare: &mut Option<Batch<'static>>,
 ) {
     let mut b = spare.take().unwrap_or_default().recycle();
-    b.set_gso(true);
+    if !b.gso() {
+        b.set_gso(true);
+    }
     let mut i = 0;
     while i < n {
         let mut queued = 0;

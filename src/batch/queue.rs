@@ -45,6 +45,23 @@ impl Dest {
     }
 }
 
+/// The key of an IPv6 destination: compared whole, not by key.
+const V6_KEY: u64 = u64::MAX;
+
+/// A destination as one number, equal for equal destinations: for the connected peer and an
+/// IPv4 address (family, port and address bits) it decides equality alone; every IPv6 address
+/// gets [`V6_KEY`] and is compared whole. What a push compares to join a run.
+#[inline(always)]
+fn dest_key(dest: Option<&SocketAddr>) -> u64 {
+    match dest {
+        None => 0,
+        Some(SocketAddr::V4(a)) => {
+            1 << 48 | u64::from(a.port()) << 32 | u64::from(u32::from(*a.ip()))
+        }
+        Some(SocketAddr::V6(_)) => V6_KEY,
+    }
+}
+
 /// The largest UDP payload towards `addr`, if its family is known.
 #[inline]
 pub(super) fn payload_cap(addr: Option<SocketAddr>) -> Option<usize> {
@@ -77,6 +94,8 @@ pub(super) struct Entry<'a> {
     pub(super) dest: Option<SocketAddr>,
     /// The same, as `msg_name` wants it.
     pub(super) name: Dest,
+    /// The same, as [`dest_key`] gives it.
+    pub(super) key: u64,
     /// Its iovecs in `Batch::iov`.
     pub(super) iov_start: usize,
     pub(super) iov_end: usize,
@@ -126,15 +145,20 @@ impl<'a> Batch<'a> {
     /// address family can be; the batch is unchanged.
     #[inline]
     pub fn push(&mut self, dest: impl Into<super::Destination>, data: &'a [u8]) -> Result<()> {
-        let dest = dest.into().socket_addr();
+        let dest = dest.into();
         // What push_entry does for one slice without control data, without the rest.
         self.limits.check(0, 0, 1)?;
         let slice = IoSlice::new(data);
         // A datagram that joins a run is no longer than the run's first, which passed the
         // payload cap of the same destination: it passes it too.
-        if self.join(dest.as_ref(), slice, 0, 0) {
+        let addr = match &dest {
+            super::Destination::Connected => None,
+            super::Destination::Ip(a) => Some(a),
+        };
+        if self.join(addr, slice, 0, 0) {
             return Ok(());
         }
+        let dest = dest.socket_addr();
         if let Some(cap) = payload_cap(dest) {
             if data.len() > cap {
                 return Err(limit(Limit::Payload, data.len(), cap));
@@ -170,6 +194,7 @@ impl<'a> Batch<'a> {
             return false;
         };
         let len = slice.len();
+        let key = dest_key(dest);
         debug_assert_eq!(
             last.open,
             last.kind != Kind::Train
@@ -181,7 +206,8 @@ impl<'a> Batch<'a> {
         let joins = last.open
             && len.wrapping_sub(1) < last.segment // 1..=segment bytes
             && last.control_len == control_len
-            && last.dest.as_ref() == dest
+            && last.key == key
+            && (key != V6_KEY || last.dest.as_ref() == dest)
             && (control_len == 0
                 || control.bytes()[last.control_at..last.control_at + control_len]
                     == control.bytes()[control_at..control_at + control_len]);
@@ -232,6 +258,7 @@ impl<'a> Batch<'a> {
             kind: Kind::Single,
             dest,
             name: Dest::new(dest),
+            key: dest_key(dest.as_ref()),
             iov_start,
             iov_end: self.iov.len(),
             control_at,
@@ -416,6 +443,7 @@ impl<'a> Batch<'a> {
                     kind: Kind::Train,
                     dest,
                     name: Dest::new(dest),
+                    key: dest_key(dest.as_ref()),
                     iov_start,
                     iov_end: iov_start + 1,
                     control_at: at,

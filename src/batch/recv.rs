@@ -433,6 +433,19 @@ impl<'b> RecvDatagram<'b> {
         let size = 0;
         split_gro(self.data, size)
     }
+
+    /// How many datagrams [`segments`](Self::segments) gives, without cutting them: 1 for a
+    /// datagram that was not coalesced (0 for an empty one), else the data length over the
+    /// `UDP_GRO` segment size, rounded up.
+    #[doc(alias = "UDP_GRO")]
+    #[inline]
+    pub fn segment_count(&self) -> usize {
+        #[cfg(has_gso)]
+        if let Some(size) = self.gro_segment_size() {
+            return self.data.len().div_ceil(size);
+        }
+        usize::from(!self.data.is_empty())
+    }
 }
 
 impl<'b> Deref for RecvDatagram<'b> {
