@@ -435,7 +435,7 @@ impl Push for IpMsg {
 /// values pushed).
 pub(crate) fn check_ip_roundtrip(input: &IpInput) {
     let capacity = usize::from(input.capacity) % 1024;
-    let misalign = usize::from(input.misalign) % ancillary::cmsg::ALIGN;
+    let misalign = usize::from(input.misalign) % super::STORAGE_ALIGN;
     encode_checked(capacity, misalign, &input.msgs, |bytes, pushed| {
         let items = checked_walk(bytes);
         assert_eq!(items.len(), pushed.len(), "messages decoded");
