@@ -1,5 +1,7 @@
 //! The `handoff` example: see `../handoff.rs` (Unix: the listening socket goes over with
 //! `SCM_RIGHTS`) and `windows.rs` (Windows: `WSADuplicateSocketW` and the child's standard input).
+#[cfg(any(unix, windows))]
+mod common;
 #[cfg(unix)]
 #[path = "../handoff.rs"]
 mod unix;

@@ -19,18 +19,16 @@
 //! cargo run --release --example handoff -- 300     # fewer
 //! ```
 
-use std::error::Error;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ancillary::windows::{duplicate_socket, ProtocolInfo};
 
-type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+use crate::common::{client, serve, Result};
 
 /// Set in version 2's environment: it is the new version, and its standard input carries the
 /// socket.
@@ -46,74 +44,6 @@ pub(crate) fn main() -> Result<()> {
         .transpose()?
         .unwrap_or(2000);
     version1(total)
-}
-
-/// Accepts on `listener` until `stop`, answering `<name> <count>` with a count that starts at
-/// `served`; returns how many this loop served. The listener is non-blocking, so the loop can
-/// look at `stop` between connections.
-fn serve(
-    name: &'static str,
-    listener: TcpListener,
-    served: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-) -> JoinHandle<Result<usize>> {
-    std::thread::spawn(move || {
-        listener.set_nonblocking(true)?;
-        let mut mine = 0;
-        while !stop.load(Ordering::Acquire) {
-            match listener.accept() {
-                Ok((mut conn, _)) => {
-                    let n = served.fetch_add(1, Ordering::AcqRel) + 1;
-                    // An accepted socket inherits the listener's non-blocking mode on Windows.
-                    conn.set_nonblocking(false)?;
-                    conn.write_all(format!("{name} {n}\n").as_bytes())?;
-                    mine += 1;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(mine)
-    })
-}
-
-/// What the client saw.
-#[derive(Default, Debug)]
-struct Seen {
-    v1: usize,
-    v2: usize,
-    /// v1 answered after v2 had: the hand-over is one-way.
-    v1_after_v2: usize,
-    refused: usize,
-    other_errors: usize,
-}
-
-fn client(addr: SocketAddr, total: usize, progress: Arc<AtomicUsize>) -> JoinHandle<Seen> {
-    std::thread::spawn(move || {
-        let mut seen = Seen::default();
-        for i in 0..total {
-            progress.store(i, Ordering::Release);
-            let answer = TcpStream::connect(addr).and_then(|mut c| {
-                let mut s = String::new();
-                c.read_to_string(&mut s)?;
-                Ok(s)
-            });
-            match answer {
-                Ok(s) if s.starts_with("v1 ") => {
-                    seen.v1 += 1;
-                    seen.v1_after_v2 += usize::from(seen.v2 > 0);
-                }
-                Ok(s) if s.starts_with("v2 ") => seen.v2 += 1,
-                Ok(_) => seen.other_errors += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => seen.refused += 1,
-                Err(_) => seen.other_errors += 1,
-            }
-        }
-        progress.store(total, Ordering::Release);
-        seen
-    })
 }
 
 fn version1(total: usize) -> Result<()> {
