@@ -3,7 +3,7 @@
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use super::{control_len_back, retry, set_msghdr, OutRun, RecvOut};
+use super::{control_len_back, retry, set_msghdr, InSlots, OutRun, RecvOut};
 
 /// The C types of `sendmmsg`'s and `recvmmsg`'s `vlen` and `flags`, which differ per system:
 /// `unsigned int` and `int` on glibc and NetBSD, `unsigned int` both on musl, `size_t` and
@@ -189,18 +189,6 @@ unsafe fn sendmmsg_call(
             libc::c_long::from(flags),
         ) as libc::c_int
     }
-}
-
-/// The buffers of a `recvmmsg` as equal slots: slot `i` receives its source address into
-/// `names[i]`, its data into `data[i * buf_size..][..buf_size]` and its control data into
-/// `control[i * control_size..][..control_size]`; everything exclusively borrowed for `'a`.
-#[derive(Debug)]
-pub(crate) struct InSlots<'a> {
-    pub(crate) names: &'a mut [libc::sockaddr_storage],
-    pub(crate) data: &'a mut [u8],
-    pub(crate) buf_size: usize,
-    pub(crate) control: &'a mut [u8],
-    pub(crate) control_size: usize,
 }
 
 /// `recvmmsg(2)` into the first `out.len()` slots of `slots` (at most 1024 (`UIO_MAXIOV`)),

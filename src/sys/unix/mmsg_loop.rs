@@ -8,7 +8,7 @@ use std::io::IoSliceMut;
 use std::mem::MaybeUninit;
 use std::os::fd::BorrowedFd;
 
-use super::{recvmsg, send_flags, sendmsg_as_is, OutRun, RecvOut, MSG_WAITFORONE};
+use super::{recvmsg, send_flags, sendmsg_as_is, InSlots, OutRun, RecvOut, MSG_WAITFORONE};
 
 /// Nothing to keep between calls here: no headers are built.
 #[derive(Default, Debug)]
@@ -43,18 +43,6 @@ pub(crate) fn sendmmsg<'a>(
         }
     }
     Ok((sent, last))
-}
-
-/// The buffers of a `recvmmsg` as equal slots: slot `i` receives its source address into
-/// `names[i]`, its data into `data[i * buf_size..][..buf_size]` and its control data into
-/// `control[i * control_size..][..control_size]`; everything exclusively borrowed for `'a`.
-#[derive(Debug)]
-pub(crate) struct InSlots<'a> {
-    pub(crate) names: &'a mut [libc::sockaddr_storage],
-    pub(crate) data: &'a mut [u8],
-    pub(crate) buf_size: usize,
-    pub(crate) control: &'a mut [u8],
-    pub(crate) control_size: usize,
 }
 
 /// `recvmmsg` as one `recvmsg` per slot (at most 1024), without timeout: receives into the

@@ -434,6 +434,18 @@ unsafe fn sendmsg_call(fd: libc::c_int, msg: &libc::msghdr, flags: libc::c_int) 
     }
 }
 
+/// The buffers of a `recvmmsg` as equal slots: slot `i` receives its source address into
+/// `names[i]`, its data into `data[i * buf_size..][..buf_size]` and its control data into
+/// `control[i * control_size..][..control_size]`; everything exclusively borrowed for `'a`.
+#[derive(Debug)]
+pub(crate) struct InSlots<'a> {
+    pub(crate) names: &'a mut [libc::sockaddr_storage],
+    pub(crate) data: &'a mut [u8],
+    pub(crate) buf_size: usize,
+    pub(crate) control: &'a mut [u8],
+    pub(crate) control_size: usize,
+}
+
 /// What `recvmsg(2)` reported besides the data.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RecvOut {
