@@ -29,6 +29,8 @@ fn main() {
         ("has_cmsg_cloexec", linux_like || freebsd || netbsd),
         // sendfile(2) from a file to a socket.
         ("has_sendfile", linux_like || freebsd || apple),
+        // sendfile(2) that sends a header first (struct sf_hdtr), counted in what it reports.
+        ("has_sendfile_hdtr", freebsd || apple),
         // SCM_CREDENTIALS with struct ucred, which a sender may attach.
         ("has_ucred", linux_like),
         // SCM_CREDS as the kernel writes it for the receiver (FreeBSD: struct cmsgcred, or
