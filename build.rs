@@ -29,6 +29,8 @@ fn main() {
         ("has_cmsg_cloexec", linux_like || freebsd || netbsd),
         // sendfile(2) from a file to a socket.
         ("has_sendfile", linux_like || freebsd || apple),
+        // sendfile(2) that sends a header first (struct sf_hdtr), counted in what it reports.
+        ("has_sendfile_hdtr", freebsd || apple),
         // SCM_CREDENTIALS with struct ucred, which a sender may attach.
         ("has_ucred", linux_like),
         // SCM_CREDS as the kernel writes it for the receiver (FreeBSD: struct cmsgcred, or
@@ -54,6 +56,16 @@ fn main() {
         // Received::destination): IP_PKTINFO (Linux, macOS), IP_RECVPKTINFO (NetBSD) or
         // IP_RECVDSTADDR (FreeBSD) for IPv4, IPV6_RECVPKTINFO for IPv6.
         ("has_recv_pktinfo", linux_like || apple || freebsd || netbsd),
+        // The TOS/traffic class and TTL/hop limit of received datagrams behind one typed API
+        // (sockopt::set_recv_tos, set_recv_ttl; Received::tos, ecn, ttl): IP_RECVTOS /
+        // IPV6_RECVTCLASS and IP_RECVTTL / IPV6_RECVHOPLIMIT, all four in the libc crate.
+        // NetBSD's libc has only the IPv6 traffic class.
+        ("has_recv_tos", linux_like || freebsd || apple),
+        // The IPv4 TOS and TTL arrive as messages of type IP_RECVTOS and IP_RECVTTL holding one
+        // u_char (ip_savecontrol), where Linux sends types IP_TOS (one byte) and IP_TTL (int).
+        ("has_ip_recvtos_msg", freebsd || apple),
+        // IPV6_TCLASS may arrive as one byte rather than an int.
+        ("has_tclass_byte", apple),
         // IPV6_HOPLIMIT in the libc crate (NetBSD's lacks it).
         ("has_ipv6_hoplimit", linux_like || apple || freebsd),
         // SCM_TXTIME (SO_TXTIME), SCM_TIMESTAMPNS (SO_TIMESTAMPNS), SO_RXQ_OVFL.

@@ -5,9 +5,11 @@
 
 use std::net::IpAddr;
 
-use crate::cmsg::{self, ControlMessage, RawIter};
+#[cfg(has_recv_tos)]
+use crate::cmsg::Ecn;
 #[cfg(linux_like)]
-use crate::cmsg::{Ecn, Timestamp};
+use crate::cmsg::Timestamp;
+use crate::cmsg::{self, ControlMessage, RawIter};
 use crate::recv::Received;
 
 /// Where a datagram was sent: its destination address and the interface it came in on
@@ -80,13 +82,23 @@ impl Received<'_> {
         })
     }
 
-    /// The TOS byte (IPv4, `IP_TOS`) or traffic class (IPv6, `IPV6_TCLASS`) of the datagram,
-    /// with [`sockopt::set_recv_tos`](crate::sockopt::set_recv_tos) on: its DSCP in the high
-    /// six bits, its ECN codepoint in the low two ([`ecn`](Self::ecn)).
+    /// The TOS byte (IPv4: the message `IP_TOS` on Linux, `IP_RECVTOS` on FreeBSD and macOS)
+    /// or traffic class (IPv6, `IPV6_TCLASS`) of the datagram, with
+    /// [`sockopt::set_recv_tos`](crate::sockopt::set_recv_tos) on: its DSCP in the high six
+    /// bits, its ECN codepoint in the low two ([`ecn`](Self::ecn)).
     #[doc(alias = "IP_TOS")]
+    #[doc(alias = "IP_RECVTOS")]
     #[doc(alias = "IPV6_TCLASS")]
-    #[cfg(linux_like)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+    #[cfg(has_recv_tos)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_vendor = "apple"
+        )))
+    )]
     pub fn tos(&self) -> Option<u8> {
         self.find_typed(|m| match m {
             ControlMessage::IpTos(t) | ControlMessage::Ipv6TrafficClass(t) => Some(t),
@@ -97,18 +109,36 @@ impl Received<'_> {
     /// The ECN codepoint of the datagram, from its TOS byte or traffic class (see
     /// [`tos`](Self::tos)), with [`sockopt::set_recv_tos`](crate::sockopt::set_recv_tos) on.
     #[doc(alias = "ECN")]
-    #[cfg(linux_like)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+    #[cfg(has_recv_tos)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_vendor = "apple"
+        )))
+    )]
     pub fn ecn(&self) -> Option<Ecn> {
         self.tos().map(Ecn::from_tos)
     }
 
-    /// The TTL (IPv4, `IP_TTL`) or hop limit (IPv6, `IPV6_HOPLIMIT`) the datagram arrived
-    /// with, with [`sockopt::set_recv_ttl`](crate::sockopt::set_recv_ttl) on.
+    /// The TTL (IPv4: the message `IP_TTL` on Linux, `IP_RECVTTL` on FreeBSD and macOS) or hop
+    /// limit (IPv6, `IPV6_HOPLIMIT`) the datagram arrived with, with
+    /// [`sockopt::set_recv_ttl`](crate::sockopt::set_recv_ttl) on.
     #[doc(alias = "IP_TTL")]
+    #[doc(alias = "IP_RECVTTL")]
     #[doc(alias = "IPV6_HOPLIMIT")]
-    #[cfg(linux_like)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+    #[cfg(has_recv_tos)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_vendor = "apple"
+        )))
+    )]
     pub fn ttl(&self) -> Option<u8> {
         self.find_typed(|m| match m {
             ControlMessage::IpTtl(t) | ControlMessage::Ipv6HopLimit(t) => Some(t),

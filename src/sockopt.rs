@@ -21,11 +21,11 @@
 )]
 //! | [`set_recv_pktinfo`] | `IP_PKTINFO` / `IPV6_RECVPKTINFO` (the IPv4 option per system) | destination address, interface ([`destination`](crate::Received::destination)) |
 #![cfg_attr(
-    linux_like,
+    has_recv_tos,
     doc = "| [`set_recv_tos`] | `IP_RECVTOS` / `IPV6_RECVTCLASS` | TOS / traffic class ([`ecn`](crate::Received::ecn), [`tos`](crate::Received::tos)) |"
 )]
 #![cfg_attr(
-    linux_like,
+    has_recv_tos,
     doc = "| [`set_recv_ttl`] | `IP_RECVTTL` / `IPV6_RECVHOPLIMIT` | TTL / hop limit ([`ttl`](crate::Received::ttl)) |"
 )]
 #![cfg_attr(
@@ -41,11 +41,13 @@
     doc = "| [`set_rxq_overflow`] | `SO_RXQ_OVFL` | drops so far ([`rxq_overflow`](crate::Received::rxq_overflow)) |"
 )]
 //!
-//! The IP options pick the IPv4 or the IPv6 option by the socket's family (`SO_DOMAIN`). IPv4
-//! datagrams reaching a dual-stack IPv6 socket (from `::ffff:a.b.c.d`) carry `IPV6_PKTINFO`
-//! but not the IPv6 TOS and TTL messages: for those the setters of an IPv6 socket set the
-//! IPv4 option too (`set_recv_tos`, `set_recv_ttl`), and such a datagram brings `IP_TOS`
-//! and `IP_TTL`. A socket of another family gets `EOPNOTSUPP`.
+//! The IP options pick the IPv4 or the IPv6 option by the socket's family (`SO_DOMAIN`). On
+//! Linux, IPv4 datagrams reaching a dual-stack IPv6 socket (from `::ffff:a.b.c.d`) carry
+//! `IPV6_PKTINFO` but not the IPv6 TOS and TTL messages: for those the setters of an IPv6
+//! socket set the IPv4 option too (`set_recv_tos`, `set_recv_ttl`), and such a datagram
+//! brings `IP_TOS` and `IP_TTL`. FreeBSD and macOS give such a datagram the IPv6 messages
+//! (`ip6_savecontrol_v4`), so there only the IPv6 option is set. A socket of another family
+//! gets `EOPNOTSUPP`.
 //!
 //! ```
 //! # #[cfg(any(target_os = "linux", target_os = "android"))] {
@@ -215,17 +217,19 @@ const PKTINFO: IpOption = IpOption {
     v6: libc::IPV6_RECVPKTINFO,
     dual: false,
 };
-#[cfg(linux_like)]
+/// The options behind [`set_recv_tos`]; only Linux needs the IPv4 one on an IPv6 socket.
+#[cfg(has_recv_tos)]
 const TOS: IpOption = IpOption {
     v4: libc::IP_RECVTOS,
     v6: libc::IPV6_RECVTCLASS,
-    dual: true,
+    dual: cfg!(linux_like),
 };
-#[cfg(linux_like)]
+/// The options behind [`set_recv_ttl`]; only Linux needs the IPv4 one on an IPv6 socket.
+#[cfg(has_recv_tos)]
 const TTL: IpOption = IpOption {
     v4: libc::IP_RECVTTL,
     v6: libc::IPV6_RECVHOPLIMIT,
-    dual: true,
+    dual: cfg!(linux_like),
 };
 
 /// `IP_PKTINFO` (IPv4) / `IPV6_RECVPKTINFO` (IPv6): receive the destination address of each
@@ -321,14 +325,23 @@ pub fn recv_pktinfo(socket: impl AsFd) -> Result<bool> {
 /// each datagram (its DSCP and ECN bits), read with [`Received::ecn`](crate::Received::ecn)
 /// and [`Received::tos`](crate::Received::tos). Count
 /// [`INT_SPACE`](crate::cmsg::INT_SPACE) in every control buffer. Picks the option by the
-/// socket's family; on an IPv6 socket it sets `IP_RECVTOS` as well, for the IPv4 datagrams of
-/// a dual-stack socket (see the [module](self) docs).
+/// socket's family; on an IPv6 socket on Linux it sets `IP_RECVTOS` as well, for the IPv4
+/// datagrams of a dual-stack socket (see the [module](self) docs). The IPv4 message is
+/// `IP_TOS` on Linux, `IP_RECVTOS` on FreeBSD and macOS: the accessors read either.
 ///
 /// # Errors
 /// [`Error::Os`] (`call: "setsockopt"`): `EOPNOTSUPP` for a socket that is neither IPv4 nor
 /// IPv6.
-#[cfg(linux_like)]
-#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[cfg(has_recv_tos)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    )))
+)]
 #[doc(alias = "IP_RECVTOS")]
 #[doc(alias = "IPV6_RECVTCLASS")]
 pub fn set_recv_tos(socket: impl AsFd, on: bool) -> Result<()> {
@@ -339,8 +352,16 @@ pub fn set_recv_tos(socket: impl AsFd, on: bool) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::Os`] (`call: "getsockopt"`).
-#[cfg(linux_like)]
-#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[cfg(has_recv_tos)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    )))
+)]
 #[doc(alias = "IP_RECVTOS")]
 #[doc(alias = "IPV6_RECVTCLASS")]
 pub fn recv_tos(socket: impl AsFd) -> Result<bool> {
@@ -350,14 +371,23 @@ pub fn recv_tos(socket: impl AsFd) -> Result<bool> {
 /// `IP_RECVTTL` (IPv4) / `IPV6_RECVHOPLIMIT` (IPv6): receive the TTL or hop limit each
 /// datagram arrived with, read with [`Received::ttl`](crate::Received::ttl). Count
 /// [`INT_SPACE`](crate::cmsg::INT_SPACE) in every control buffer. Picks the option by the
-/// socket's family; on an IPv6 socket it sets `IP_RECVTTL` as well, for the IPv4 datagrams of
-/// a dual-stack socket (see the [module](self) docs).
+/// socket's family; on an IPv6 socket on Linux it sets `IP_RECVTTL` as well, for the IPv4
+/// datagrams of a dual-stack socket (see the [module](self) docs). The IPv4 message is
+/// `IP_TTL` on Linux, `IP_RECVTTL` on FreeBSD and macOS: the accessor reads either.
 ///
 /// # Errors
 /// [`Error::Os`] (`call: "setsockopt"`): `EOPNOTSUPP` for a socket that is neither IPv4 nor
 /// IPv6.
-#[cfg(linux_like)]
-#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[cfg(has_recv_tos)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    )))
+)]
 #[doc(alias = "IP_RECVTTL")]
 #[doc(alias = "IPV6_RECVHOPLIMIT")]
 pub fn set_recv_ttl(socket: impl AsFd, on: bool) -> Result<()> {
@@ -368,8 +398,16 @@ pub fn set_recv_ttl(socket: impl AsFd, on: bool) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::Os`] (`call: "getsockopt"`).
-#[cfg(linux_like)]
-#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+#[cfg(has_recv_tos)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    )))
+)]
 #[doc(alias = "IP_RECVTTL")]
 #[doc(alias = "IPV6_RECVHOPLIMIT")]
 pub fn recv_ttl(socket: impl AsFd) -> Result<bool> {

@@ -240,6 +240,19 @@ impl<'a, 'c> SendAll<'a, 'c> {
         !self.control_sent && self.control.is_some_and(|c| !c.is_empty())
     }
 
+    /// Counts the first `n` bytes of the buffers as written by another call (the header
+    /// `sendfile(2)` sent through `sf_hdtr`), which had no control data to carry.
+    #[cfg(any(all(test, has_sendfile), has_sendfile_hdtr))]
+    fn wrote(&mut self, n: usize) {
+        let n = n.min(self.remaining);
+        if n > 0 {
+            self.control_sent = true;
+            self.sent += n;
+            self.remaining -= n;
+            self.iov.advance(n);
+        }
+    }
+
     /// `sendmsg(2)` until every byte is written or the socket would block.
     ///
     /// Returns [`Progress::Done`] when everything is written, [`Progress::WouldBlock`] when a
@@ -342,6 +355,12 @@ impl<'a, 'c> SendAll<'a, 'c> {
 /// goes without `MSG_MORE`. The file is read from `offset` by the kernel, without a copy
 /// through user space, and its file position does not change.
 ///
+/// FreeBSD and macOS have no `MSG_MORE`; there the header goes in the `sendfile(2)` call of the
+/// body (`struct sf_hdtr`), the two counted together and resumed from where a short write left
+/// them. A header with control data, [`flags`](Self::flags) beside `MSG_NOSIGNAL` or more than
+/// [`MAX_IOVECS`](crate::limits::MAX_IOVECS) buffers goes first with `sendmsg(2)` instead, as
+/// does the rest of a header whose control data went with its first bytes.
+///
 /// `'a` is the lifetime of the header buffers and the file, `'c` that of the header's control
 /// data.
 ///
@@ -410,8 +429,9 @@ impl<'a, 'c> SendFile<'a, 'c> {
     ) -> Self {
         #[allow(unused_mut)] // without MSG_MORE, nothing changes it
         let mut header = SendAll::new(header);
-        // The BSDs and macOS have no MSG_MORE: the header goes in segments of its own there
-        // (TCP_NOPUSH on the socket would hold it back, but it is the caller's socket).
+        // The BSDs and macOS have no MSG_MORE: FreeBSD and macOS send the header with the
+        // body in sendfile's sf_hdtr where they can (see send); otherwise it goes in segments
+        // of its own (TCP_NOPUSH would hold it back, but it is the caller's socket).
         #[cfg(has_msg_more)]
         if len > 0 {
             header = header.flags(SendFlags::MORE);
@@ -485,7 +505,7 @@ impl<'a, 'c> SendFile<'a, 'c> {
     ///   body.
     pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> Result<Progress> {
         let socket = socket.as_fd();
-        if self.header.send(socket)? == Progress::WouldBlock {
+        if !self.header_in_sendfile() && self.header.send(socket)? == Progress::WouldBlock {
             return Ok(Progress::WouldBlock);
         }
         while self.offset < self.end {
@@ -493,7 +513,7 @@ impl<'a, 'c> SendFile<'a, 'c> {
                 .unwrap_or(usize::MAX)
                 .min(sys::SENDFILE_MAX);
             let sigpipe = !self.header.flags.contains(SendFlags::NOSIGNAL);
-            match sys::sendfile(socket, self.file, &mut self.offset, count, sigpipe) {
+            match self.sendfile_once(socket, count, sigpipe) {
                 Ok(0) => {
                     return Err(Error::FileEnded {
                         offset: self.offset,
@@ -510,6 +530,48 @@ impl<'a, 'c> SendFile<'a, 'c> {
         Ok(Progress::Done)
     }
 
+    /// Whether the rest of the header goes with the file in `sendfile(2)` (`sf_hdtr`, FreeBSD
+    /// and macOS) rather than by `sendmsg(2)` first: when there is a body, no control data
+    /// left to send, no flag beside `MSG_NOSIGNAL` and no [`Limits`] asked of the header's
+    /// calls, and at most [`MAX_IOVECS`] header buffers.
+    fn header_in_sendfile(&self) -> bool {
+        let h = &self.header;
+        cfg!(has_sendfile_hdtr)
+            && self.offset < self.end
+            && h.remaining > 0
+            && !h.control_pending()
+            && (h.flags - SendFlags::NOSIGNAL).is_empty()
+            && h.limits.is_none()
+            && h.iov.len() <= MAX_IOVECS
+    }
+
+    /// One `sendfile(2)` of at most `count` bytes of the file, with the rest of the header in
+    /// front where [`header_in_sendfile`](Self::header_in_sendfile) says so: moves the header
+    /// and the offset past what was written and returns how much that was in all.
+    fn sendfile_once(
+        &mut self,
+        socket: BorrowedFd<'_>,
+        count: usize,
+        sigpipe: bool,
+    ) -> std::result::Result<usize, i32> {
+        #[cfg(has_sendfile_hdtr)]
+        if self.header_in_sendfile() {
+            self.header.iov.advance(0);
+            let header_left = self.header.remaining;
+            let n = sys::sendfile_with_header(
+                socket,
+                self.file,
+                &self.header.iov,
+                &mut self.offset,
+                count,
+                sigpipe,
+            )?;
+            self.header.wrote(split_sent(n, header_left).0);
+            return Ok(n);
+        }
+        sys::sendfile(socket, self.file, &mut self.offset, count, sigpipe)
+    }
+
     /// Sends everything, waiting in `poll(2)` whenever the socket would block; returns the bytes
     /// of header and file written in all.
     ///
@@ -521,5 +583,60 @@ impl<'a, 'c> SendFile<'a, 'c> {
             wait_writable(socket, None)?;
         }
         Ok(self.header.sent() as u64 + self.body_sent())
+    }
+}
+
+/// How the total a `sendfile(2)` with `header_left` bytes of header in `sf_hdtr` reports
+/// splits: `(header bytes, file bytes)`; the kernel writes the header first.
+#[cfg(any(all(test, has_sendfile), has_sendfile_hdtr))]
+fn split_sent(total: usize, header_left: usize) -> (usize, usize) {
+    (total.min(header_left), total.saturating_sub(header_left))
+}
+
+#[cfg(all(test, has_sendfile))]
+mod tests {
+    use super::*;
+
+    /// The bytes of the header not written yet.
+    fn header_left(job: &SendFile<'_, '_>) -> Vec<u8> {
+        job.header.iov.iter().flat_map(|b| b.to_vec()).collect()
+    }
+
+    /// The accounting of `sendfile(2)` with the header in `sf_hdtr` (FreeBSD's `sbytes`,
+    /// macOS's `len`: header and file bytes together, header first), over a run of short
+    /// writes: each total is split as the kernel wrote it, and the job resumes from there.
+    #[test]
+    fn header_and_file_totals_resume() {
+        assert_eq!(split_sent(0, 10), (0, 0));
+        assert_eq!(split_sent(4, 10), (4, 0));
+        assert_eq!(split_sent(10, 10), (10, 0));
+        assert_eq!(split_sent(15, 10), (10, 5));
+        assert_eq!(split_sent(7, 0), (0, 7));
+
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let parts: [&[u8]; 4] = [b"", b"head", b"", b"er-of-10"];
+        let header: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+        let mut job = SendFile::new(&header, &file, 1000, 100);
+        assert_eq!(job.remaining(), 112);
+        // (total reported, header bytes left after, body bytes sent after)
+        let steps: [(usize, &[u8], u64); 4] = [
+            (3, b"der-of-10", 0),
+            (5, b"f-10", 0),
+            (9, b"", 5),
+            (95, b"", 100),
+        ];
+        for (i, (total, left, body)) in steps.into_iter().enumerate() {
+            let before = job.header.remaining();
+            // What sys::sendfile_with_header does to the offset: past the file's bytes.
+            let (h, f) = split_sent(total, before);
+            job.offset += f as u64;
+            job.header.wrote(h);
+            assert_eq!(header_left(&job), left, "step {i}");
+            assert_eq!(job.body_sent(), body, "step {i}");
+            assert_eq!(job.offset(), 1000 + body, "step {i}");
+        }
+        assert_eq!(job.header_sent(), 12);
+        assert_eq!(job.remaining(), 0);
+        assert!(job.is_done());
     }
 }

@@ -8,8 +8,10 @@
 //! | `IP_PKTINFO` | `IPPROTO_IP` | `in_pktinfo`: source address, interface | `in_pktinfo`: destination (`IP_PKTINFO`) |
 //! | `IPV6_PKTINFO` | `IPPROTO_IPV6` | `in6_pktinfo` | `in6_pktinfo` (`IPV6_RECVPKTINFO`) |
 //! | `IP_TOS` | `IPPROTO_IP` | `int` | one byte (`IP_RECVTOS`) |
-//! | `IPV6_TCLASS` | `IPPROTO_IPV6` | `int` | `int` (`IPV6_RECVTCLASS`) |
+//! | `IP_RECVTOS` (FreeBSD, macOS) | `IPPROTO_IP` | | one byte (`IP_RECVTOS`) |
+//! | `IPV6_TCLASS` | `IPPROTO_IPV6` | `int` | `int`, one byte on some macOS (`IPV6_RECVTCLASS`) |
 //! | `IP_TTL` | `IPPROTO_IP` | `int` | `int` (`IP_RECVTTL`) |
+//! | `IP_RECVTTL` (FreeBSD, macOS) | `IPPROTO_IP` | | one byte (`IP_RECVTTL`) |
 //! | `IPV6_HOPLIMIT` | `IPPROTO_IPV6` | `int` | `int` (`IPV6_RECVHOPLIMIT`) |
 //! | `SCM_TXTIME` | `SOL_SOCKET` | `u64` ns (needs `SO_TXTIME`) | |
 //! | `SCM_TIMESTAMPNS` | `SOL_SOCKET` | | `timespec` (`SO_TIMESTAMPNS`) |
@@ -287,6 +289,25 @@ fn int_u8(d: &[u8]) -> Option<u8> {
     u8::try_from(libc::c_int::from_ne_bytes(w)).ok()
 }
 
+/// A one-byte field sent as one byte (a `u_char`: Linux's `IP_TOS`, FreeBSD's and macOS's
+/// `IP_RECVTOS` and `IP_RECVTTL`) or as an `int`: the first byte of 1 to 3 bytes, else the
+/// `int` if it is 0..=255.
+fn byte_or_int(d: &[u8]) -> Option<u8> {
+    match d.len() {
+        1..=3 => Some(d[0]),
+        _ => int_u8(d),
+    }
+}
+
+/// The traffic class of an `IPV6_TCLASS` message: an `int`, which macOS may send as one byte.
+fn tclass_of(d: &[u8]) -> Option<u8> {
+    if cfg!(has_tclass_byte) {
+        byte_or_int(d)
+    } else {
+        int_u8(d)
+    }
+}
+
 #[cfg(has_rxq_ovfl)]
 fn u32_of(d: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(d.get(..4)?.try_into().ok()?))
@@ -322,13 +343,16 @@ pub(crate) fn decode<'a>(
         }
         #[cfg(has_ip_recvdstaddr)]
         (libc::IPPROTO_IP, libc::IP_RECVDSTADDR) => ControlMessage::IpRecvDstAddr(in_addr_of(d)?),
-        // The kernel sends one byte (ip_cmsg_recv_tos); accept an int as well.
-        (libc::IPPROTO_IP, libc::IP_TOS) => ControlMessage::IpTos(match d.len() {
-            1..=3 => d[0],
-            _ => int_u8(d)?,
-        }),
-        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS) => ControlMessage::Ipv6TrafficClass(int_u8(d)?),
+        // Linux sends one byte (ip_cmsg_recv_tos); accept an int as well.
+        (libc::IPPROTO_IP, libc::IP_TOS) => ControlMessage::IpTos(byte_or_int(d)?),
+        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS) => ControlMessage::Ipv6TrafficClass(tclass_of(d)?),
         (libc::IPPROTO_IP, libc::IP_TTL) => ControlMessage::IpTtl(int_u8(d)?),
+        // FreeBSD and macOS (ip_savecontrol): the IPv4 TOS and TTL under the names of the
+        // options that ask for them, each one u_char.
+        #[cfg(has_ip_recvtos_msg)]
+        (libc::IPPROTO_IP, libc::IP_RECVTOS) => ControlMessage::IpTos(byte_or_int(d)?),
+        #[cfg(has_ip_recvtos_msg)]
+        (libc::IPPROTO_IP, libc::IP_RECVTTL) => ControlMessage::IpTtl(byte_or_int(d)?),
         #[cfg(has_ipv6_hoplimit)]
         (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => ControlMessage::Ipv6HopLimit(int_u8(d)?),
         #[cfg(has_timestampns)]
@@ -777,5 +801,64 @@ mod in_addr_tests {
             Some(std::net::Ipv4Addr::new(127, 0, 0, 2))
         );
         assert_eq!(super::in_addr_of(&d[..3]), None);
+    }
+}
+
+// The TOS, TTL and traffic class data as FreeBSD and macOS send them (ip_savecontrol: the
+// IPv4 TOS and TTL as one u_char under IP_RECVTOS / IP_RECVTTL; ip6_savecontrol: the traffic
+// class and hop limit as an int, the traffic class as one byte on some macOS), read on any
+// machine.
+#[cfg(test)]
+mod bsd_header_tests {
+    use super::{byte_or_int, int_u8, tclass_of};
+
+    #[test]
+    fn bsd_tos_ttl_tclass_bytes() {
+        // IP_RECVTOS: one u_char, DSCP EF (46) with ECN CE: 0xbb.
+        assert_eq!(byte_or_int(&[0xbb]), Some(0xbb));
+        // IP_RECVTTL: one u_char.
+        assert_eq!(byte_or_int(&[64]), Some(64));
+        assert_eq!(byte_or_int(&[255]), Some(255));
+        // IPV6_TCLASS and IPV6_HOPLIMIT: an int in the machine's order; ECT(0) is 2.
+        let tclass = 0x02i32.to_ne_bytes();
+        assert_eq!(int_u8(&tclass), Some(0x02));
+        assert_eq!(byte_or_int(&tclass), Some(0x02));
+        assert_eq!(int_u8(&255i32.to_ne_bytes()), Some(255));
+        // macOS's one-byte IPV6_TCLASS.
+        assert_eq!(byte_or_int(&[0x02]), Some(0x02));
+        // An int is read as an int, not by its first byte (00 00 00 b9 on a big-endian one).
+        if cfg!(target_endian = "little") {
+            assert_eq!(0xb9i32.to_ne_bytes(), [0xb9, 0, 0, 0]);
+        }
+        assert_eq!(byte_or_int(&0xb9i32.to_ne_bytes()), Some(0xb9));
+        // Nothing, or out of range for a byte: no value (the message stays raw).
+        assert_eq!(byte_or_int(&[]), None);
+        assert_eq!(byte_or_int(&256i32.to_ne_bytes()), None);
+        assert_eq!(int_u8(&[64]), None);
+        assert_eq!(int_u8(&(-1i32).to_ne_bytes()), None);
+        // The native IPV6_TCLASS: one byte only where the system sends it so.
+        assert_eq!(tclass_of(&tclass), Some(0x02));
+        assert_eq!(tclass_of(&[0x02]).is_some(), cfg!(has_tclass_byte));
+    }
+
+    /// Each system's received forms, through the native decoder.
+    #[cfg(has_ip_recvtos_msg)]
+    #[test]
+    fn native_recvtos_and_recvttl_messages() {
+        use crate::cmsg::ControlMessage;
+        let tos = super::decode(libc::IPPROTO_IP, libc::IP_RECVTOS, &[0xbb]);
+        assert!(matches!(tos, Some(ControlMessage::IpTos(0xbb))), "{tos:?}");
+        let ttl = super::decode(libc::IPPROTO_IP, libc::IP_RECVTTL, &[64]);
+        assert!(matches!(ttl, Some(ControlMessage::IpTtl(64))), "{ttl:?}");
+        let tc = super::decode(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, &2i32.to_ne_bytes());
+        assert!(
+            matches!(tc, Some(ControlMessage::Ipv6TrafficClass(2))),
+            "{tc:?}"
+        );
+        let hl = super::decode(libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT, &9i32.to_ne_bytes());
+        assert!(
+            matches!(hl, Some(ControlMessage::Ipv6HopLimit(9))),
+            "{hl:?}"
+        );
     }
 }

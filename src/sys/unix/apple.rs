@@ -1,6 +1,6 @@
 //! macOS (and the other Apple systems): no `MSG_NOSIGNAL` the crate relies on, no
 //! `MSG_CMSG_CLOEXEC`, no `sendmmsg`/`recvmmsg` (see `mmsg_loop.rs`), no `SO_DOMAIN`, no UDP
-//! GSO; `sendfile(2)` in its BSD form.
+//! GSO; `sendfile(2)` in its BSD form (with a header through `sf_hdtr`).
 //!
 //! The flags the crate passes by default are carried out here instead of by the kernel:
 //! - `MSG_NOSIGNAL`: the socket option `SO_NOSIGPIPE` is set on the socket before the send.
@@ -19,6 +19,7 @@
 //! The last two are bits of the crate's own, chosen outside every `MSG_*` value of the system
 //! (asserted below), and stripped before any call.
 
+use std::io::IoSlice;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use super::{errno, retry};
@@ -116,14 +117,8 @@ pub(super) fn recv_flags(flags: libc::c_int) -> (libc::c_int, bool) {
 /// the file", so a count is never 0).
 pub(crate) const SENDFILE_MAX: usize = 0x7fff_f000;
 
-/// `sendfile(2)` of at most `count` bytes (at least 1) from `file` at `*offset` to `socket`:
-/// macOS's form, `sendfile(fd, s, offset, &len, hdtr, flags)`, without headers (`sf_hdtr`):
-/// the portable layer sends the header itself first. `*offset` moves past what was sent; the
-/// file position of `file` does not change. A call interrupted or refused with `EAGAIN` after
-/// moving some bytes reports them (`len`) as a short count; `EINTR` with nothing moved is
-/// retried.
-///
-/// Unless `allow_sigpipe`, `SO_NOSIGPIPE` is set on the socket first, as for every send here.
+/// `sendfile(2)` of at most `count` bytes (at least 1) from `file` at `*offset` to `socket`,
+/// without a header: [`sendfile_with_header`] with none.
 pub(crate) fn sendfile(
     socket: BorrowedFd<'_>,
     file: BorrowedFd<'_>,
@@ -131,26 +126,67 @@ pub(crate) fn sendfile(
     count: usize,
     allow_sigpipe: bool,
 ) -> Result<usize, i32> {
+    sendfile_with_header(socket, file, &[], offset, count, allow_sigpipe)
+}
+
+/// `sendfile(2)` of `header` (at most `IOV_MAX` buffers, through `sf_hdtr`), then at most
+/// `count` bytes (at least 1) of `file` at `*offset`, to `socket`: macOS's form,
+/// `sendfile(fd, s, offset, &len, hdtr, flags)`, where `len` counts header and file bytes
+/// together, both going in and coming back. Returns the total written, header first: its
+/// first `min(total, header length)` bytes are the header's, the rest the file's. `*offset`
+/// moves past the file's bytes; the file position of `file` does not change.
+///
+/// A call interrupted or refused with `EAGAIN` after moving some bytes reports them (`len`)
+/// as a short count; `EINTR` with nothing moved is retried.
+///
+/// Unless `allow_sigpipe`, `SO_NOSIGPIPE` is set on the socket first, as for every send here.
+pub(crate) fn sendfile_with_header(
+    socket: BorrowedFd<'_>,
+    file: BorrowedFd<'_>,
+    header: &[IoSlice<'_>],
+    offset: &mut u64,
+    count: usize,
+    allow_sigpipe: bool,
+) -> Result<usize, i32> {
     let off = libc::off_t::try_from(*offset).map_err(|_| libc::EOVERFLOW)?;
-    let want = libc::off_t::try_from(count).unwrap_or(libc::off_t::MAX);
+    let header_len = header
+        .iter()
+        .try_fold(0usize, |n, b| n.checked_add(b.len()))
+        .ok_or(libc::EINVAL)?;
+    let total = header_len.saturating_add(count);
+    let want = libc::off_t::try_from(total).unwrap_or(libc::off_t::MAX);
+    let mut hdtr = libc::sf_hdtr {
+        // IoSlice is an iovec on Unix (std guarantees the layout); the kernel only reads it.
+        headers: header.as_ptr().cast_mut().cast::<libc::iovec>(),
+        hdr_cnt: libc::c_int::try_from(header.len()).map_err(|_| libc::EINVAL)?,
+        trailers: std::ptr::null_mut(),
+        trl_cnt: 0,
+    };
+    let hdtr_ptr: *mut libc::sf_hdtr = if header.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        &mut hdtr
+    };
     if !allow_sigpipe {
         set_nosigpipe(socket)?;
     }
     let result = loop {
         let mut len = want;
         // SAFETY: both descriptors are borrowed, so open for the call; len is a live off_t the
-        // kernel reads and writes back; a null sf_hdtr sends no header or trailer.
+        // kernel reads and writes back; hdtr_ptr is null (no header or trailer) or points at a
+        // live sf_hdtr whose hdr_cnt iovecs are the live, borrowed header buffers, no
+        // trailers.
         let r = unsafe {
             libc::sendfile(
                 file.as_raw_fd(),
                 socket.as_raw_fd(),
                 off,
                 &mut len,
-                std::ptr::null_mut(),
+                hdtr_ptr,
                 0,
             )
         };
-        let sent = usize::try_from(len).unwrap_or(0).min(count);
+        let sent = usize::try_from(len).unwrap_or(0).min(total);
         if r == 0 || sent > 0 {
             break Ok(sent);
         }
@@ -160,7 +196,7 @@ pub(crate) fn sendfile(
         }
     };
     if let Ok(n) = result {
-        *offset += n as u64;
+        *offset += n.saturating_sub(header_len) as u64;
     }
     result
 }

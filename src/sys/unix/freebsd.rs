@@ -1,5 +1,7 @@
-//! FreeBSD: `sendfile(2)` in its BSD form, `SO_DOMAIN`; no UDP GSO.
+//! FreeBSD: `sendfile(2)` in its BSD form (with a header through `sf_hdtr`), `SO_DOMAIN`; no
+//! UDP GSO.
 
+use std::io::IoSlice;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use super::{errno, getsockopt, SigpipeBlocked};
@@ -21,16 +23,8 @@ pub(crate) fn socket_domain(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
 /// the file", so a count is never 0; this cap keeps a call short enough to resume).
 pub(crate) const SENDFILE_MAX: usize = 0x7fff_f000;
 
-/// `sendfile(2)` of at most `count` bytes (at least 1) from `file` at `*offset` to `socket`:
-/// FreeBSD's form, `sendfile(fd, s, offset, nbytes, hdtr, &sbytes, flags)`, without headers
-/// (`sf_hdtr`): the portable layer sends the header itself first. `*offset` moves past what
-/// was sent; the file position of `file` does not change.
-///
-/// A call interrupted or refused with `EAGAIN`/`EBUSY` after moving some bytes reports them
-/// (`sbytes`) as a short count; `EINTR` with nothing moved is retried.
-///
-/// Unless `allow_sigpipe`, `SIGPIPE` is blocked in the calling thread for the call and one the
-/// call raised is taken before the mask is restored, as on Linux.
+/// `sendfile(2)` of at most `count` bytes (at least 1) from `file` at `*offset` to `socket`,
+/// without a header: [`sendfile_with_header`] with none.
 pub(crate) fn sendfile(
     socket: BorrowedFd<'_>,
     file: BorrowedFd<'_>,
@@ -38,24 +32,66 @@ pub(crate) fn sendfile(
     count: usize,
     allow_sigpipe: bool,
 ) -> Result<usize, i32> {
+    sendfile_with_header(socket, file, &[], offset, count, allow_sigpipe)
+}
+
+/// `sendfile(2)` of `header` (at most `IOV_MAX` buffers, through `sf_hdtr`), then at
+/// most `count` bytes (at least 1) of `file` at `*offset`, to `socket`: FreeBSD's form,
+/// `sendfile(fd, s, offset, nbytes, hdtr, &sbytes, flags)`, where `nbytes` counts the file's
+/// bytes only and `sbytes` everything written, header first. Returns that total: its first
+/// `min(total, header length)` bytes are the header's, the rest the file's. `*offset` moves
+/// past the file's bytes; the file position of `file` does not change.
+///
+/// A call interrupted or refused with `EAGAIN`/`EBUSY` after moving some bytes reports them
+/// (`sbytes`) as a short count; `EINTR` with nothing moved is retried.
+///
+/// Unless `allow_sigpipe`, `SIGPIPE` is blocked in the calling thread for the call and one the
+/// call raised is taken before the mask is restored, as on Linux.
+pub(crate) fn sendfile_with_header(
+    socket: BorrowedFd<'_>,
+    file: BorrowedFd<'_>,
+    header: &[IoSlice<'_>],
+    offset: &mut u64,
+    count: usize,
+    allow_sigpipe: bool,
+) -> Result<usize, i32> {
     let off = libc::off_t::try_from(*offset).map_err(|_| libc::EOVERFLOW)?;
+    let header_len = header
+        .iter()
+        .try_fold(0usize, |n, b| n.checked_add(b.len()))
+        .ok_or(libc::EINVAL)?;
+    let mut hdtr = libc::sf_hdtr {
+        // IoSlice is an iovec on Unix (std guarantees the layout); the kernel only reads it.
+        headers: header.as_ptr().cast_mut().cast::<libc::iovec>(),
+        hdr_cnt: libc::c_int::try_from(header.len()).map_err(|_| libc::EINVAL)?,
+        trailers: std::ptr::null_mut(),
+        trl_cnt: 0,
+    };
+    let hdtr_ptr: *mut libc::sf_hdtr = if header.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        &mut hdtr
+    };
     let blocked = (!allow_sigpipe).then(SigpipeBlocked::new);
     let result = loop {
         let mut sbytes: libc::off_t = 0;
         // SAFETY: both descriptors are borrowed, so open for the call; sbytes is a live off_t
-        // the kernel writes; a null sf_hdtr sends no header or trailer.
+        // the kernel writes; hdtr_ptr is null (no header or trailer) or points at a live
+        // sf_hdtr whose hdr_cnt iovecs are the live, borrowed header buffers, no trailers.
         let r = unsafe {
             libc::sendfile(
                 file.as_raw_fd(),
                 socket.as_raw_fd(),
                 off,
                 count,
-                std::ptr::null_mut(),
+                hdtr_ptr,
                 &mut sbytes,
                 0,
             )
         };
-        let sent = usize::try_from(sbytes).unwrap_or(0);
+        let sent = usize::try_from(sbytes)
+            .unwrap_or(0)
+            .min(header_len.saturating_add(count));
         if r == 0 || sent > 0 {
             break Ok(sent);
         }
@@ -65,10 +101,10 @@ pub(crate) fn sendfile(
         }
     };
     if let Ok(n) = result {
-        *offset += n as u64;
+        *offset += n.saturating_sub(header_len) as u64;
     }
     if let Some(blocked) = blocked {
-        if !matches!(result, Ok(n) if n == count) {
+        if !matches!(result, Ok(n) if n == header_len.saturating_add(count)) {
             blocked.take_raised();
         }
     }
