@@ -590,6 +590,9 @@ fn a_recv_batch_offers_every_slot_whole_on_every_call() {
     set_nonblocking(&b);
     let empty = recv.recv(&b).unwrap_err();
     assert!(empty.is_would_block(), "{empty}");
+    if skip_under_qemu("MSG_CTRUNC on a RecvBatch slot (qemu-user never reports it)") {
+        return;
+    }
     send(b"three", 3);
     one(&mut recv, b"three", None); // MSG_CTRUNC
     send(b"again", 2);
