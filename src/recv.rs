@@ -253,8 +253,10 @@ impl<'c> Received<'c> {
     /// The received data when it lies in the first buffer: always with a single buffer (with
     /// `MSG_TRUNC` passed in and a longer datagram, the bytes that fitted) and for a datagram of
     /// a [`RecvBatch`](crate::RecvBatch) (the same bytes as
-    /// [`RecvDatagram::data`](crate::batch::RecvDatagram::data)); `None` when it spilled into
-    /// later buffers (read those with [`buffers`](Self::buffers)).
+    /// [`RecvDatagram::data`](crate::batch::RecvDatagram::data) with one buffer per slot; with
+    /// [several](crate::RecvBatch::with_buffers), the bytes of all of them, which lie in one
+    /// slice); `None` when it spilled into later buffers (read those with
+    /// [`buffers`](Self::buffers)).
     #[inline]
     pub fn data(&self) -> Option<&[u8]> {
         let fitted = self.bytes.min(self.first.len());

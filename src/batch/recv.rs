@@ -10,12 +10,13 @@ use crate::cmsg;
 use crate::cmsg::RawIter;
 use crate::error::{Error, Limit, Result};
 use crate::flags::RecvFlags;
-use crate::limits::MAX_MMSG;
+use crate::limits::{MAX_IOVECS, MAX_MMSG};
 use crate::recv::Received;
 use crate::sys::{self, InSlots, MmsgScratch, RecvOut};
 
-/// Storage for up to 1024 datagrams received by one `recvmmsg(2)`: for each, a data buffer, a
-/// control buffer and a source address, allocated once and reused by every call.
+/// Storage for up to 1024 datagrams received by one `recvmmsg(2)`: for each, a data buffer (or
+/// several, one iovec each: [`with_buffers`](Self::with_buffers)), a control buffer and a
+/// source address, allocated once and reused by every call.
 ///
 /// Every call offers every slot whole: the headers are kept between calls, and the lengths and
 /// flags the kernel writes back into them (`msg_controllen`, `msg_namelen`, `msg_flags`) are
@@ -57,7 +58,10 @@ use crate::sys::{self, InSlots, MmsgScratch, RecvOut};
 #[doc(alias = "recvmmsg")]
 pub struct RecvBatch {
     data: Vec<u8>,
+    /// The size of a slot's data: its buffers together.
     buf_size: usize,
+    /// The size of each buffer of a slot, in order (one entry for [`RecvBatch::new`]).
+    split: Box<[usize]>,
     control: ControlArena,
     control_size: usize,
     names: Vec<libc::sockaddr_storage>,
@@ -88,6 +92,56 @@ impl RecvBatch {
     /// `recvmmsg` cannot fill; [`Error::SizeOverflow`] when the buffers together would be
     /// larger than memory can address, or than the allocator gives.
     pub fn new(messages: usize, buf_size: usize, control_size: usize) -> Result<Self> {
+        Self::with_buffers(messages, &[buf_size], control_size)
+    }
+
+    /// Room for `messages` datagrams, each received into one buffer per entry of
+    /// `buf_sizes` (one iovec each, in order), with `control_size` bytes of control data
+    /// each (as in [`new`](Self::new)). A datagram fills the first buffer, then the next:
+    /// a fixed-size protocol header can land in one buffer and the payload in another.
+    /// `with_buffers(n, &[size], c)` is [`new(n, size, c)`](Self::new); an empty
+    /// `buf_sizes` is one buffer of 0 bytes.
+    ///
+    /// [`RecvDatagram::buffer`] and [`RecvDatagram::buffers`] give the bytes that landed in
+    /// each buffer; [`RecvDatagram::data`] stays the first buffer's bytes. The buffers of a
+    /// slot lie next to each other, so [`Received::data`] (through the dereference) gives the
+    /// bytes of all of them in one slice.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use ancillary::RecvBatch;
+    ///
+    /// let rx = UdpSocket::bind("127.0.0.1:0")?;
+    /// let tx = UdpSocket::bind("127.0.0.1:0")?;
+    /// tx.send_to(b"HDR:payload", rx.local_addr()?)?;
+    /// // A 4-byte header, then up to 1500 bytes of payload.
+    /// let mut batch = RecvBatch::with_buffers(8, &[4, 1500], 0)?;
+    /// batch.recv(&rx)?;
+    /// let d = batch.iter_mut().next().unwrap();
+    /// assert_eq!(d.buffer(0), b"HDR:");
+    /// assert_eq!(d.buffer(1), b"payload");
+    /// assert_eq!(d.data(), b"HDR:"); // the first buffer
+    /// let parts: Vec<&[u8]> = d.buffers().collect();
+    /// assert_eq!(parts, [&b"HDR:"[..], b"payload"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Limit`] ([`Limit::Messages`]) for more than 1024 messages, ([`Limit::Iovecs`])
+    /// for more than [`MAX_IOVECS`] buffers per message; [`Error::SizeOverflow`] when the
+    /// buffers of a slot together, or all the buffers, would be larger than memory can
+    /// address, or than the allocator gives.
+    #[doc(alias = "iovec")]
+    #[doc(alias = "readv")]
+    pub fn with_buffers(messages: usize, buf_sizes: &[usize], control_size: usize) -> Result<Self> {
+        if buf_sizes.len() > MAX_IOVECS {
+            return Err(Error::Limit {
+                limit: Limit::Iovecs,
+                needed: buf_sizes.len(),
+                max: MAX_IOVECS,
+                kernel: None,
+            });
+        }
         if messages > MAX_MMSG {
             return Err(Error::Limit {
                 limit: Limit::Messages,
@@ -104,6 +158,15 @@ impl RecvBatch {
             Some(n) if n <= isize::MAX as usize => Ok(n),
             _ => Err(overflow(what)),
         };
+        let split: Box<[usize]> = if buf_sizes.is_empty() {
+            Box::new([0])
+        } else {
+            buf_sizes.into()
+        };
+        let buf_size = fits(
+            split.iter().try_fold(0usize, |a, &b| a.checked_add(b)),
+            "the buffers of a message",
+        )?;
         let data_len = fits(buf_size.checked_mul(messages), "messages × buffer size")?;
         let control_len = fits(
             control_size.checked_mul(messages),
@@ -120,6 +183,7 @@ impl RecvBatch {
         Ok(RecvBatch {
             data,
             buf_size,
+            split,
             control,
             control_size,
             names: vec![zero; messages],
@@ -214,6 +278,7 @@ impl RecvBatch {
             names: &mut self.names,
             data: &mut self.data,
             buf_size: self.buf_size,
+            split: &self.split,
             control: self.control.bytes_mut(),
             control_size: self.control_size,
         };
@@ -290,6 +355,7 @@ impl RecvBatch {
             names: &self.names,
             data: &self.data,
             buf_size: self.buf_size,
+            split: &self.split,
             control: &mut self.control.bytes_mut()[..size * n],
             control_size: size,
         }
@@ -327,6 +393,7 @@ impl fmt::Debug for RecvBatch {
         f.debug_struct("RecvBatch")
             .field("capacity", &self.capacity())
             .field("buf_size", &self.buf_size)
+            .field("buffers", &self.split)
             .field("control_size", &self.control_size)
             .field("filled", &self.filled)
             .field("flags", &self.flags)
@@ -340,6 +407,7 @@ pub struct RecvIter<'b> {
     names: &'b [libc::sockaddr_storage],
     data: &'b [u8],
     buf_size: usize,
+    split: &'b [usize],
     control: &'b mut [u8],
     control_size: usize,
 }
@@ -367,7 +435,8 @@ impl<'b> Iterator for RecvIter<'b> {
             &mut slot[..out.controllen],
         );
         Some(RecvDatagram {
-            data: &buf[..out.bytes.min(buf.len())],
+            all: &buf[..out.bytes.min(buf.len())],
+            split: self.split,
             received,
         })
     }
@@ -390,17 +459,55 @@ impl fmt::Debug for RecvIter<'_> {
 /// One datagram of a [`RecvBatch`]: its data, and everything [`Received`] tells (length,
 /// flags, source address, control messages), which it dereferences to.
 pub struct RecvDatagram<'b> {
-    data: &'b [u8],
+    /// The bytes received, over all the slot's buffers (which lie in order, in one slice).
+    all: &'b [u8],
+    /// The sizes of the slot's buffers, which lie in order from its start.
+    split: &'b [usize],
     received: Received<'b>,
 }
 
 impl<'b> RecvDatagram<'b> {
-    /// The data received (at most the buffer size; see [`Received::is_data_truncated`]). The
-    /// same bytes as [`Received::data`] gives through the dereference, which is always `Some`
-    /// for a datagram of a batch.
+    /// The data received into the first buffer (at most its size; see
+    /// [`Received::is_data_truncated`]): with one buffer per slot ([`RecvBatch::new`]), all
+    /// the data, the same bytes as [`Received::data`] gives through the dereference (always
+    /// `Some` for a datagram of a batch). With several ([`RecvBatch::with_buffers`]), only
+    /// the first buffer's: [`buffers`](Self::buffers) gives each, and [`Received::data`] all
+    /// of them in one slice.
     #[inline]
     pub fn data(&self) -> &'b [u8] {
-        self.data
+        let first = self.split.first().copied().unwrap_or(0);
+        &self.all[..self.all.len().min(first)]
+    }
+
+    /// The bytes received into each buffer of the slot, in order (one per entry of the
+    /// sizes given to [`RecvBatch::with_buffers`], one for [`RecvBatch::new`]): a buffer is
+    /// full when data went on into the next, the one where the data ended holds its rest,
+    /// and those after it are empty.
+    pub fn buffers(&self) -> impl ExactSizeIterator<Item = &'b [u8]> + 'b {
+        let all = self.all;
+        let mut at = 0usize;
+        self.split.iter().map(move |&size| {
+            let start = at.min(all.len());
+            at = at.saturating_add(size);
+            &all[start..at.min(all.len())]
+        })
+    }
+
+    /// The bytes received into buffer `i` of the slot (empty when the data ended before
+    /// it); see [`buffers`](Self::buffers).
+    ///
+    /// # Panics
+    /// If `i` is not less than the number of buffers per slot.
+    pub fn buffer(&self, i: usize) -> &'b [u8] {
+        assert!(
+            i < self.split.len(),
+            "buffer {i} of a slot of {} buffers",
+            self.split.len()
+        );
+        let start: usize = self.split[..i].iter().sum();
+        let all = self.all;
+        let start = start.min(all.len());
+        &all[start..(start + self.split[i]).min(all.len())]
     }
 
     /// The `UDP_GRO` segment size, if the kernel coalesced several datagrams into this one.
@@ -423,7 +530,8 @@ impl<'b> RecvDatagram<'b> {
     }
 
     /// The datagrams as they were sent: the data split at the `UDP_GRO` segment size, or the
-    /// data alone when it was not coalesced.
+    /// data alone when it was not coalesced. With several buffers per slot
+    /// ([`RecvBatch::with_buffers`]), the data of all of them together.
     #[inline]
     pub fn segments(&self) -> std::slice::Chunks<'b, u8> {
         #[cfg(has_gso)]
@@ -431,7 +539,7 @@ impl<'b> RecvDatagram<'b> {
         // No GRO here: a datagram is never coalesced.
         #[cfg(not(has_gso))]
         let size = 0;
-        split_gro(self.data, size)
+        split_gro(self.all, size)
     }
 
     /// How many datagrams [`segments`](Self::segments) gives, without cutting them: 1 for a
@@ -442,9 +550,9 @@ impl<'b> RecvDatagram<'b> {
     pub fn segment_count(&self) -> usize {
         #[cfg(has_gso)]
         if let Some(size) = self.gro_segment_size() {
-            return self.data.len().div_ceil(size);
+            return self.all.len().div_ceil(size);
         }
-        usize::from(!self.data.is_empty())
+        usize::from(!self.all.is_empty())
     }
 }
 
@@ -464,7 +572,8 @@ impl DerefMut for RecvDatagram<'_> {
 impl fmt::Debug for RecvDatagram<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecvDatagram")
-            .field("data_len", &self.data.len())
+            .field("data_len", &self.all.len())
+            .field("buffers", &self.split.len())
             .field("received", &self.received)
             .finish()
     }

@@ -40,6 +40,9 @@ struct SlotsKey {
     names: *const libc::sockaddr_storage,
     data: *const u8,
     buf_size: usize,
+    /// The buffer sizes of a slot (which sum to `buf_size`: the same address and length mean
+    /// the same sizes, see `InSlots`).
+    split: *const [usize],
     control: *const u8,
     control_size: usize,
     n: usize,
@@ -203,7 +206,7 @@ unsafe fn sendmmsg_call(
 /// buffers given.
 ///
 /// # Panics
-/// If `slots` holds fewer than `out.len()` slots.
+/// If `slots` holds fewer than `out.len()` slots, or its `split` does not sum to `buf_size`.
 pub(crate) fn recvmmsg(
     fd: BorrowedFd<'_>,
     scratch: &mut MmsgScratch,
@@ -216,6 +219,7 @@ pub(crate) fn recvmmsg(
         names,
         data,
         buf_size,
+        split,
         control,
         control_size,
     } = slots;
@@ -230,6 +234,7 @@ pub(crate) fn recvmmsg(
         names: names.as_ptr(),
         data: data.as_ptr(),
         buf_size,
+        split,
         control: control.as_ptr(),
         control_size,
         n,
@@ -238,15 +243,22 @@ pub(crate) fn recvmmsg(
     // (which the kernel only reads) are as this call would set them, and what the kernel
     // wrote back was reset as it was read (below): nothing to do.
     if *slots != Some(key) || hdrs.len() != n {
+        // The iovecs must cover the slot exactly (checked when they are built; a slot size
+        // that overflows cannot equal `buf_size`).
+        let covered = split.iter().try_fold(0usize, |a, &b| a.checked_add(b));
+        assert_eq!(covered, Some(buf_size), "buffer sizes of a slot");
         *slots = None;
         // SAFETY: mmsghdr and iovec are plain data (pointers and integers, explicit padding
         // on some targets); all-zero is valid. Every field used is set below before the call.
         let zero: (libc::mmsghdr, libc::iovec) = unsafe { std::mem::zeroed() };
         hdrs.clear();
         hdrs.resize(n, zero.0);
+        // `split.len()` iovecs per slot (from 1 to 1024, checked by the caller), so at most
+        // 1024 × 1024 in all.
+        let per = split.len().max(1);
         iovs.clear();
-        iovs.resize(n, zero.1);
-        let iov_len = super::iov_len(1);
+        iovs.resize(n * per, zero.1);
+        let iov_len = super::iov_len(per);
         let mut buf = data.as_mut_ptr();
         // Empty control room goes as NULL with length 0, as `msghdr` makes it.
         let mut room = if control_size > 0 {
@@ -254,13 +266,19 @@ pub(crate) fn recvmmsg(
         } else {
             std::ptr::null_mut()
         };
-        for ((h, iov), name) in hdrs.iter_mut().zip(iovs.iter_mut()).zip(names.iter_mut()) {
-            iov.iov_base = buf.cast();
-            iov.iov_len = buf_size;
+        let slots_iovs = iovs.chunks_mut(per);
+        for ((h, iov), name) in hdrs.iter_mut().zip(slots_iovs).zip(names.iter_mut()) {
+            // Slot i's iovecs: its buffers in order from its start.
+            let mut at = buf;
+            for (v, &size) in iov.iter_mut().zip(split) {
+                v.iov_base = at.cast();
+                v.iov_len = size;
+                at = at.wrapping_add(size);
+            }
             let m = &mut h.msg_hdr;
             m.msg_name = (name as *mut libc::sockaddr_storage).cast();
             m.msg_namelen = namelen;
-            m.msg_iov = iov;
+            m.msg_iov = iov.as_mut_ptr();
             m.msg_iovlen = iov_len;
             m.msg_control = room.cast();
             m.msg_controllen = controllen;
@@ -274,10 +292,11 @@ pub(crate) fn recvmmsg(
     // SAFETY: every pointer in the headers is the address of a buffer exclusively borrowed
     // for this call (`names[i]`, slot i of `data` and of `control`, which lie within the
     // slices sized above: set from them just now, or set from buffers at the very same
-    // addresses and sizes by an earlier call) or points into `iovs`, which holds slot i of
-    // `data` and is not touched until the call returns; each length matches its buffer, and
-    // the kernel writes at most that much. A call failed with EINTR received nothing, so the
-    // headers are still as set.
+    // addresses and sizes, split the same way, by an earlier call) or points to the
+    // `split.len()` iovecs of `iovs` from i * split.len(), which cover slot i of `data` (their
+    // sizes sum to `buf_size`) and are not touched until the call returns; each length
+    // matches its buffer, and the kernel writes at most that much. A call failed with EINTR
+    // received nothing, so the headers are still as set.
     let result = retry(|| unsafe {
         libc::recvmmsg(
             fd.as_raw_fd(),

@@ -437,11 +437,15 @@ unsafe fn sendmsg_call(fd: libc::c_int, msg: &libc::msghdr, flags: libc::c_int) 
 /// The buffers of a `recvmmsg` as equal slots: slot `i` receives its source address into
 /// `names[i]`, its data into `data[i * buf_size..][..buf_size]` and its control data into
 /// `control[i * control_size..][..control_size]`; everything exclusively borrowed for `'a`.
+/// Each data slot is offered as one iovec per entry of `split`, in order and adjacent (their
+/// sizes sum to `buf_size`). The sizes at one address never change (`recvmmsg` keeps headers
+/// built for them from call to call).
 #[derive(Debug)]
 pub(crate) struct InSlots<'a> {
     pub(crate) names: &'a mut [libc::sockaddr_storage],
     pub(crate) data: &'a mut [u8],
     pub(crate) buf_size: usize,
+    pub(crate) split: &'a [usize],
     pub(crate) control: &'a mut [u8],
     pub(crate) control_size: usize,
 }
