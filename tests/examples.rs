@@ -32,6 +32,17 @@ fn example(name: &str) -> PathBuf {
     path
 }
 
+/// Whether the tests run under qemu-user (`ANCILLARY_QEMU=1`), which cannot start the examples:
+/// they are binaries of the emulated architecture, and nothing here registers qemu to run them
+/// (binfmt_misc). Prints the skip as the other tests' `skip_under_qemu` does.
+fn skip_under_qemu(name: &str) -> bool {
+    let qemu = std::env::var_os("ANCILLARY_QEMU").is_some_and(|v| v == "1");
+    if qemu {
+        println!("skipped under qemu-user: the {name} example (a binary qemu-user cannot start without binfmt_misc)");
+    }
+    qemu
+}
+
 /// Runs an example with `args`; returns its standard output, failing with everything it printed.
 fn run(name: &str, args: &[&str]) -> String {
     let out = Command::new(example(name))
@@ -50,12 +61,18 @@ fn run(name: &str, args: &[&str]) -> String {
 
 #[test]
 fn fd_pass_hands_a_file_and_credentials_to_a_child() {
+    if skip_under_qemu("fd_pass") {
+        return;
+    }
     let out = run("fd_pass", &[]);
     assert!(out.contains("child answered: ok"), "{out}");
 }
 
 #[test]
 fn handoff_restarts_a_tcp_server_without_refusing_a_connection() {
+    if skip_under_qemu("handoff") {
+        return;
+    }
     let out = run("handoff", &["300"]);
     assert!(
         out.contains("handoff: 300 connections, none refused"),
@@ -66,6 +83,9 @@ fn handoff_restarts_a_tcp_server_without_refusing_a_connection() {
 #[test]
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn udp_responder_answers_from_the_address_asked_with_ecn_echoed() {
+    if skip_under_qemu("udp_responder") {
+        return;
+    }
     let out = run("udp_responder", &["5000"]);
     assert!(
         out.contains("udp_responder: 5000 answers checked (source address, ECN, payload)"),
@@ -76,6 +96,9 @@ fn udp_responder_answers_from_the_address_asked_with_ecn_echoed() {
 #[test]
 #[cfg(all(feature = "tokio", any(target_os = "linux", target_os = "android")))]
 fn fd_broker_serves_concurrent_clients_and_refuses_a_stranger() {
+    if skip_under_qemu("fd_broker") {
+        return;
+    }
     let out = run("fd_broker", &["32"]);
     assert!(
         out.contains(

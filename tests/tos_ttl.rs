@@ -42,7 +42,11 @@ fn tos_and_ttl_arrive_v4() {
     let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
     sockopt::set_recv_tos(&rx, true).unwrap();
     sockopt::set_recv_ttl(&rx, true).unwrap();
-    assert!(sockopt::recv_tos(&rx).unwrap() && sockopt::recv_ttl(&rx).unwrap());
+    if !common::skip_under_qemu(
+        "reading IP_RECVTOS/IP_RECVTTL back with getsockopt (qemu-user answers ENOPROTOOPT)",
+    ) {
+        assert!(sockopt::recv_tos(&rx).unwrap() && sockopt::recv_ttl(&rx).unwrap());
+    }
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
     let tos = Ecn::Ect0.to_tos(10); // AF11 with ECT(0)
     common::set_int_opt(&tx, libc::IPPROTO_IP, libc::IP_TOS, tos.into());
