@@ -113,22 +113,6 @@ pub(super) fn recv_flags(flags: libc::c_int) -> (libc::c_int, bool) {
     )
 }
 
-/// The most bytes one `sendfile` call is asked for (a length of 0 would mean "to the end of
-/// the file", so a count is never 0).
-pub(crate) const SENDFILE_MAX: usize = 0x7fff_f000;
-
-/// `sendfile(2)` of at most `count` bytes (at least 1) from `file` at `*offset` to `socket`,
-/// without a header: [`sendfile_with_header`] with none.
-pub(crate) fn sendfile(
-    socket: BorrowedFd<'_>,
-    file: BorrowedFd<'_>,
-    offset: &mut u64,
-    count: usize,
-    allow_sigpipe: bool,
-) -> Result<usize, i32> {
-    sendfile_with_header(socket, file, &[], offset, count, allow_sigpipe)
-}
-
 /// `sendfile(2)` of `header` (at most `IOV_MAX` buffers, through `sf_hdtr`), then at most
 /// `count` bytes (at least 1) of `file` at `*offset`, to `socket`: macOS's form,
 /// `sendfile(fd, s, offset, &len, hdtr, flags)`, where `len` counts header and file bytes
@@ -149,19 +133,9 @@ pub(crate) fn sendfile_with_header(
     allow_sigpipe: bool,
 ) -> Result<usize, i32> {
     let off = libc::off_t::try_from(*offset).map_err(|_| libc::EOVERFLOW)?;
-    let header_len = header
-        .iter()
-        .try_fold(0usize, |n, b| n.checked_add(b.len()))
-        .ok_or(libc::EINVAL)?;
+    let (header_len, mut hdtr) = super::bsd_sendfile::header_hdtr(header)?;
     let total = header_len.saturating_add(count);
     let want = libc::off_t::try_from(total).unwrap_or(libc::off_t::MAX);
-    let mut hdtr = libc::sf_hdtr {
-        // IoSlice is an iovec on Unix (std guarantees the layout); the kernel only reads it.
-        headers: header.as_ptr().cast_mut().cast::<libc::iovec>(),
-        hdr_cnt: libc::c_int::try_from(header.len()).map_err(|_| libc::EINVAL)?,
-        trailers: std::ptr::null_mut(),
-        trl_cnt: 0,
-    };
     let hdtr_ptr: *mut libc::sf_hdtr = if header.is_empty() {
         std::ptr::null_mut()
     } else {

@@ -19,22 +19,6 @@ pub(crate) fn socket_domain(fd: BorrowedFd<'_>) -> Result<libc::c_int, i32> {
     getsockopt(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)
 }
 
-/// The most bytes one `sendfile` call is asked for (`nbytes` of 0 would mean "to the end of
-/// the file", so a count is never 0; this cap keeps a call short enough to resume).
-pub(crate) const SENDFILE_MAX: usize = 0x7fff_f000;
-
-/// `sendfile(2)` of at most `count` bytes (at least 1) from `file` at `*offset` to `socket`,
-/// without a header: [`sendfile_with_header`] with none.
-pub(crate) fn sendfile(
-    socket: BorrowedFd<'_>,
-    file: BorrowedFd<'_>,
-    offset: &mut u64,
-    count: usize,
-    allow_sigpipe: bool,
-) -> Result<usize, i32> {
-    sendfile_with_header(socket, file, &[], offset, count, allow_sigpipe)
-}
-
 /// `sendfile(2)` of `header` (at most `IOV_MAX` buffers, through `sf_hdtr`), then at
 /// most `count` bytes (at least 1) of `file` at `*offset`, to `socket`: FreeBSD's form,
 /// `sendfile(fd, s, offset, nbytes, hdtr, &sbytes, flags)`, where `nbytes` counts the file's
@@ -56,17 +40,7 @@ pub(crate) fn sendfile_with_header(
     allow_sigpipe: bool,
 ) -> Result<usize, i32> {
     let off = libc::off_t::try_from(*offset).map_err(|_| libc::EOVERFLOW)?;
-    let header_len = header
-        .iter()
-        .try_fold(0usize, |n, b| n.checked_add(b.len()))
-        .ok_or(libc::EINVAL)?;
-    let mut hdtr = libc::sf_hdtr {
-        // IoSlice is an iovec on Unix (std guarantees the layout); the kernel only reads it.
-        headers: header.as_ptr().cast_mut().cast::<libc::iovec>(),
-        hdr_cnt: libc::c_int::try_from(header.len()).map_err(|_| libc::EINVAL)?,
-        trailers: std::ptr::null_mut(),
-        trl_cnt: 0,
-    };
+    let (header_len, mut hdtr) = super::bsd_sendfile::header_hdtr(header)?;
     let hdtr_ptr: *mut libc::sf_hdtr = if header.is_empty() {
         std::ptr::null_mut()
     } else {

@@ -13,6 +13,11 @@ use nix::sys::socket::SockaddrLike;
 mod limits;
 pub(crate) use limits::*;
 
+#[cfg(any(freebsd, apple))]
+mod bsd_sendfile;
+#[cfg(any(freebsd, apple))]
+pub(crate) use bsd_sendfile::{sendfile, SENDFILE_MAX};
+
 #[cfg(linux_like)]
 mod linux;
 #[cfg(linux_like)]
