@@ -82,16 +82,21 @@ fn is_64_bit_machine(machine: &[u8]) -> bool {
 /// no socket option is set. [`UDP_MAX_SEGMENTS_FALLBACK`] if the probe cannot run (no
 /// loopback, no GSO). [`set_udp_max_segments`] overrides it.
 #[doc(alias = "UDP_MAX_SEGMENTS")]
+#[inline]
 pub fn udp_max_segments() -> usize {
     match UDP_MAX_SEGMENTS.load(Ordering::Relaxed) {
-        0 => {
-            let v = probe_udp_max_segments().unwrap_or(UDP_MAX_SEGMENTS_FALLBACK);
-            match UDP_MAX_SEGMENTS.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => v,
-                Err(other) => other,
-            }
-        }
+        0 => init_udp_max_segments(),
         v => v,
+    }
+}
+
+#[cold]
+fn init_udp_max_segments() -> usize {
+    let v = probe_udp_max_segments().unwrap_or(UDP_MAX_SEGMENTS_FALLBACK);
+    // Keep an override that raced with us.
+    match UDP_MAX_SEGMENTS.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => v,
+        Err(other) => other,
     }
 }
 

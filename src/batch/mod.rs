@@ -79,7 +79,7 @@ use std::io::IoSlice;
 use self::arena::ControlArena;
 use self::gso::SocketInfo;
 use self::plan::Planned;
-use self::queue::Entry;
+use self::queue::{Entry, Tail};
 use crate::error::{Error, Result};
 use crate::flags::SendFlags;
 use crate::limits::{self, Limits, MAX_MMSG};
@@ -176,6 +176,8 @@ pub struct BatchStats {
 #[doc(alias = "GSO")]
 pub struct Batch<'a> {
     entries: Vec<Entry<'a>>,
+    /// The run `push` may add to without looking at `entries`.
+    tail: Tail,
     iov: Vec<IoSlice<'a>>,
     control: ControlArena,
     control_room: usize,
@@ -232,6 +234,7 @@ impl<'a> Batch<'a> {
     pub fn new() -> Self {
         Batch {
             entries: Vec::new(),
+            tail: Tail::CLOSED,
             iov: Vec::new(),
             control: ControlArena::default(),
             control_room: INITIAL_CONTROL_ROOM,
@@ -379,6 +382,7 @@ impl<'a> Batch<'a> {
     /// Drops every queued datagram, sent or not, keeping the storage.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.tail = Tail::CLOSED;
         self.iov.clear();
         self.control.clear();
         self.plan.clear();
@@ -413,6 +417,7 @@ impl<'a> Batch<'a> {
         self.clear();
         Batch {
             entries: relabel(self.entries),
+            tail: Tail::CLOSED,
             iov: relabel(self.iov),
             control: self.control,
             control_room: self.control_room,

@@ -48,6 +48,32 @@ impl Dest {
 /// The key of an IPv6 destination: compared whole, not by key.
 const V6_KEY: u64 = u64::MAX;
 
+/// A key no destination has: the run of the last entry is closed to [`Batch::push`].
+const CLOSED: u64 = u64::MAX - 1;
+
+/// What [`Batch::push`] compares to add a datagram to the run of the last entry without
+/// looking at the entries: that run's destination key when it is open to a datagram of one
+/// iovec without control data (see [`Entry::open`]), its segment size, and the length of its
+/// last datagram, which [`Batch::seal`] writes into the entry.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Tail {
+    /// The last entry's [`dest_key`] when open, else [`CLOSED`].
+    plain_key: u64,
+    segment: usize,
+    last_len: usize,
+    /// The destination, compared whole when the key is [`V6_KEY`].
+    dest: Option<SocketAddr>,
+}
+
+impl Tail {
+    pub(super) const CLOSED: Tail = Tail {
+        plain_key: CLOSED,
+        segment: 0,
+        last_len: 0,
+        dest: None,
+    };
+}
+
 /// A destination as one number, equal for equal destinations: for the connected peer and an
 /// IPv4 address (family, port and address bits) it decides equality alone; every IPv6 address
 /// gets [`V6_KEY`] and is compared whole. What a push compares to join a run.
@@ -148,24 +174,80 @@ impl<'a> Batch<'a> {
         let dest = dest.into();
         // What push_entry does for one slice without control data, without the rest.
         self.limits.check(0, 0, 1)?;
-        let slice = IoSlice::new(data);
-        // A datagram that joins a run is no longer than the run's first, which passed the
-        // payload cap of the same destination: it passes it too.
         let addr = match &dest {
             super::Destination::Connected => None,
             super::Destination::Ip(a) => Some(a),
         };
-        if self.join(addr, slice, 0, 0) {
+        // A datagram that joins the open run of the last entry (same destination, no control
+        // data, 1..=segment bytes): one iovec and the run's last length. Such a datagram is
+        // no longer than the run's first, which passed the payload cap of the same
+        // destination: it passes it too.
+        let len = data.len();
+        let key = dest_key(addr);
+        let tail = &mut self.tail;
+        if key == tail.plain_key
+            && len.wrapping_sub(1) < tail.segment
+            && (key != V6_KEY || tail.dest.as_ref() == addr)
+        {
+            self.iov.push(IoSlice::new(data));
+            tail.last_len = len;
+            if len != tail.segment {
+                // A shorter datagram ends the run.
+                tail.plain_key = CLOSED;
+            }
+            self.queued += 1;
             return Ok(());
         }
-        let dest = dest.socket_addr();
-        if let Some(cap) = payload_cap(dest) {
-            if data.len() > cap {
-                return Err(limit(Limit::Payload, data.len(), cap));
+        self.push_plain(dest.socket_addr(), data)
+    }
+
+    /// [`push`](Self::push) of a datagram that does not continue the open run.
+    fn push_plain(&mut self, dest: Option<SocketAddr>, data: &'a [u8]) -> Result<()> {
+        self.seal();
+        let slice = IoSlice::new(data);
+        if !self.join(dest.as_ref(), slice, 0, 0) {
+            if let Some(cap) = payload_cap(dest) {
+                if data.len() > cap {
+                    return Err(limit(Limit::Payload, data.len(), cap));
+                }
             }
+            self.push_single(dest, slice, self.control.used(), 0, 0);
         }
-        self.push_single(dest, slice, self.control.used(), 0, 0);
+        self.open_tail();
         Ok(())
+    }
+
+    /// Brings the last entry up to date with the datagrams [`push`](Self::push) added to its
+    /// run since it was last sealed: every iovec past its end is one of them, each
+    /// `segment` bytes long but the last (`tail.last_len`). Called before anything reads the
+    /// entries or adds iovecs for another entry.
+    pub(super) fn seal(&mut self) {
+        let Some(e) = self.entries.last_mut() else {
+            return;
+        };
+        let added = self.iov.len() - e.iov_end;
+        if added == 0 {
+            return;
+        }
+        e.kind = Kind::Run;
+        e.iov_end = self.iov.len();
+        e.datagrams += added;
+        e.len = (e.datagrams - 1) * e.segment + self.tail.last_len;
+        e.open = self.tail.last_len == e.segment;
+    }
+
+    /// Opens the run of the last entry to [`push`](Self::push) if it may grow by datagrams
+    /// of one iovec without control data, else closes it.
+    fn open_tail(&mut self) {
+        self.tail = match self.entries.last() {
+            Some(e) if e.open && e.control_len == 0 && self.entries.len() > self.next => Tail {
+                plain_key: e.key,
+                segment: e.segment,
+                last_len: e.last_len(),
+                dest: e.dest,
+            },
+            _ => Tail::CLOSED,
+        };
     }
 
     /// Adds a datagram (one iovec, control data already in the arena at `control_at` but not
@@ -380,6 +462,7 @@ impl<'a> Batch<'a> {
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
+        self.seal();
         let (iovecs, len) = match payload {
             Payload::One(d) => (1, d.len()),
             // Saturating: slices may alias, so their lengths may add up past `usize::MAX`.
@@ -426,6 +509,7 @@ impl<'a> Batch<'a> {
         if segment == 0 && fds == 0 {
             if let Some(slice) = one {
                 if self.join(dest.as_ref(), slice, at, control_len) {
+                    self.open_tail();
                     return Ok(()); // the run's control data serves; this copy is dropped
                 }
             }
@@ -463,6 +547,7 @@ impl<'a> Batch<'a> {
                 self.queue_single(dest, iov_start, at, control_len, len, fds);
             }
         }
+        self.open_tail();
         Ok(())
     }
 
@@ -544,6 +629,8 @@ impl<'a> Batch<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn skip_failed(&mut self) -> usize {
+        self.seal();
+        self.tail = Tail::CLOSED;
         let Some(e) = self.entries.get(self.next) else {
             return 0;
         };

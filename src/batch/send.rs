@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use super::arena::ControlArena;
 use super::gso::Fallback;
 use super::plan::{may_segment, plan, Planned, Rules, SEGMENT_SPACE};
-use super::queue::{kernel_segment_space, Entry, Kind};
+use super::queue::{kernel_segment_space, Entry, Kind, Tail};
 use super::{Batch, BatchError};
 #[cfg(has_gso)]
 use crate::cmsg::Encoder;
@@ -57,6 +57,9 @@ impl<'a> Batch<'a> {
     #[doc(alias = "sendmmsg")]
     pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> std::result::Result<usize, BatchError> {
         let fd = socket.as_fd();
+        // The queue as pushed; what stays queued after this send is never added to.
+        self.seal();
+        self.tail = Tail::CLOSED;
         let start = self.queued;
         if self.next == self.entries.len() {
             self.clear();
