@@ -84,17 +84,24 @@ fn is_64_bit_machine(machine: &[u8]) -> bool {
 #[doc(alias = "UDP_MAX_SEGMENTS")]
 #[inline]
 pub fn udp_max_segments() -> usize {
-    match UDP_MAX_SEGMENTS.load(Ordering::Relaxed) {
-        0 => init_udp_max_segments(),
+    cached(&UDP_MAX_SEGMENTS, || {
+        probe_udp_max_segments().unwrap_or(UDP_MAX_SEGMENTS_FALLBACK)
+    })
+}
+
+/// The value in `cell`, or (when it holds 0: not known yet) what `find` finds, stored there.
+#[inline]
+fn cached(cell: &AtomicUsize, find: impl FnOnce() -> usize) -> usize {
+    match cell.load(Ordering::Relaxed) {
+        0 => store_found(cell, find()),
         v => v,
     }
 }
 
+/// Stores `v` in `cell` unless an override raced with us; returns what the cell keeps.
 #[cold]
-fn init_udp_max_segments() -> usize {
-    let v = probe_udp_max_segments().unwrap_or(UDP_MAX_SEGMENTS_FALLBACK);
-    // Keep an override that raced with us.
-    match UDP_MAX_SEGMENTS.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
+fn store_found(cell: &AtomicUsize, v: usize) -> usize {
+    match cell.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
         Ok(_) => v,
         Err(other) => other,
     }
@@ -114,20 +121,9 @@ pub fn set_udp_max_segments(value: usize) {
 #[doc(alias = "net.core.optmem_max")]
 #[inline]
 pub fn optmem_max() -> usize {
-    match OPTMEM_MAX.load(Ordering::Relaxed) {
-        0 => init_optmem_max(),
-        v => v,
-    }
-}
-
-#[cold]
-fn init_optmem_max() -> usize {
-    let v = read_optmem_max().unwrap_or(OPTMEM_MAX_FALLBACK);
-    // Keep an override that raced with us.
-    match OPTMEM_MAX.compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed) {
-        Ok(_) => v,
-        Err(other) => other,
-    }
+    cached(&OPTMEM_MAX, || {
+        read_optmem_max().unwrap_or(OPTMEM_MAX_FALLBACK)
+    })
 }
 
 /// Overrides the `net.core.optmem_max` value that sends are checked against, for the whole
