@@ -62,7 +62,7 @@
 mod addr;
 #[cfg(unix)]
 pub mod batch;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod cmsg;
 #[cfg(unix)]
 mod error;

@@ -13,9 +13,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use ancillary::windows::cmsg::{
-    Buffer, ControlMessage, Encoder, Iter, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE,
-};
+use ancillary::cmsg::{CmsgBuffer, Encoder, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE};
+use ancillary::windows::cmsg::{ControlMessage, Iter};
 use ancillary::windows::{
     duplicate_socket, recv_msg, send_msg, set_recv_option, supports_send_offload, Batch, Error,
     ProtocolInfo, RecvBatch, RecvFlags, RecvOption, SendFlags,
@@ -63,7 +62,7 @@ fn send_msg_and_recv_msg_scatter_gather() {
     assert_eq!(sent, 14);
 
     let (mut head, mut tail) = ([0u8; 5], [0u8; 32]);
-    let mut control = Buffer::<64>::new();
+    let mut control = CmsgBuffer::<64>::new();
     let got = recv_msg(
         &b,
         &mut [IoSliceMut::new(&mut head), IoSliceMut::new(&mut tail)],
@@ -104,7 +103,7 @@ fn pktinfo_on_receive_v4() {
     )
     .unwrap();
     let mut data = [0u8; 16];
-    let mut control = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut control = CmsgBuffer::<{ IP_PKTINFO_SPACE }>::new();
     let got = recv_msg(
         &b,
         &mut [IoSliceMut::new(&mut data)],
@@ -142,7 +141,7 @@ fn pktinfo_on_receive_v6() {
     )
     .unwrap();
     let mut data = [0u8; 4];
-    let mut control = Buffer::<{ IPV6_PKTINFO_SPACE }>::new();
+    let mut control = CmsgBuffer::<{ IPV6_PKTINFO_SPACE }>::new();
     let got = recv_msg(
         &b,
         &mut [IoSliceMut::new(&mut data)],
@@ -167,7 +166,7 @@ fn control_messages_walked_and_sent() {
     let ecn_asked = set_recv_option(&b, RecvOption::EcnV4, true);
     let tos_asked = set_recv_option(&b, RecvOption::TosV4, true);
 
-    let mut storage = Buffer::<{ IP_PKTINFO_SPACE + INT_SPACE }>::new();
+    let mut storage = CmsgBuffer::<{ IP_PKTINFO_SPACE + INT_SPACE }>::new();
     let mut out = Encoder::new(&mut storage);
     out.push(&ControlMessage::PktInfoV4 {
         addr: Ipv4Addr::LOCALHOST,
@@ -200,7 +199,7 @@ fn control_messages_walked_and_sent() {
     }
 
     let mut data = [0u8; 8];
-    let mut control = Buffer::<{ IP_PKTINFO_SPACE + 2 * INT_SPACE }>::new();
+    let mut control = CmsgBuffer::<{ IP_PKTINFO_SPACE + 2 * INT_SPACE }>::new();
     let got = recv_msg(
         &b,
         &mut [IoSliceMut::new(&mut data)],
@@ -216,7 +215,7 @@ fn control_messages_walked_and_sent() {
         .iter()
         .map(|m| match m {
             ControlMessage::PktInfoV4 { .. } => IP_PKTINFO_SPACE,
-            ControlMessage::Raw { data, .. } => ancillary::windows::cmsg::space(data.len()),
+            ControlMessage::Raw { data, .. } => ancillary::cmsg::space(data.len()),
             _ => INT_SPACE,
         })
         .sum();
@@ -553,7 +552,7 @@ fn crate_builders_round_trip_with_pktinfo() {
     use ancillary::{RecvMsg, SendMsg};
     let (a, b) = udp_pair();
     set_recv_option(&b, RecvOption::PktInfoV4, true).unwrap();
-    let mut storage = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut storage = CmsgBuffer::<{ IP_PKTINFO_SPACE }>::new();
     let mut out = Encoder::new(&mut storage);
     out.push(&ControlMessage::PktInfoV4 {
         addr: Ipv4Addr::LOCALHOST,
@@ -569,7 +568,7 @@ fn crate_builders_round_trip_with_pktinfo() {
 
     let mut data = [0u8; 32];
     let mut iov = [IoSliceMut::new(&mut data)];
-    let mut space = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut space = CmsgBuffer::<{ IP_PKTINFO_SPACE }>::new();
     let mut recv = RecvMsg::new(&mut iov).control(&mut space);
     let msg = recv.recv(&b).unwrap();
     msg.check().unwrap();
@@ -625,7 +624,7 @@ fn crate_builders_report_truncation() {
     }
     let mut data = [0u8; 200];
     let mut iov = [IoSliceMut::new(&mut data)];
-    let mut space = Buffer::<{ INT_SPACE - 8 }>::new();
+    let mut space = CmsgBuffer::<{ INT_SPACE - 8 }>::new();
     let mut recv = RecvMsg::new(&mut iov).control(&mut space);
     match recv.recv(&b) {
         Ok(msg) => match msg.check() {
@@ -644,7 +643,7 @@ fn crate_builders_report_truncation() {
 
     let mut small = [0u8; 10];
     let mut iov = [IoSliceMut::new(&mut small)];
-    let mut space = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut space = CmsgBuffer::<{ IP_PKTINFO_SPACE }>::new();
     let mut recv = RecvMsg::new(&mut iov).control(&mut space);
     match recv.recv(&b) {
         Ok(msg) => {
@@ -658,4 +657,65 @@ fn crate_builders_report_truncation() {
             assert_eq!(e.raw_os_error(), Some(10040), "{e}"); // WSAEMSGSIZE
         }
     }
+}
+
+/// The crate's typed `IP_PKTINFO` and `IPV6_PKTINFO` pushes and the Windows messages write the
+/// same bytes, and the crate's walk reads them back: one encoder and one walk for both.
+#[test]
+fn crate_encoder_and_windows_messages_agree() {
+    use ancillary::cmsg::{Ipv4PktInfo, Ipv6PktInfo, Layout, RawIter};
+    use std::net::Ipv6Addr;
+    let v4 = Ipv4PktInfo {
+        addr: Ipv4Addr::new(127, 0, 0, 2),
+        ifindex: 3,
+    };
+    let v6 = Ipv6PktInfo {
+        addr: Ipv6Addr::LOCALHOST,
+        ifindex: 4,
+    };
+    let mut a = CmsgBuffer::<{ IP_PKTINFO_SPACE + IPV6_PKTINFO_SPACE }>::new();
+    let mut typed = a.encoder();
+    typed
+        .push_ip_pktinfo(v4)
+        .unwrap()
+        .push_ipv6_pktinfo(v6)
+        .unwrap();
+    let mut b = CmsgBuffer::<{ IP_PKTINFO_SPACE + IPV6_PKTINFO_SPACE }>::new();
+    let mut windows = Encoder::new(&mut b);
+    windows
+        .push(&ControlMessage::PktInfoV4 {
+            addr: v4.addr,
+            ifindex: v4.ifindex,
+        })
+        .unwrap()
+        .push(&ControlMessage::PktInfoV6 {
+            addr: v6.addr,
+            ifindex: v6.ifindex,
+        })
+        .unwrap();
+    assert_eq!(typed.as_bytes(), windows.as_bytes());
+    let want_layout = if cfg!(target_pointer_width = "64") {
+        Layout::WINDOWS_64
+    } else {
+        Layout::WINDOWS_32
+    };
+    assert_eq!(Layout::NATIVE, want_layout);
+    let raw: Vec<_> = RawIter::new(typed.as_bytes())
+        .map(|m| (m.level, m.ty, m.data.len(), m.offset))
+        .collect();
+    assert_eq!(raw, [(0, 19, 8, 0), (41, 19, 20, IP_PKTINFO_SPACE)]);
+    let got: Vec<_> = Iter::new(typed.as_bytes()).collect();
+    assert_eq!(
+        got,
+        [
+            ControlMessage::PktInfoV4 {
+                addr: v4.addr,
+                ifindex: 3
+            },
+            ControlMessage::PktInfoV6 {
+                addr: v6.addr,
+                ifindex: 4
+            }
+        ]
+    );
 }

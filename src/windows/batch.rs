@@ -9,8 +9,9 @@
 use std::net::SocketAddr;
 use std::slice::Chunks;
 
-use super::cmsg::{self, ControlMessage};
+use super::cmsg::{ControlMessage, Iter};
 use super::Error;
+use crate::cmsg::{CmsgBuffer, Encoder, INT_SPACE, IPV6_PKTINFO_SPACE};
 
 /// The bounds a [`Batch`] checks before any call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,14 +286,14 @@ impl Batch {
     fn next_message<'c>(
         &self,
         uso: bool,
-        control: &'c mut cmsg::Buffer<{ cmsg::INT_SPACE }>,
+        control: &'c mut CmsgBuffer<INT_SPACE>,
     ) -> Result<Option<(Message, &'c [u8])>, Error> {
         let mut limits = self.limits;
         limits.max_segments = limits.max_segments.max(1);
         let Some(m) = plan(&self.items, self.pos, uso, &limits) else {
             return Ok(None);
         };
-        let mut enc = cmsg::Encoder::new(&mut control[..]);
+        let mut enc = Encoder::new(&mut control[..]);
         if let Some(seg) = m.segment {
             // seg <= max_datagram, checked when pushed; a u32 on every target.
             let seg = u32::try_from(seg).map_err(|_| Error::Limit {
@@ -378,7 +379,7 @@ impl Batch {
                 }
             };
         }
-        let mut control = cmsg::Buffer::<{ cmsg::INT_SPACE }>::new();
+        let mut control = CmsgBuffer::<INT_SPACE>::new();
         // Each round sends at least one datagram or fails; a refused USO message turns USO off
         // once. So the loop ends.
         while let Some((m, ctl)) = self
@@ -442,7 +443,7 @@ pub fn split_coalesced(data: &[u8], segment_size: usize) -> Chunks<'_, u8> {
 
 /// Control room for each datagram of a [`RecvBatch`]: `IPV6_PKTINFO` plus four integer messages
 /// (`UDP_COALESCED_INFO`, ECN, TOS or traffic class, one more).
-pub const RECV_CONTROL_SPACE: usize = cmsg::IPV6_PKTINFO_SPACE + 4 * cmsg::INT_SPACE;
+pub const RECV_CONTROL_SPACE: usize = IPV6_PKTINFO_SPACE + 4 * INT_SPACE;
 
 /// What one receive of a [`RecvBatch`] got.
 #[derive(Debug, Clone, Copy, Default)]
@@ -462,7 +463,7 @@ struct Slot {
 #[derive(Debug)]
 pub struct RecvBatch {
     data: Vec<u8>,
-    control: Vec<cmsg::Buffer<RECV_CONTROL_SPACE>>,
+    control: Vec<CmsgBuffer<RECV_CONTROL_SPACE>>,
     slots: Vec<Slot>,
     buf_size: usize,
     len: usize,
@@ -480,7 +481,7 @@ impl RecvBatch {
             .expect("messages * buf_size overflows");
         RecvBatch {
             data: vec![0; total],
-            control: vec![cmsg::Buffer::new(); messages],
+            control: vec![CmsgBuffer::new(); messages],
             slots: vec![Slot::default(); messages],
             buf_size,
             len: 0,
@@ -585,8 +586,8 @@ impl<'b> RecvDatagram<'b> {
     }
 
     /// The control messages received with it.
-    pub fn control(&self) -> cmsg::Iter<'b> {
-        cmsg::Iter::new(self.control)
+    pub fn control(&self) -> Iter<'b> {
+        Iter::new(self.control)
     }
 
     /// The datagram size of a receive URO joined (`UDP_COALESCED_INFO`), if it was.
@@ -731,19 +732,19 @@ mod tests {
         for _ in 0..3 {
             b.push(addr(1), &[1; 1200]).unwrap();
         }
-        let mut control = cmsg::Buffer::<{ cmsg::INT_SPACE }>::new();
+        let mut control = CmsgBuffer::<INT_SPACE>::new();
         let (m, ctl) = b.next_message(true, &mut control).unwrap().unwrap();
         assert_eq!((m.len, m.segment, m.datagrams), (3600, Some(1200), 3));
-        let got: Vec<_> = cmsg::Iter::new(ctl).collect();
+        let got: Vec<_> = Iter::with_layout(ctl, crate::cmsg::Layout::NATIVE).collect();
         assert_eq!(got, [ControlMessage::SendMsgSize(1200)]);
         // The WSACMSGHDR bytes: cmsg_len, level IPPROTO_UDP (17), type UDP_SEND_MSG_SIZE (2).
         let mut want = Vec::new();
-        let w = cmsg::Layout::NATIVE.header_len() - 8;
-        want.extend_from_slice(&(cmsg::len(4) as u64).to_le_bytes()[..w]);
-        want.extend_from_slice(&17i32.to_le_bytes());
-        want.extend_from_slice(&2i32.to_le_bytes());
-        want.extend_from_slice(&1200u32.to_le_bytes());
-        want.resize(cmsg::INT_SPACE, 0);
+        let w = crate::cmsg::HEADER_LEN - 8;
+        want.extend_from_slice(&(crate::cmsg::len(4) as u64).to_ne_bytes()[..w]);
+        want.extend_from_slice(&17i32.to_ne_bytes());
+        want.extend_from_slice(&2i32.to_ne_bytes());
+        want.extend_from_slice(&1200u32.to_ne_bytes());
+        want.resize(INT_SPACE, 0);
         assert_eq!(ctl, &want[..]);
         // Without USO: no control data at all.
         let (m, ctl) = b.next_message(false, &mut control).unwrap().unwrap();
@@ -798,8 +799,8 @@ mod tests {
         assert_eq!(split_coalesced(&[], 100).count(), 0);
 
         // A receive with a UDP_COALESCED_INFO message, as Windows writes it.
-        let mut control = cmsg::Buffer::<RECV_CONTROL_SPACE>::new();
-        let mut enc = cmsg::Encoder::new(&mut control[..]);
+        let mut control = CmsgBuffer::<RECV_CONTROL_SPACE>::new();
+        let mut enc = Encoder::new(&mut control[..]);
         enc.push(&ControlMessage::EcnV4(2)).unwrap();
         enc.push(&ControlMessage::CoalescedInfo(100)).unwrap();
         let n = enc.len();

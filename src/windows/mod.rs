@@ -2,11 +2,14 @@
 //! receive offload (USO, URO), and handing a socket to another process.
 //!
 //! - [`send_msg`] and [`recv_msg`] are thin forms of `WSASendMsg` and `WSARecvMsg` over
-//!   borrowed buffers; [`cmsg`] builds and reads their control data on the `WSACMSGHDR`
-//!   layout (`IP_PKTINFO`, `IP_ECN`, `UDP_SEND_MSG_SIZE`, `UDP_COALESCED_INFO`, ...).
+//!   borrowed buffers; their control data is built and walked by the crate's
+//!   [`cmsg`](crate::cmsg) module, which on Windows works on the `WSACMSGHDR` layout, and
+//!   typed by [`cmsg`] here (`IP_PKTINFO`, `IP_ECN`, `UDP_SEND_MSG_SIZE`,
+//!   `UDP_COALESCED_INFO`, ...).
 //! - The crate's own builders, [`SendMsg`](crate::SendMsg) and [`RecvMsg`](crate::RecvMsg),
 //!   work on Windows too over the same calls, taking any `AsSocket`, their control data from
-//!   an [`Encoder`](cmsg::Encoder), their flags [`SendFlags`] and [`RecvFlags`].
+//!   the crate's [`Encoder`](crate::cmsg::Encoder), their flags [`SendFlags`] and
+//!   [`RecvFlags`].
 //! - [`Batch`] sends queued datagrams as a loop of `WSASendMsg`, runs of equal-size datagrams
 //!   to one destination joined with UDP send offload (USO) where the socket takes it;
 //!   [`RecvBatch`] receives with a loop of `WSARecvMsg` and splits what receive offload (URO)

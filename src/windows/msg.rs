@@ -111,7 +111,7 @@ impl BitOrAssign for RecvFlags {
 }
 
 /// `WSASendMsg`: sends the data in `bufs` with the control messages in `control` (built with
-/// a [`cmsg::Encoder`](super::cmsg::Encoder), aligned for `WSACMSGHDR`), to `to` or, when
+/// the crate's [`Encoder`](crate::cmsg::Encoder), aligned for `WSACMSGHDR`), to `to` or, when
 /// `None`, to the connected peer. Returns the bytes sent.
 ///
 /// A datagram socket sends the buffers as one datagram (or, with a `UDP_SEND_MSG_SIZE`
@@ -126,11 +126,12 @@ impl BitOrAssign for RecvFlags {
 /// ```no_run
 /// use std::io::IoSlice;
 /// use std::net::UdpSocket;
+/// use ancillary::cmsg::{CmsgBuffer, INT_SPACE};
 /// use ancillary::windows::{cmsg, send_msg, SendFlags};
 ///
 /// let socket = UdpSocket::bind("127.0.0.1:0")?;
-/// let mut storage = cmsg::Buffer::<{ cmsg::INT_SPACE }>::new();
-/// let mut control = cmsg::Encoder::new(&mut storage);
+/// let mut storage = CmsgBuffer::<INT_SPACE>::new();
+/// let mut control = storage.encoder();
 /// control.push(&cmsg::ControlMessage::EcnV4(0b10))?; // ECT(0)
 /// let to = "127.0.0.1:4433".parse()?;
 /// send_msg(&socket, &[IoSlice::new(b"hello")], control.as_bytes(), Some(to), SendFlags::empty())?;
@@ -219,7 +220,7 @@ impl Received {
 }
 
 /// `WSARecvMsg`: receives one datagram into `bufs`, its control messages into `control`
-/// (aligned for `WSACMSGHDR`: a [`cmsg::Buffer`](super::cmsg::Buffer)) and its sender's
+/// (aligned for `WSACMSGHDR`: a [`CmsgBuffer`](crate::cmsg::CmsgBuffer)) and its sender's
 /// address. Blocking or not as the socket is.
 ///
 /// `WSARecvMsg` is not exported by Windows: it is looked up once with
@@ -235,11 +236,12 @@ impl Received {
 /// ```no_run
 /// use std::io::IoSliceMut;
 /// use std::net::UdpSocket;
+/// use ancillary::cmsg::{CmsgBuffer, IP_PKTINFO_SPACE};
 /// use ancillary::windows::{cmsg, recv_msg, set_recv_option, RecvFlags, RecvOption};
 ///
 /// let socket = UdpSocket::bind("127.0.0.1:4433")?;
 /// set_recv_option(&socket, RecvOption::PktInfoV4, true)?;
-/// let (mut data, mut control) = ([0u8; 1500], cmsg::Buffer::<{ cmsg::IP_PKTINFO_SPACE }>::new());
+/// let (mut data, mut control) = ([0u8; 1500], CmsgBuffer::<IP_PKTINFO_SPACE>::new());
 /// let got = recv_msg(&socket, &mut [IoSliceMut::new(&mut data)], &mut control, RecvFlags::empty())?;
 /// for msg in cmsg::Iter::new(&control[..got.control_len()]) {
 ///     if let cmsg::ControlMessage::PktInfoV4 { addr, ifindex } = msg {
