@@ -64,7 +64,7 @@ mod addr;
 pub mod batch;
 #[cfg(any(unix, windows))]
 pub mod cmsg;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 mod error;
 #[cfg(unix)]
 mod fds;
@@ -99,7 +99,7 @@ pub mod windows;
 pub use addr::Destination;
 #[cfg(unix)]
 pub use batch::{Batch, BatchError, RecvBatch};
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub use error::{Carried, Error, Limit, Result};
 #[cfg(unix)]
 pub use fds::{RecvWithFd, SendWithFd};
@@ -121,10 +121,6 @@ pub use send::SendMsg;
 pub use stream::SendFile;
 #[cfg(unix)]
 pub use stream::{wait_readable, wait_writable, Progress, RecvExact, SendAll};
-/// On Windows the crate's error is that of the Windows calls: a Windows Sockets code
-/// (`WSAGetLastError`) with what to do about it, or a limit checked before the call.
-#[cfg(windows)]
-pub use windows::{Error, Result};
 
 #[cfg(all(doctest, unix))]
 #[doc = include_str!("../README.md")]

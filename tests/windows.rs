@@ -540,9 +540,28 @@ fn the_crate_error_carries_windows_codes() {
     let e: ancillary::Error = r.unwrap_err();
     let code = e.raw_os_error().expect("a Windows Sockets code");
     assert!(e.hint().is_some(), "{e}");
+    assert!(matches!(e, Error::Os { call: "WSASendMsg", errno, .. } if errno == code));
+    // Into io::Error as on Unix: the kind std gives the code, the crate's error (with the
+    // code and the advice) inside.
     let io = std::io::Error::from(e.clone());
-    assert_eq!(io.raw_os_error(), Some(code));
+    assert_eq!(io.kind(), std::io::Error::from_raw_os_error(code).kind());
+    let inner = io
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<ancillary::Error>());
+    assert_eq!(inner, Some(&e));
     println!("{e}");
+
+    // WSAEWOULDBLOCK: the same test as on Unix, the kind std gives it.
+    let (_, b) = udp_pair();
+    b.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 4];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let e = ancillary::RecvMsg::new(&mut iov).recv(&b).unwrap_err();
+    assert!(e.is_would_block(), "{e}");
+    assert_eq!(e.raw_os_error(), Some(10035), "{e}");
+    assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+    assert!(e.to_string().contains("WSAEWOULDBLOCK"), "{e}");
+    assert!(e.to_string().contains("readable"), "{e}");
 }
 
 /// The crate's own builders on Windows: `SendMsg` with control data from the Windows encoder,
@@ -717,5 +736,43 @@ fn crate_encoder_and_windows_messages_agree() {
                 ifindex: 4
             }
         ]
+    );
+}
+
+/// The crate's limits and storage errors speak of what Windows has: the 32-bit counts of a
+/// `WSAMSG`, `UDP_SEND_MSG_SIZE`, the Windows spaces; no descriptors.
+#[test]
+fn the_crate_error_names_windows_limits() {
+    use ancillary::Limit;
+    let over = |limit, needed, max| Error::Limit {
+        limit,
+        needed,
+        max,
+        kernel: None,
+    };
+    let e = over(Limit::Iovecs, 1 << 33, u32::MAX as usize);
+    assert!(e.to_string().contains("WSAMSG"), "{e}");
+    assert!(e.to_string().contains("nothing was sent"), "{e}");
+    let e = over(Limit::SegmentSize, 0, 65_507);
+    assert!(e.to_string().contains("UDP_SEND_MSG_SIZE"), "{e}");
+    let e = Error::Capacity {
+        needed: 48,
+        available: 24,
+    };
+    assert!(e.to_string().contains("INT_SPACE"), "{e}");
+    assert!(!e.to_string().contains("space_for_fds"), "{e}");
+    let e = Error::ControlTruncated {
+        delivered: 24,
+        capacity: 24,
+    };
+    assert!(e.to_string().contains("WSARecvMsg"), "{e}");
+    assert!(!e.to_string().contains("fds"), "{e}");
+    assert_eq!(
+        std::io::Error::from(Error::Capacity {
+            needed: 1,
+            available: 0
+        })
+        .kind(),
+        std::io::ErrorKind::StorageFull
     );
 }

@@ -92,7 +92,7 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// `WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER, WSAID_WSARECVMSG)` and kept.
     ///
     /// # Errors
-    /// [`Error::TooLarge`] when the buffers do not fit one `WSAMSG`; [`Error::Os`] with the
+    /// [`Error::Limit`] when the buffers do not fit one `WSAMSG`; [`Error::Os`] with the
     /// code of `WSAIoctl` or `WSARecvMsg` (`WSAEWOULDBLOCK`, `WSAEMSGSIZE` for a datagram
     /// larger than the buffers, `WSAECONNRESET` after an ICMP port unreachable, ...).
     /// Truncation is not an error here: see [`Received::check`].

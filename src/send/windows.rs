@@ -7,7 +7,7 @@ use std::os::windows::io::AsSocket;
 use crate::cmsg::Encoder;
 use crate::sys;
 use crate::windows::{check_counts, SendFlags};
-use crate::{Error, Result};
+use crate::{Carried, Error, Result};
 
 /// One message for `WSASendMsg`: data (buffers), control data, an optional destination and
 /// flags.
@@ -103,7 +103,7 @@ impl<'a> SendMsg<'a> {
     /// Checks that the message fits one `WSAMSG` (its counts are 32-bit) without sending it.
     ///
     /// # Errors
-    /// [`Error::TooLarge`] naming what does not fit.
+    /// [`Error::Limit`] naming what does not fit ([`Limit::Iovecs`](crate::Limit::Iovecs), [`Limit::ControlBuffer`](crate::Limit::ControlBuffer)).
     #[inline]
     pub fn check(&self) -> Result<()> {
         check_counts(self.iov.len(), self.control.len())
@@ -113,7 +113,7 @@ impl<'a> SendMsg<'a> {
     /// the bytes of data sent.
     ///
     /// # Errors
-    /// [`Error::TooLarge`] before the call when the message does not fit one `WSAMSG`;
+    /// [`Error::Limit`] before the call when the message does not fit one `WSAMSG`;
     /// [`Error::Os`] with the code of `WSASendMsg` (`WSAEWOULDBLOCK`, `WSAEMSGSIZE`,
     /// `WSAENOBUFS`, ...) and what to do about it.
     #[inline]
@@ -127,6 +127,9 @@ impl<'a> SendMsg<'a> {
             self.control,
             self.flags.bits(),
         )
-        .map_err(|e| Error::os("WSASendMsg", e))
+        .map_err(|e| {
+            let carried = Carried::message(self.control, self.dest.is_some());
+            Error::os_carrying("WSASendMsg", e, carried)
+        })
     }
 }

@@ -12,6 +12,7 @@ use std::slice::Chunks;
 use super::cmsg::{ControlMessage, Iter};
 use super::Error;
 use crate::cmsg::{CmsgBuffer, Encoder, INT_SPACE, IPV6_PKTINFO_SPACE};
+use crate::Limit;
 
 /// The bounds a [`Batch`] checks before any call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,7 +239,7 @@ impl Batch {
     /// # Errors
     /// [`Error::Limit`] when `data` is longer than [`Limits::max_datagram`]; nothing is queued.
     pub fn push(&mut self, dest: SocketAddr, data: &[u8]) -> Result<(), Error> {
-        self.check("datagram bytes", data.len(), 0)?;
+        self.check(Limit::Payload, data.len(), 0)?;
         self.queue(dest, data, data.len());
         Ok(())
     }
@@ -255,15 +256,20 @@ impl Batch {
         data: &[u8],
         segment_size: usize,
     ) -> Result<(), Error> {
-        self.check("segment size", segment_size, 1)?;
+        self.check(Limit::SegmentSize, segment_size, 1)?;
         self.queue(dest, data, segment_size);
         Ok(())
     }
 
-    fn check(&self, what: &'static str, len: usize, min: usize) -> Result<(), Error> {
+    fn check(&self, limit: Limit, len: usize, min: usize) -> Result<(), Error> {
         let max = self.limits.max_datagram;
         if len < min || len > max {
-            return Err(Error::Limit { what, len, max });
+            return Err(Error::Limit {
+                limit,
+                needed: len,
+                max,
+                kernel: None,
+            });
         }
         Ok(())
     }
@@ -297,9 +303,10 @@ impl Batch {
         if let Some(seg) = m.segment {
             // seg <= max_datagram, checked when pushed; a u32 on every target.
             let seg = u32::try_from(seg).map_err(|_| Error::Limit {
-                what: "segment size",
-                len: seg,
+                limit: Limit::SegmentSize,
+                needed: seg,
                 max: u32::MAX as usize,
+                kernel: None,
             })?;
             enc.push(&ControlMessage::SendMsgSize(seg))?;
         }
@@ -698,19 +705,24 @@ mod tests {
         assert_eq!(
             b.push(addr(1), &vec![0; max + 1]),
             Err(Error::Limit {
-                what: "datagram bytes",
-                len: max + 1,
-                max
+                limit: Limit::Payload,
+                needed: max + 1,
+                max,
+                kernel: None
             })
         );
         assert!(matches!(
             b.push_segments(addr(1), &[0; 10], 0),
-            Err(Error::Limit { len: 0, .. })
+            Err(Error::Limit {
+                limit: Limit::SegmentSize,
+                needed: 0,
+                ..
+            })
         ));
         assert!(matches!(
             b.push_segments(addr(1), &[0; 10], max + 1),
             Err(Error::Limit {
-                what: "segment size",
+                limit: Limit::SegmentSize,
                 ..
             })
         ));
@@ -719,9 +731,10 @@ mod tests {
         b.push(addr(1), &vec![0; max]).unwrap();
         assert_eq!(b.len(), 1);
         let e = Error::Limit {
-            what: "datagram bytes",
-            len: 70_000,
+            limit: Limit::Payload,
+            needed: 70_000,
             max,
+            kernel: None,
         };
         assert!(e.to_string().contains("70000") && e.hint().is_some());
     }

@@ -31,17 +31,21 @@
 
 mod batch;
 pub mod cmsg;
-mod error;
+pub(crate) mod error;
 #[cfg(windows)]
 mod handover;
 #[cfg(windows)]
 mod msg;
 
+/// The crate's [`Error`] and [`Result`], which the Windows calls
+/// return: [`Error::Os`] carries the Windows Sockets code and what to do
+/// about it.
+#[doc(no_inline)]
+pub use crate::{Error, Result};
 pub use batch::{
     split_coalesced, Batch, BatchError, BatchStats, Limits, RecvBatch, RecvDatagram,
     RECV_CONTROL_SPACE,
 };
-pub use error::Error;
 #[cfg(windows)]
 pub use handover::{duplicate_socket, ProtocolInfo};
 #[cfg(windows)]
@@ -51,6 +55,3 @@ pub use msg::{
     recv_msg, send_msg, set_recv_coalescing, set_recv_option, supports_send_offload, Received,
     RecvFlags, RecvOption, SendFlags,
 };
-
-/// `Result` with the [`Error`] of the Windows calls.
-pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -10,6 +10,7 @@ use windows_sys::Win32::Networking::WinSock as ws;
 
 use super::{Error, Result};
 use crate::sys;
+use crate::Limit;
 
 /// Flags of [`send_msg`] (`WSASendMsg`'s `dwFlags`): the `send` flags Windows has. There is no
 /// `MSG_NOSIGNAL` (Windows raises no signal) and no `MSG_DONTWAIT` (make the socket
@@ -118,7 +119,7 @@ impl BitOrAssign for RecvFlags {
 /// message, as datagrams of that size). Blocking or not as the socket is.
 ///
 /// # Errors
-/// [`Error::TooLarge`] when `bufs` or `control` do not fit the 32-bit counts of `WSAMSG`
+/// [`Error::Limit`] when `bufs` or `control` do not fit the 32-bit counts of `WSAMSG`
 /// (nothing sent); [`Error::Os`] with the code of `WSASendMsg` (`WSAEWOULDBLOCK`,
 /// `WSAEMSGSIZE`, ...).
 ///
@@ -149,23 +150,26 @@ pub fn send_msg(
     check_counts(bufs.len(), control.len())?;
     let addr = to.map(sys::SockAddr::from);
     let name = addr.as_ref().map(sys::Name::new);
-    sys::sendmsg(socket.as_socket(), name, bufs, control, flags.0)
-        .map_err(|e| Error::os("WSASendMsg", e))
+    sys::sendmsg(socket.as_socket(), name, bufs, control, flags.0).map_err(|e| {
+        let carried = crate::Carried::message(control, to.is_some());
+        Error::os_carrying("WSASendMsg", e, carried)
+    })
 }
 
-/// The counts `WSAMSG` holds as 32-bit numbers.
+/// The counts `WSAMSG` holds as 32-bit numbers: more buffers or control bytes are an
+/// [`Error::Limit`] ([`Limit::Iovecs`], [`Limit::ControlBuffer`]) before the call.
 pub(crate) fn check_counts(bufs: usize, control: usize) -> Result<()> {
+    let over = |limit, needed| Error::Limit {
+        limit,
+        needed,
+        max: u32::MAX as usize,
+        kernel: None,
+    };
     if u32::try_from(bufs).is_err() {
-        return Err(Error::TooLarge {
-            what: "buffers",
-            len: bufs,
-        });
+        return Err(over(Limit::Iovecs, bufs));
     }
     if u32::try_from(control).is_err() {
-        return Err(Error::TooLarge {
-            what: "bytes of control data",
-            len: control,
-        });
+        return Err(over(Limit::ControlBuffer, control));
     }
     Ok(())
 }
@@ -227,7 +231,7 @@ impl Received {
 /// `WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER, WSAID_WSARECVMSG)` and kept.
 ///
 /// # Errors
-/// [`Error::TooLarge`] when `bufs` or `control` do not fit the 32-bit counts of `WSAMSG`;
+/// [`Error::Limit`] when `bufs` or `control` do not fit the 32-bit counts of `WSAMSG`;
 /// [`Error::Os`] with the code of `WSAIoctl` or `WSARecvMsg` (`WSAEWOULDBLOCK`,
 /// `WSAEMSGSIZE` for a datagram larger than the buffers, `WSAECONNRESET` after an ICMP port
 /// unreachable, ...).
