@@ -121,6 +121,11 @@ pub use send::SendMsg;
 pub use stream::SendFile;
 #[cfg(unix)]
 pub use stream::{wait_readable, wait_writable, Progress, RecvExact, SendAll};
+/// On Windows the crate's batches are the Windows ones: a loop of `WSASendMsg` with UDP send
+/// offload (USO), and a loop of `WSARecvMsg` splitting receive offload (URO); their docs say
+/// what differs from the Unix `Batch` and `RecvBatch`.
+#[cfg(windows)]
+pub use windows::{Batch, BatchError, RecvBatch};
 
 #[cfg(all(doctest, unix))]
 #[doc = include_str!("../README.md")]

@@ -776,3 +776,26 @@ fn the_crate_error_names_windows_limits() {
         std::io::ErrorKind::StorageFull
     );
 }
+
+/// `ancillary::Batch` and `ancillary::RecvBatch` are the Windows batches: the same portable
+/// names as on Unix.
+#[test]
+fn crate_batch_names_on_windows() {
+    let (a, b) = udp_pair();
+    let to = b.local_addr().unwrap();
+    let mut batch: ancillary::Batch = Batch::new();
+    batch.push(to, b"one").unwrap();
+    batch.push(to, b"two").unwrap();
+    let sent: Result<usize, ancillary::BatchError> = batch.send(&a);
+    assert_eq!(sent.unwrap(), 2);
+    let mut rb: ancillary::RecvBatch = RecvBatch::new(4, 64);
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        if got.len() >= 2 {
+            break;
+        }
+        rb.recv(&b).unwrap();
+        got.extend(rb.iter().map(|d| d.data().to_vec()));
+    }
+    assert_eq!(got, [b"one".to_vec(), b"two".to_vec()]);
+}

@@ -139,6 +139,13 @@ pub struct BatchStats {
 /// Sizes are checked against the [`Limits`] when pushed; a run longer than a USO message may be
 /// is cut into several messages.
 ///
+/// On Windows this is also `ancillary::Batch`. What differs from the Unix `Batch`: it copies
+/// each datagram into its own buffer when pushed (the Unix one borrows it until sent, hence its
+/// lifetime); destinations are IP addresses only; the calls are a loop of `WSASendMsg`, not
+/// `sendmmsg`; offload is USO ([`set_offload`](Self::set_offload)) where Unix has UDP GSO
+/// (`set_gso`); its limits are these [`Limits`]; no control messages per datagram and no send
+/// flags. Failures are the crate's [`Error`] inside the same [`BatchError`] (`sent`, `error`).
+///
 /// # Examples
 /// ```no_run
 /// # #[cfg(windows)] {
@@ -467,6 +474,14 @@ struct Slot {
 /// Turn URO on with [`set_recv_coalescing`](super::set_recv_coalescing) (with buffers as large
 /// as the size given there) and the control messages wanted with
 /// [`set_recv_option`](super::set_recv_option).
+///
+/// On Windows this is also `ancillary::RecvBatch`. What differs from the Unix `RecvBatch`:
+/// [`new`](Self::new) takes no control size (each receive has [`RECV_CONTROL_SPACE`]) and
+/// panics rather than failing on impossible sizes; the calls are a loop of `WSARecvMsg`, more
+/// receives made while `FIONREAD` says a datagram is queued, not `recvmmsg`; the receives are
+/// read with [`iter`](Self::iter) (no descriptors to take, so no `iter_mut`), their control
+/// messages typed as [`windows::cmsg::ControlMessage`](super::cmsg::ControlMessage), and
+/// [`RecvDatagram::segments`] splits what URO joined where Unix splits UDP GRO.
 #[derive(Debug)]
 pub struct RecvBatch {
     data: Vec<u8>,
