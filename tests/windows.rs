@@ -601,6 +601,11 @@ fn crate_builders_round_trip_with_pktinfo() {
         other => panic!("expected one IP_PKTINFO, got {other:?}"),
     }
     assert_eq!(msg.control_bytes().len(), IP_PKTINFO_SPACE);
+    let raw: Vec<_> = msg
+        .raw_messages()
+        .map(|m| (m.level, m.ty, m.data.len()))
+        .collect();
+    assert_eq!(raw, [(0, 19, 8)]); // IPPROTO_IP, IP_PKTINFO, an IN_PKTINFO
 }
 
 /// `SendMsg` with no address on a connected socket; one `RecvMsg` reused, first peeking.

@@ -209,6 +209,13 @@ impl<'c> Received<'c> {
         self.control
     }
 
+    /// The control messages as bytes, walked by the crate's [`RawIter`](cmsg::RawIter), as
+    /// on Unix.
+    #[inline]
+    pub fn raw_messages(&self) -> cmsg::RawIter<'_> {
+        cmsg::RawIter::new(self.control)
+    }
+
     /// The control messages, typed (`IP_PKTINFO`, `IP_ECN`, `UDP_COALESCED_INFO`, ...).
     #[doc(alias = "WSA_CMSG_FIRSTHDR")]
     #[doc(alias = "WSA_CMSG_NXTHDR")]
