@@ -6,6 +6,9 @@
 //! kernel refusing the claim. [`hint`] picks the advice from all three. Everything here is
 //! pure and allocation-free: the texts are `&'static str`, and a [`Carried`] is built only on
 //! the error path.
+//!
+//! On Windows only [`Carried`] is built from here; the advice for a Windows Sockets code comes
+//! from the table in `crate::windows`.
 
 use std::fmt;
 
