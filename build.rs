@@ -11,6 +11,7 @@ fn main() {
     let apple = matches!(os, "macos" | "ios" | "tvos" | "watchos" | "visionos");
     let freebsd = os == "freebsd";
     let netbsd = os == "netbsd";
+    let windows = env::var("CARGO_CFG_WINDOWS").is_ok();
 
     let aliases: &[(&str, bool)] = &[
         // Families.
@@ -51,7 +52,8 @@ fn main() {
         ("has_ip_pktinfo", linux_like || apple),
         // IP_PKTINFO with NetBSD's 8-byte struct in_pktinfo {ipi_addr, ipi_ifindex}: on send
         // the source address (and interface), on receive (IP_RECVPKTINFO) the destination.
-        ("has_ip_pktinfo8", netbsd),
+        // Windows's IN_PKTINFO {ipi_addr, ipi_ifindex} has the same shape.
+        ("has_ip_pktinfo8", netbsd || windows),
         // The destination of a received datagram behind one typed API (sockopt::set_recv_pktinfo,
         // Received::destination): IP_PKTINFO (Linux, macOS), IP_RECVPKTINFO (NetBSD) or
         // IP_RECVDSTADDR (FreeBSD) for IPv4, IPV6_RECVPKTINFO for IPv6.

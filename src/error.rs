@@ -1,8 +1,13 @@
-//! The one error type of the crate.
+//! The one error type of the crate, on every system it builds for.
 //!
 //! Every failure says what happened, with the numbers involved, and what to do about it. Limits the
 //! crate checks before a syscall and the kernel errors that mean the same thing are reported as the
 //! same [`Error::Limit`] variant; `kernel` tells which of the two found it.
+//!
+//! On Windows the same type carries the Windows Sockets code (`WSAGetLastError`) where Unix
+//! carries the errno, with the advice for that code (`crate::windows` keeps the table of
+//! codes); the limits are the ones Windows has (the 32-bit counts of a `WSAMSG`, the sizes a
+//! Windows `Batch` checks).
 
 use std::fmt;
 use std::io;
@@ -55,8 +60,17 @@ pub enum Limit {
 }
 
 impl Limit {
-    /// The name the kernel and its manual pages give this limit.
+    /// The name the kernel and its manual pages give this limit (on Windows, the field or
+    /// option of Windows Sockets it is the limit of).
     pub const fn name(self) -> &'static str {
+        #[cfg(windows)]
+        match self {
+            Limit::Iovecs => return "WSAMSG's 32-bit buffer count",
+            Limit::ControlBuffer => return "WSAMSG's 32-bit control length",
+            Limit::Segments => return "the datagrams of one UDP_SEND_MSG_SIZE send",
+            Limit::SegmentSize => return "the UDP_SEND_MSG_SIZE size",
+            _ => {}
+        }
         match self {
             Limit::Fds => "SCM_MAX_FD",
             Limit::ControlBuffer => "net.core.optmem_max",
@@ -70,6 +84,13 @@ impl Limit {
     }
 
     fn advice(self) -> &'static str {
+        #[cfg(windows)]
+        match self {
+            Limit::Iovecs => return "join buffers, or send the data in several calls",
+            Limit::ControlBuffer => return "send less control data per call",
+            Limit::Segments => return "split the payload into several sends",
+            _ => {}
+        }
         match self {
             Limit::Fds => "send the descriptors in several messages of at most 253 each",
             Limit::ControlBuffer => {
@@ -168,6 +189,7 @@ pub enum Error {
     /// Flags a [`Batch`](crate::batch::Batch) cannot send with: `MSG_MORE` would merge its
     /// datagrams into one, `MSG_OOB` and `MSG_EOR` belong to streams and records.
     #[doc(alias = "MSG_MORE")]
+    #[cfg(unix)]
     BatchFlags {
         /// The flags refused.
         flags: crate::flags::SendFlags,
@@ -195,18 +217,32 @@ pub enum Error {
         /// Bytes that were expected.
         expected: usize,
     },
+    /// Bytes given to `windows::ProtocolInfo::from_bytes` are not one `WSAPROTOCOL_INFOW`
+    /// (Windows).
+    #[doc(alias = "WSAPROTOCOL_INFOW")]
+    #[cfg(windows)]
+    ProtocolInfoLength {
+        /// The bytes given.
+        len: usize,
+        /// `sizeof(WSAPROTOCOL_INFOW)`.
+        expected: usize,
+    },
     /// A system call failed.
     ///
     /// Its message says what the errno means for this call and what the call carried, and
     /// what to do: `EPERM` for a message with file descriptors (the receiver refuses them) is
     /// told apart from `EPERM` for one with credentials (the kernel refuses the claim). Match
     /// it with `..`: more fields may come.
+    ///
+    /// On Windows `errno` is the Windows Sockets code that `WSAGetLastError` gave
+    /// (`WSAEWOULDBLOCK` = 10035, ...), and the call a Windows one (`"WSASendMsg"`,
+    /// `"WSARecvMsg"`, `"WSADuplicateSocketW"`, ...).
     #[non_exhaustive]
     Os {
         /// The call: `"sendmsg"`, `"sendmmsg"`, `"recvmsg"`, `"recvmmsg"`, `"sendfile"`,
         /// `"poll"`, `"setsockopt"`, `"getsockopt"`, ...
         call: &'static str,
-        /// The errno.
+        /// The errno (on Windows, the Windows Sockets code).
         errno: i32,
         /// What the call carried ([`Carried::NOTHING`] for receives and `sendfile`).
         carried: Carried,
@@ -240,7 +276,7 @@ impl Error {
                 call,
                 errno,
                 carried,
-            } => Some(hints::hint(call, errno, carried)),
+            } => Some(os_hint(call, errno, carried)),
             Error::Limit { limit, .. } => Some(limit.advice()),
             _ => None,
         }
@@ -271,11 +307,40 @@ impl Error {
         }
     }
 
-    /// Whether the call would have blocked (`EAGAIN`/`EWOULDBLOCK`): try again when the socket
-    /// is ready.
+    /// Whether the call would have blocked (`EAGAIN`/`EWOULDBLOCK`; `WSAEWOULDBLOCK` on
+    /// Windows): try again when the socket is ready.
     pub fn is_would_block(&self) -> bool {
-        matches!(self.raw_os_error(), Some(e) if e == libc::EAGAIN || e == libc::EWOULDBLOCK)
+        #[cfg(unix)]
+        let would_block = |e: i32| e == libc::EAGAIN || e == libc::EWOULDBLOCK;
+        #[cfg(windows)]
+        let would_block = |e: i32| e == crate::windows::error::code::WSAEWOULDBLOCK;
+        matches!(self.raw_os_error(), Some(e) if would_block(e))
     }
+}
+
+/// The advice for a failed call, from the errno table.
+#[cfg(unix)]
+fn os_hint(call: &'static str, errno: i32, carried: Carried) -> &'static str {
+    hints::hint(call, errno, carried)
+}
+
+/// The advice for a failed call, from the Windows Sockets table (what the call carried changes
+/// no advice there).
+#[cfg(windows)]
+fn os_hint(call: &'static str, code: i32, _carried: Carried) -> &'static str {
+    crate::windows::error::hint(call, code)
+}
+
+/// The symbolic name of an errno.
+#[cfg(unix)]
+fn os_name(errno: i32) -> &'static str {
+    hints::errno_name(errno)
+}
+
+/// The symbolic name of a Windows Sockets code.
+#[cfg(windows)]
+fn os_name(code: i32) -> &'static str {
+    crate::windows::error::name(code)
 }
 
 impl fmt::Display for Error {
@@ -298,7 +363,7 @@ impl fmt::Display for Error {
                     Limit::RightsMessages => "SCM_RIGHTS messages",
                 };
                 match limit {
-                    Limit::ControlBuffer => write!(
+                    Limit::ControlBuffer if cfg!(unix) => write!(
                         f,
                         "{needed} {what} reach {limit} ({max}): the kernel takes less than {max}"
                     )?,
@@ -309,7 +374,7 @@ impl fmt::Display for Error {
                     _ => write!(f, "{needed} {what} exceed {limit} ({max})")?,
                 }
                 if let Some(errno) = kernel {
-                    let name = hints::errno_name(errno);
+                    let name = os_name(errno);
                     write!(f, " (the kernel answered {name})")?;
                 } else {
                     f.write_str(", nothing was sent")?;
@@ -325,7 +390,12 @@ impl fmt::Display for Error {
                 f,
                 "control storage too small: {needed} bytes needed, {available} available; \
                  use CmsgBuffer::<{needed}> (or larger), or size it with the sum of \
-                 ancillary::cmsg::space of each message (space_for_fds, CREDENTIALS_SPACE, ...)"
+                 ancillary::cmsg::space of each message ({})",
+                if cfg!(windows) {
+                    "INT_SPACE, IP_PKTINFO_SPACE, IPV6_PKTINFO_SPACE, ..."
+                } else {
+                    "space_for_fds, CREDENTIALS_SPACE, ..."
+                }
             ),
             Error::RawRights => f.write_str(
                 "SCM_RIGHTS cannot be pushed as raw bytes: use Encoder::push_rights with \
@@ -334,6 +404,15 @@ impl fmt::Display for Error {
             Error::ControlWithoutData => f.write_str(
                 "control data needs at least one byte of payload on a stream socket; \
                  add a data byte",
+            ),
+            Error::ControlTruncated {
+                delivered,
+                capacity,
+            } if cfg!(windows) => write!(
+                f,
+                "control data truncated (MSG_CTRUNC): {delivered} of a {capacity}-byte buffer \
+                 delivered, the rest was lost; give WSARecvMsg a larger control buffer \
+                 (the sum of ancillary::cmsg::space of each message)"
             ),
             Error::ControlTruncated {
                 delivered,
@@ -347,7 +426,12 @@ impl fmt::Display for Error {
             Error::DataTruncated { received } => write!(
                 f,
                 "datagram truncated (MSG_TRUNC): only {received} bytes fitted in the buffers; \
-                 give recvmsg larger buffers"
+                 give {} larger buffers",
+                if cfg!(windows) {
+                    "WSARecvMsg"
+                } else {
+                    "recvmsg"
+                }
             ),
             Error::FileEnded { offset, missing } => write!(
                 f,
@@ -367,6 +451,7 @@ impl fmt::Display for Error {
                  the socket does not keep message boundaries, and the rest of that message is \
                  lost; write streams with SendAll, not Batch"
             ),
+            #[cfg(unix)]
             Error::BatchFlags { flags } => write!(
                 f,
                 "a Batch cannot send with {flags:?}: MSG_MORE would join its datagrams into \
@@ -392,13 +477,19 @@ impl fmt::Display for Error {
                 f,
                 "{what} overflows the address space; ask for fewer or smaller buffers"
             ),
+            #[cfg(windows)]
+            Error::ProtocolInfoLength { len, expected } => write!(
+                f,
+                "{len} bytes are not a WSAPROTOCOL_INFOW, which has {expected}; pass the exact \
+                 bytes of ProtocolInfo::as_bytes from the process that called duplicate_socket"
+            ),
             Error::Os {
                 call,
                 errno,
                 carried,
             } => {
-                let name = hints::errno_name(errno);
-                let hint = hints::hint(call, errno, carried);
+                let name = os_name(errno);
+                let hint = os_hint(call, errno, carried);
                 let os = io::Error::from_raw_os_error(errno);
                 write!(f, "{call} failed with {name}: {hint} ({os}")?;
                 if !carried.is_empty() {
@@ -418,7 +509,7 @@ impl From<Error> for io::Error {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -62,9 +62,9 @@
 mod addr;
 #[cfg(unix)]
 pub mod batch;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod cmsg;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 mod error;
 #[cfg(unix)]
 mod fds;
@@ -99,7 +99,7 @@ pub mod windows;
 pub use addr::Destination;
 #[cfg(unix)]
 pub use batch::{Batch, BatchError, RecvBatch};
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub use error::{Carried, Error, Limit, Result};
 #[cfg(unix)]
 pub use fds::{RecvWithFd, SendWithFd};
@@ -121,10 +121,11 @@ pub use send::SendMsg;
 pub use stream::SendFile;
 #[cfg(unix)]
 pub use stream::{wait_readable, wait_writable, Progress, RecvExact, SendAll};
-/// On Windows the crate's error is that of the Windows calls: a Windows Sockets code
-/// (`WSAGetLastError`) with what to do about it, or a limit checked before the call.
+/// On Windows the crate's batches are the Windows ones: a loop of `WSASendMsg` with UDP send
+/// offload (USO), and a loop of `WSARecvMsg` splitting receive offload (URO); their docs say
+/// what differs from the Unix `Batch` and `RecvBatch`.
 #[cfg(windows)]
-pub use windows::{Error, Result};
+pub use windows::{Batch, BatchError, RecvBatch};
 
 #[cfg(all(doctest, unix))]
 #[doc = include_str!("../README.md")]

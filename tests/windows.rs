@@ -13,9 +13,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use ancillary::windows::cmsg::{
-    Buffer, ControlMessage, Encoder, Iter, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE,
-};
+use ancillary::cmsg::{CmsgBuffer, Encoder, INT_SPACE, IPV6_PKTINFO_SPACE, IP_PKTINFO_SPACE};
+use ancillary::windows::cmsg::{ControlMessage, Iter};
 use ancillary::windows::{
     duplicate_socket, recv_msg, send_msg, set_recv_option, supports_send_offload, Batch, Error,
     ProtocolInfo, RecvBatch, RecvFlags, RecvOption, SendFlags,
@@ -63,7 +62,7 @@ fn send_msg_and_recv_msg_scatter_gather() {
     assert_eq!(sent, 14);
 
     let (mut head, mut tail) = ([0u8; 5], [0u8; 32]);
-    let mut control = Buffer::<64>::new();
+    let mut control = CmsgBuffer::<64>::new();
     let got = recv_msg(
         &b,
         &mut [IoSliceMut::new(&mut head), IoSliceMut::new(&mut tail)],
@@ -104,7 +103,7 @@ fn pktinfo_on_receive_v4() {
     )
     .unwrap();
     let mut data = [0u8; 16];
-    let mut control = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut control = CmsgBuffer::<{ IP_PKTINFO_SPACE }>::new();
     let got = recv_msg(
         &b,
         &mut [IoSliceMut::new(&mut data)],
@@ -142,7 +141,7 @@ fn pktinfo_on_receive_v6() {
     )
     .unwrap();
     let mut data = [0u8; 4];
-    let mut control = Buffer::<{ IPV6_PKTINFO_SPACE }>::new();
+    let mut control = CmsgBuffer::<{ IPV6_PKTINFO_SPACE }>::new();
     let got = recv_msg(
         &b,
         &mut [IoSliceMut::new(&mut data)],
@@ -167,7 +166,7 @@ fn control_messages_walked_and_sent() {
     let ecn_asked = set_recv_option(&b, RecvOption::EcnV4, true);
     let tos_asked = set_recv_option(&b, RecvOption::TosV4, true);
 
-    let mut storage = Buffer::<{ IP_PKTINFO_SPACE + INT_SPACE }>::new();
+    let mut storage = CmsgBuffer::<{ IP_PKTINFO_SPACE + INT_SPACE }>::new();
     let mut out = Encoder::new(&mut storage);
     out.push(&ControlMessage::PktInfoV4 {
         addr: Ipv4Addr::LOCALHOST,
@@ -200,7 +199,7 @@ fn control_messages_walked_and_sent() {
     }
 
     let mut data = [0u8; 8];
-    let mut control = Buffer::<{ IP_PKTINFO_SPACE + 2 * INT_SPACE }>::new();
+    let mut control = CmsgBuffer::<{ IP_PKTINFO_SPACE + 2 * INT_SPACE }>::new();
     let got = recv_msg(
         &b,
         &mut [IoSliceMut::new(&mut data)],
@@ -216,7 +215,7 @@ fn control_messages_walked_and_sent() {
         .iter()
         .map(|m| match m {
             ControlMessage::PktInfoV4 { .. } => IP_PKTINFO_SPACE,
-            ControlMessage::Raw { data, .. } => ancillary::windows::cmsg::space(data.len()),
+            ControlMessage::Raw { data, .. } => ancillary::cmsg::space(data.len()),
             _ => INT_SPACE,
         })
         .sum();
@@ -541,9 +540,28 @@ fn the_crate_error_carries_windows_codes() {
     let e: ancillary::Error = r.unwrap_err();
     let code = e.raw_os_error().expect("a Windows Sockets code");
     assert!(e.hint().is_some(), "{e}");
+    assert!(matches!(e, Error::Os { call: "WSASendMsg", errno, .. } if errno == code));
+    // Into io::Error as on Unix: the kind std gives the code, the crate's error (with the
+    // code and the advice) inside.
     let io = std::io::Error::from(e.clone());
-    assert_eq!(io.raw_os_error(), Some(code));
+    assert_eq!(io.kind(), std::io::Error::from_raw_os_error(code).kind());
+    let inner = io
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<ancillary::Error>());
+    assert_eq!(inner, Some(&e));
     println!("{e}");
+
+    // WSAEWOULDBLOCK: the same test as on Unix, the kind std gives it.
+    let (_, b) = udp_pair();
+    b.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 4];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let e = ancillary::RecvMsg::new(&mut iov).recv(&b).unwrap_err();
+    assert!(e.is_would_block(), "{e}");
+    assert_eq!(e.raw_os_error(), Some(10035), "{e}");
+    assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+    assert!(e.to_string().contains("WSAEWOULDBLOCK"), "{e}");
+    assert!(e.to_string().contains("readable"), "{e}");
 }
 
 /// The crate's own builders on Windows: `SendMsg` with control data from the Windows encoder,
@@ -553,7 +571,7 @@ fn crate_builders_round_trip_with_pktinfo() {
     use ancillary::{RecvMsg, SendMsg};
     let (a, b) = udp_pair();
     set_recv_option(&b, RecvOption::PktInfoV4, true).unwrap();
-    let mut storage = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut storage = CmsgBuffer::<{ IP_PKTINFO_SPACE }>::new();
     let mut out = Encoder::new(&mut storage);
     out.push(&ControlMessage::PktInfoV4 {
         addr: Ipv4Addr::LOCALHOST,
@@ -569,7 +587,7 @@ fn crate_builders_round_trip_with_pktinfo() {
 
     let mut data = [0u8; 32];
     let mut iov = [IoSliceMut::new(&mut data)];
-    let mut space = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut space = CmsgBuffer::<{ IP_PKTINFO_SPACE }>::new();
     let mut recv = RecvMsg::new(&mut iov).control(&mut space);
     let msg = recv.recv(&b).unwrap();
     msg.check().unwrap();
@@ -583,6 +601,11 @@ fn crate_builders_round_trip_with_pktinfo() {
         other => panic!("expected one IP_PKTINFO, got {other:?}"),
     }
     assert_eq!(msg.control_bytes().len(), IP_PKTINFO_SPACE);
+    let raw: Vec<_> = msg
+        .raw_messages()
+        .map(|m| (m.level, m.ty, m.data.len()))
+        .collect();
+    assert_eq!(raw, [(0, 19, 8)]); // IPPROTO_IP, IP_PKTINFO, an IN_PKTINFO
 }
 
 /// `SendMsg` with no address on a connected socket; one `RecvMsg` reused, first peeking.
@@ -625,7 +648,7 @@ fn crate_builders_report_truncation() {
     }
     let mut data = [0u8; 200];
     let mut iov = [IoSliceMut::new(&mut data)];
-    let mut space = Buffer::<{ INT_SPACE - 8 }>::new();
+    let mut space = CmsgBuffer::<{ INT_SPACE - 8 }>::new();
     let mut recv = RecvMsg::new(&mut iov).control(&mut space);
     match recv.recv(&b) {
         Ok(msg) => match msg.check() {
@@ -644,7 +667,7 @@ fn crate_builders_report_truncation() {
 
     let mut small = [0u8; 10];
     let mut iov = [IoSliceMut::new(&mut small)];
-    let mut space = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+    let mut space = CmsgBuffer::<{ IP_PKTINFO_SPACE }>::new();
     let mut recv = RecvMsg::new(&mut iov).control(&mut space);
     match recv.recv(&b) {
         Ok(msg) => {
@@ -658,4 +681,126 @@ fn crate_builders_report_truncation() {
             assert_eq!(e.raw_os_error(), Some(10040), "{e}"); // WSAEMSGSIZE
         }
     }
+}
+
+/// The crate's typed `IP_PKTINFO` and `IPV6_PKTINFO` pushes and the Windows messages write the
+/// same bytes, and the crate's walk reads them back: one encoder and one walk for both.
+#[test]
+fn crate_encoder_and_windows_messages_agree() {
+    use ancillary::cmsg::{Ipv4PktInfo, Ipv6PktInfo, Layout, RawIter};
+    use std::net::Ipv6Addr;
+    let v4 = Ipv4PktInfo {
+        addr: Ipv4Addr::new(127, 0, 0, 2),
+        ifindex: 3,
+    };
+    let v6 = Ipv6PktInfo {
+        addr: Ipv6Addr::LOCALHOST,
+        ifindex: 4,
+    };
+    let mut a = CmsgBuffer::<{ IP_PKTINFO_SPACE + IPV6_PKTINFO_SPACE }>::new();
+    let mut typed = a.encoder();
+    typed
+        .push_ip_pktinfo(v4)
+        .unwrap()
+        .push_ipv6_pktinfo(v6)
+        .unwrap();
+    let mut b = CmsgBuffer::<{ IP_PKTINFO_SPACE + IPV6_PKTINFO_SPACE }>::new();
+    let mut windows = Encoder::new(&mut b);
+    windows
+        .push(&ControlMessage::PktInfoV4 {
+            addr: v4.addr,
+            ifindex: v4.ifindex,
+        })
+        .unwrap()
+        .push(&ControlMessage::PktInfoV6 {
+            addr: v6.addr,
+            ifindex: v6.ifindex,
+        })
+        .unwrap();
+    assert_eq!(typed.as_bytes(), windows.as_bytes());
+    let want_layout = if cfg!(target_pointer_width = "64") {
+        Layout::WINDOWS_64
+    } else {
+        Layout::WINDOWS_32
+    };
+    assert_eq!(Layout::NATIVE, want_layout);
+    let raw: Vec<_> = RawIter::new(typed.as_bytes())
+        .map(|m| (m.level, m.ty, m.data.len(), m.offset))
+        .collect();
+    assert_eq!(raw, [(0, 19, 8, 0), (41, 19, 20, IP_PKTINFO_SPACE)]);
+    let got: Vec<_> = Iter::new(typed.as_bytes()).collect();
+    assert_eq!(
+        got,
+        [
+            ControlMessage::PktInfoV4 {
+                addr: v4.addr,
+                ifindex: 3
+            },
+            ControlMessage::PktInfoV6 {
+                addr: v6.addr,
+                ifindex: 4
+            }
+        ]
+    );
+}
+
+/// The crate's limits and storage errors speak of what Windows has: the 32-bit counts of a
+/// `WSAMSG`, `UDP_SEND_MSG_SIZE`, the Windows spaces; no descriptors.
+#[test]
+fn the_crate_error_names_windows_limits() {
+    use ancillary::Limit;
+    let over = |limit, needed, max| Error::Limit {
+        limit,
+        needed,
+        max,
+        kernel: None,
+    };
+    let e = over(Limit::Iovecs, 1 << 33, u32::MAX as usize);
+    assert!(e.to_string().contains("WSAMSG"), "{e}");
+    assert!(e.to_string().contains("nothing was sent"), "{e}");
+    let e = over(Limit::SegmentSize, 0, 65_507);
+    assert!(e.to_string().contains("UDP_SEND_MSG_SIZE"), "{e}");
+    let e = Error::Capacity {
+        needed: 48,
+        available: 24,
+    };
+    assert!(e.to_string().contains("INT_SPACE"), "{e}");
+    assert!(!e.to_string().contains("space_for_fds"), "{e}");
+    let e = Error::ControlTruncated {
+        delivered: 24,
+        capacity: 24,
+    };
+    assert!(e.to_string().contains("WSARecvMsg"), "{e}");
+    assert!(!e.to_string().contains("fds"), "{e}");
+    assert_eq!(
+        std::io::Error::from(Error::Capacity {
+            needed: 1,
+            available: 0
+        })
+        .kind(),
+        std::io::ErrorKind::StorageFull
+    );
+}
+
+/// `ancillary::Batch` and `ancillary::RecvBatch` are the Windows batches: the same portable
+/// names as on Unix.
+#[test]
+fn crate_batch_names_on_windows() {
+    let (a, b) = udp_pair();
+    let to = b.local_addr().unwrap();
+    let mut batch: ancillary::Batch = Batch::new();
+    batch.push(to, b"one").unwrap();
+    batch.push(to, b"two").unwrap();
+    let sent: Result<usize, ancillary::BatchError> = batch.send(&a);
+    assert_eq!(sent.unwrap(), 2);
+    let mut rb: ancillary::RecvBatch = RecvBatch::new(4, 64);
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        if got.len() >= 2 {
+            break;
+        }
+        rb.recv(&b).unwrap();
+        got.extend(rb.iter().map(|d| d.data().to_vec()));
+    }
+    assert_eq!(got, [b"one".to_vec(), b"two".to_vec()]);
 }

@@ -27,13 +27,17 @@ use std::ops::Range;
 use super::creds::Credentials;
 #[cfg(has_pidfd)]
 use super::rights::Pidfd;
+#[cfg(unix)]
 use super::rights::Rights;
-use super::{Layout, DATA_OFFSET, HEADER_LEN};
+#[cfg(unix)]
+use super::HEADER_LEN;
+use super::{Layout, DATA_OFFSET};
 
+#[cfg(unix)]
 const FD_LEN: usize = std::mem::size_of::<libc::c_int>();
 
 /// One control message as bytes, not interpreted: what [`RawIter`] yields, and what
-/// [`ControlMessages`] yields for messages it has no type for.
+/// `ControlMessages` yields for messages it has no type for.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawCmsg<'a> {
@@ -91,7 +95,8 @@ pub(super) trait HeaderFormat: Copy {
     ) -> Result<(), ()>;
 }
 
-/// This target's `struct cmsghdr`, read and written as the C type.
+/// This target's `struct cmsghdr`, read and written as the C type (on Windows, whose
+/// `WSACMSGHDR` is a `SIZE_T` and two `INT`s without padding, as the bytes of its [`Layout`]).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Native;
 
@@ -103,6 +108,25 @@ impl HeaderFormat for Native {
         Layout::NATIVE
     }
 
+    #[cfg(not(unix))]
+    #[inline(always)]
+    fn read(self, rest: &[u8]) -> Option<(usize, libc::c_int, libc::c_int)> {
+        Layout::NATIVE.read(rest)
+    }
+
+    #[cfg(not(unix))]
+    #[inline(always)]
+    fn write(
+        self,
+        dst: &mut [u8],
+        cmsg_len: usize,
+        level: libc::c_int,
+        ty: libc::c_int,
+    ) -> Result<(), ()> {
+        Layout::NATIVE.write(dst, cmsg_len, level, ty)
+    }
+
+    #[cfg(unix)]
     #[inline(always)]
     fn read(self, rest: &[u8]) -> Option<(usize, libc::c_int, libc::c_int)> {
         assert!(rest.len() >= HEADER_LEN);
@@ -115,6 +139,7 @@ impl HeaderFormat for Native {
         Some((cmsg_len, hdr.cmsg_level, hdr.cmsg_type))
     }
 
+    #[cfg(unix)]
     #[inline(always)]
     fn write(
         self,
@@ -330,6 +355,7 @@ impl<'a> Iterator for ForeignIter<'a> {
 
 impl std::iter::FusedIterator for ForeignIter<'_> {}
 
+#[cfg(unix)]
 /// A received control message, typed where the crate knows the type.
 #[non_exhaustive]
 #[derive(Debug)]
@@ -430,6 +456,7 @@ pub enum ControlMessage<'a> {
     RxqOverflow(u32),
 }
 
+#[cfg(unix)]
 /// The owning walk over control data that `recvmsg(2)` received: descriptors come out as
 /// [`OwnedFd`](std::os::fd::OwnedFd) when the caller takes them ([`Rights`] is an iterator of
 /// them, `Pidfd::take` hands one out on Linux).
@@ -449,6 +476,7 @@ pub struct ControlMessages<'a> {
     off: usize,
 }
 
+#[cfg(unix)]
 impl<'a> ControlMessages<'a> {
     /// The owning walk over `buf`, the `msg_controllen` bytes of control data a `recvmsg` call
     /// returned.
@@ -464,6 +492,7 @@ impl<'a> ControlMessages<'a> {
     }
 }
 
+#[cfg(unix)]
 /// A message as the descriptor walks see it: the two kinds that carry descriptors, or another.
 pub(crate) enum Carrier<'a> {
     Rights(Rights<'a>),
@@ -478,6 +507,7 @@ pub(crate) enum Carrier<'a> {
     },
 }
 
+#[cfg(unix)]
 impl<'a> ControlMessages<'a> {
     /// The next message, typed only as far as descriptors go: the one walk under
     /// [`Iterator::next`], [`Fds`](crate::recv::Fds) and [`close_untaken`].
@@ -518,6 +548,7 @@ impl<'a> ControlMessages<'a> {
     }
 }
 
+#[cfg(unix)]
 impl<'a> Iterator for ControlMessages<'a> {
     type Item = ControlMessage<'a>;
 
@@ -556,8 +587,10 @@ impl<'a> Iterator for ControlMessages<'a> {
     }
 }
 
+#[cfg(unix)]
 impl std::iter::FusedIterator for ControlMessages<'_> {}
 
+#[cfg(unix)]
 /// The typed form of a message that carries no descriptor; `None` for one the crate has no
 /// type for (or too short for its type).
 #[inline]
@@ -569,6 +602,7 @@ fn decode_typed(level: libc::c_int, ty: libc::c_int, data: &[u8]) -> Option<Cont
     super::ip::decode(level, ty, data)
 }
 
+#[cfg(unix)]
 /// Closes every descriptor still in the `SCM_RIGHTS` and `SCM_PIDFD` messages of `buf`, control
 /// data that `recvmsg(2)` received, and marks them taken: what [`Received`](crate::Received)
 /// does when it drops, for code that calls `recvmsg` itself.
@@ -584,6 +618,7 @@ pub unsafe fn close_untaken(buf: &mut [u8]) {
     }
 }
 
+#[cfg(unix)]
 /// The walk of [`close_untaken`], out of line.
 ///
 /// # Safety
@@ -601,7 +636,7 @@ unsafe fn close_every(buf: &mut [u8]) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::cmsg::{space, CmsgBuffer};

@@ -2,22 +2,29 @@
 
 use std::marker::PhantomData;
 use std::mem::size_of;
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 #[cfg(has_ucred)]
 use super::creds::{Credentials, UCRED_LEN};
 use super::decode::{HeaderFormat, Native};
-use super::{aligned_mut, Layout, ALIGN, HEADER_LEN};
-use crate::error::{Error, Result};
+#[cfg(unix)]
+use super::HEADER_LEN;
+use super::{aligned_mut, Layout, ALIGN};
+use crate::{Error, Result};
 
 const FD_LEN: usize = size_of::<libc::c_int>();
 
-/// Appends control messages to caller storage, ready for `sendmsg(2)`.
+/// Appends control messages to caller storage, ready for `sendmsg(2)` (`WSASendMsg` on
+/// Windows).
 ///
 /// Each push writes a complete message (header, data, zeroed padding) or nothing: when the
 /// storage is too small the push fails with [`Error::Capacity`] and the encoder is unchanged.
-/// The `'fd` lifetime keeps every descriptor pushed with [`push_rights`](Self::push_rights) open
-/// for as long as the encoder (and a [`SendMsg`](crate::SendMsg) that uses it) lives.
+/// The `'fd` lifetime keeps every descriptor pushed with `push_rights` open for as long as the
+/// encoder (and a [`SendMsg`](crate::SendMsg) that uses it) lives. On Windows, which passes no
+/// descriptors, the encoder writes the `WSACMSGHDR` layout and `'fd` bounds nothing; its typed
+/// Windows messages (`IP_ECN`, `UDP_SEND_MSG_SIZE`, ...) are pushed with `push` and an
+/// `ancillary::windows::cmsg::ControlMessage`.
 ///
 /// ```
 /// use std::os::fd::AsFd;
@@ -39,8 +46,12 @@ const FD_LEN: usize = size_of::<libc::c_int>();
 pub struct Encoder<'b, 'fd> {
     buf: &'b mut [u8],
     len: usize,
+    #[cfg(unix)]
     fds: usize,
+    #[cfg(unix)]
     _fds: PhantomData<BorrowedFd<'fd>>,
+    #[cfg(not(unix))]
+    _fds: PhantomData<&'fd ()>,
 }
 
 impl<'b, 'fd> Encoder<'b, 'fd> {
@@ -53,6 +64,7 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
         Encoder {
             buf: aligned_mut(buf),
             len: 0,
+            #[cfg(unix)]
             fds: 0,
             _fds: PhantomData,
         }
@@ -65,6 +77,7 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     /// [`Error::Capacity`] if the storage is too small. The kernel's limit of 253 fds per
     /// message is checked when sending, over all `SCM_RIGHTS` messages together.
     #[doc(alias = "SCM_RIGHTS")]
+    #[cfg(unix)]
     #[inline]
     pub fn push_rights(&mut self, fds: &[BorrowedFd<'fd>]) -> Result<&mut Self> {
         let data_len = fds
@@ -135,6 +148,7 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     /// # Errors
     /// [`Error::Capacity`] if the storage is too small.
     #[doc(alias = "SCM_RIGHTS")]
+    #[cfg(unix)]
     #[inline]
     pub unsafe fn push_raw_rights(&mut self, fds: &[RawFd]) -> Result<&mut Self> {
         let available = self.buf.len();
@@ -154,9 +168,8 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     /// messages this encoder has no method for.
     ///
     /// # Errors
-    /// - [`Error::RawRights`] for `SOL_SOCKET`/`SCM_RIGHTS`: raw bytes would pass descriptor
-    ///   numbers that nothing keeps open; use [`push_rights`](Self::push_rights) or
-    ///   [`push_raw_rights`](Self::push_raw_rights);
+    /// - `Error::RawRights` for `SOL_SOCKET`/`SCM_RIGHTS` (Unix): raw bytes would pass
+    ///   descriptor numbers that nothing keeps open; use `push_rights` or `push_raw_rights`;
     /// - [`Error::Capacity`] if the storage is too small.
     #[inline]
     pub fn push_raw(
@@ -165,6 +178,7 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
         ty: libc::c_int,
         data: &[u8],
     ) -> Result<&mut Self> {
+        #[cfg(unix)]
         if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
             return Err(Error::RawRights);
         }
@@ -202,6 +216,7 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     }
 
     /// Descriptors over all `SCM_RIGHTS` messages pushed.
+    #[cfg(unix)]
     #[inline]
     pub fn fd_count(&self) -> usize {
         self.fds
@@ -214,9 +229,13 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
     /// ([`CmsgBuffer::encoder`](super::CmsgBuffer::encoder) costs nothing).
     pub fn clear(&mut self) {
         self.len = 0;
-        self.fds = 0;
+        #[cfg(unix)]
+        {
+            self.fds = 0;
+        }
     }
 
+    #[cfg(unix)]
     fn too_big(&self, needed: usize) -> Error {
         Error::Capacity {
             needed,
@@ -389,6 +408,7 @@ const _: () = assert!(
 
 /// Writes a `cmsghdr` into `dst` (exactly `HEADER_LEN` bytes); `Err` if `cmsg_len` does not
 /// fit its field.
+#[cfg(unix)]
 #[inline]
 pub(super) fn write_header(
     dst: &mut [u8],
@@ -415,11 +435,11 @@ pub(super) fn write_header(
 
 impl std::fmt::Debug for Encoder<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Encoder")
-            .field("len", &self.len)
-            .field("capacity", &self.buf.len())
-            .field("fds", &self.fds)
-            .finish()
+        let mut d = f.debug_struct("Encoder");
+        d.field("len", &self.len).field("capacity", &self.buf.len());
+        #[cfg(unix)]
+        d.field("fds", &self.fds);
+        d.finish()
     }
 }
 

@@ -31,17 +31,39 @@ use std::net::IpAddr;
 #[cfg(any(test, has_ip_pktinfo, has_ip_pktinfo8, has_ip_recvdstaddr))]
 use std::net::Ipv4Addr;
 use std::net::Ipv6Addr;
+#[cfg(unix)]
 use std::time::{Duration, SystemTime};
 
+#[cfg(unix)]
 use super::decode::ControlMessage;
 use super::encode::Encoder;
 use super::space;
-use crate::error::Result;
+use crate::Result;
 
 const INT_LEN: usize = size_of::<libc::c_int>();
-#[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
+#[cfg(all(unix, any(has_ip_pktinfo, has_ip_pktinfo8)))]
 const IN_PKTINFO_LEN: usize = size_of::<libc::in_pktinfo>();
+/// `sizeof(IN_PKTINFO)`: `{ IN_ADDR ipi_addr; ULONG ipi_ifindex; }`, NetBSD's shape.
+#[cfg(windows)]
+const IN_PKTINFO_LEN: usize = in_pktinfo8::LEN;
+#[cfg(unix)]
 const IN6_PKTINFO_LEN: usize = size_of::<libc::in6_pktinfo>();
+/// `sizeof(IN6_PKTINFO)`: `{ IN6_ADDR ipi6_addr; ULONG ipi6_ifindex; }` (checked against
+/// `windows-sys` in `layout.rs`).
+#[cfg(windows)]
+const IN6_PKTINFO_LEN: usize = 20;
+
+/// The levels and types of the messages that both Unix and Windows have.
+mod sock {
+    #[cfg(all(unix, any(has_ip_pktinfo, has_ip_pktinfo8)))]
+    pub(super) use libc::{IPPROTO_IP, IP_PKTINFO};
+    #[cfg(unix)]
+    pub(super) use libc::{IPPROTO_IPV6, IPV6_PKTINFO};
+    #[cfg(windows)]
+    pub(super) use windows_sys::Win32::Networking::WinSock::{
+        IPPROTO_IP, IPPROTO_IPV6, IPV6_PKTINFO, IP_PKTINFO,
+    };
+}
 
 /// The space of a `UDP_SEGMENT` message (`u16`).
 #[cfg(has_gso)]
@@ -113,6 +135,7 @@ impl Ipv4PktInfo {
         b
     }
 
+    #[cfg(unix)]
     fn from_bytes(d: &[u8]) -> Option<Self> {
         let d: &[u8; IN_PKTINFO_LEN] = d.get(..IN_PKTINFO_LEN)?.try_into().ok()?;
         Some(Ipv4PktInfo {
@@ -149,6 +172,7 @@ mod in_pktinfo8 {
     }
 
     /// `(ipi_addr, ipi_ifindex)`; `None` if `d` is shorter than the struct.
+    #[cfg(any(unix, test))]
     pub(super) fn from_bytes(d: &[u8]) -> Option<(Ipv4Addr, u32)> {
         let d: &[u8; LEN] = d.get(..LEN)?.try_into().ok()?;
         Some((
@@ -159,7 +183,7 @@ mod in_pktinfo8 {
 }
 
 // NetBSD's struct is the one written above.
-#[cfg(has_ip_pktinfo8)]
+#[cfg(all(unix, has_ip_pktinfo8))]
 const _: () = {
     assert!(IN_PKTINFO_LEN == in_pktinfo8::LEN);
     assert!(std::mem::offset_of!(libc::in_pktinfo, ipi_addr) == 0);
@@ -167,7 +191,7 @@ const _: () = {
 };
 
 /// `struct in_pktinfo` (`IP_PKTINFO`) as NetBSD defines it: `{ipi_addr, ipi_ifindex}`, 8
-/// bytes, without Linux's `ipi_spec_dst`.
+/// bytes, without Linux's `ipi_spec_dst`; Windows's `IN_PKTINFO` has the same shape.
 ///
 /// On send, [`addr`](Self::addr) chooses the source address of the datagram and
 /// [`ifindex`](Self::ifindex) (if not 0) the outgoing interface. On receive (with
@@ -178,7 +202,7 @@ const _: () = {
 #[doc(alias = "IP_RECVPKTINFO")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg(has_ip_pktinfo8)]
-#[cfg_attr(docsrs, doc(cfg(target_os = "netbsd")))]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "netbsd", windows))))]
 pub struct Ipv4PktInfo {
     /// `ipi_addr`: the source address on send, the destination address on receive.
     pub addr: Ipv4Addr,
@@ -198,6 +222,7 @@ impl Ipv4PktInfo {
         in_pktinfo8::to_bytes(self.addr, self.ifindex)
     }
 
+    #[cfg(unix)]
     fn from_bytes(d: &[u8]) -> Option<Self> {
         let (addr, ifindex) = in_pktinfo8::from_bytes(d)?;
         Some(Ipv4PktInfo { addr, ifindex })
@@ -232,6 +257,7 @@ impl Ipv6PktInfo {
         b
     }
 
+    #[cfg(unix)]
     fn from_bytes(d: &[u8]) -> Option<Self> {
         let d: &[u8; IN6_PKTINFO_LEN] = d.get(..IN6_PKTINFO_LEN)?.try_into().ok()?;
         let mut a = [0u8; 16];
@@ -244,6 +270,7 @@ impl Ipv6PktInfo {
 }
 
 /// A receive timestamp (`SCM_TIMESTAMPNS`): `CLOCK_REALTIME` when the datagram arrived.
+#[cfg(unix)]
 #[doc(alias = "SO_TIMESTAMPNS")]
 #[doc(alias = "SCM_TIMESTAMPNS")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -254,6 +281,7 @@ pub struct Timestamp {
     pub nsec: u32,
 }
 
+#[cfg(unix)]
 impl Timestamp {
     /// The timestamp as a [`SystemTime`]; `None` if it lies before the epoch.
     pub fn to_system_time(self) -> Option<SystemTime> {
@@ -264,6 +292,7 @@ impl Timestamp {
     #[cfg(has_timestampns)]
     /// `struct timespec`: two 64-bit words (64-bit targets, `SO_TIMESTAMPNS_NEW`), or two 32-bit
     /// words (32-bit targets with a 32-bit `time_t`).
+    #[cfg(unix)]
     fn from_bytes(d: &[u8]) -> Option<Self> {
         let (sec, nsec) = if d.len() >= 16 {
             let w = |i: usize| {
@@ -284,6 +313,7 @@ impl Timestamp {
 }
 
 /// An `int`'s value if it is 0..=255.
+#[cfg(unix)]
 fn int_u8(d: &[u8]) -> Option<u8> {
     let w: [u8; INT_LEN] = d.get(..INT_LEN)?.try_into().ok()?;
     u8::try_from(libc::c_int::from_ne_bytes(w)).ok()
@@ -292,6 +322,7 @@ fn int_u8(d: &[u8]) -> Option<u8> {
 /// A one-byte field sent as one byte (a `u_char`: Linux's `IP_TOS`, FreeBSD's and macOS's
 /// `IP_RECVTOS` and `IP_RECVTTL`) or as an `int`: the first byte of 1 to 3 bytes, else the
 /// `int` if it is 0..=255.
+#[cfg(unix)]
 fn byte_or_int(d: &[u8]) -> Option<u8> {
     match d.len() {
         1..=3 => Some(d[0]),
@@ -300,6 +331,7 @@ fn byte_or_int(d: &[u8]) -> Option<u8> {
 }
 
 /// The traffic class of an `IPV6_TCLASS` message: an `int`, which macOS may send as one byte.
+#[cfg(unix)]
 fn tclass_of(d: &[u8]) -> Option<u8> {
     if cfg!(has_tclass_byte) {
         byte_or_int(d)
@@ -323,6 +355,7 @@ fn in_addr_of(d: &[u8]) -> Option<Ipv4Addr> {
 
 /// The typed form of a UDP or IP message, or of `SCM_TIMESTAMPNS`/`SO_RXQ_OVFL`; `None` for
 /// any other message and for one too short (or out of range) for its type.
+#[cfg(unix)]
 pub(crate) fn decode<'a>(
     level: libc::c_int,
     ty: libc::c_int,
@@ -394,11 +427,12 @@ impl<'fd> Encoder<'_, 'fd> {
             target_os = "linux",
             target_os = "android",
             target_vendor = "apple",
-            target_os = "netbsd"
+            target_os = "netbsd",
+            windows
         )))
     )]
     pub fn push_ip_pktinfo(&mut self, info: Ipv4PktInfo) -> Result<&mut Self> {
-        self.push_raw(libc::IPPROTO_IP, libc::IP_PKTINFO, &info.to_bytes())
+        self.push_raw(sock::IPPROTO_IP, sock::IP_PKTINFO, &info.to_bytes())
     }
 
     /// `IPV6_PKTINFO`: choose the source address (and interface) of an IPv6 datagram.
@@ -407,7 +441,7 @@ impl<'fd> Encoder<'_, 'fd> {
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
     #[doc(alias = "IPV6_PKTINFO")]
     pub fn push_ipv6_pktinfo(&mut self, info: Ipv6PktInfo) -> Result<&mut Self> {
-        self.push_raw(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &info.to_bytes())
+        self.push_raw(sock::IPPROTO_IPV6, sock::IPV6_PKTINFO, &info.to_bytes())
     }
 
     /// The source address of this datagram: `IP_PKTINFO` for IPv4, `IPV6_PKTINFO` for IPv6
@@ -426,7 +460,8 @@ impl<'fd> Encoder<'_, 'fd> {
             target_os = "linux",
             target_os = "android",
             target_vendor = "apple",
-            target_os = "netbsd"
+            target_os = "netbsd",
+            windows
         )))
     )]
     pub fn push_source_ip(&mut self, ip: IpAddr) -> Result<&mut Self> {
@@ -458,6 +493,7 @@ impl<'fd> Encoder<'_, 'fd> {
     /// # Errors
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
     #[doc(alias = "IP_TOS")]
+    #[cfg(unix)]
     pub fn push_ip_tos(&mut self, tos: u8) -> Result<&mut Self> {
         self.push_int(libc::IPPROTO_IP, libc::IP_TOS, tos)
     }
@@ -468,6 +504,7 @@ impl<'fd> Encoder<'_, 'fd> {
     /// # Errors
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
     #[doc(alias = "IPV6_TCLASS")]
+    #[cfg(unix)]
     pub fn push_ipv6_tclass(&mut self, tclass: u8) -> Result<&mut Self> {
         self.push_int(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tclass)
     }
@@ -478,6 +515,7 @@ impl<'fd> Encoder<'_, 'fd> {
     /// # Errors
     /// [`Error::Capacity`](crate::Error::Capacity) if the storage is too small.
     #[doc(alias = "IP_TTL")]
+    #[cfg(unix)]
     pub fn push_ip_ttl(&mut self, ttl: u8) -> Result<&mut Self> {
         self.push_int(libc::IPPROTO_IP, libc::IP_TTL, ttl)
     }
@@ -507,6 +545,7 @@ impl<'fd> Encoder<'_, 'fd> {
         self.push_raw(libc::SOL_SOCKET, libc::SCM_TXTIME, &nanos.to_ne_bytes())
     }
 
+    #[cfg(unix)]
     fn push_int(&mut self, level: libc::c_int, ty: libc::c_int, v: u8) -> Result<&mut Self> {
         self.push_raw(level, ty, &libc::c_int::from(v).to_ne_bytes())
     }
@@ -808,7 +847,7 @@ mod in_addr_tests {
 // IPv4 TOS and TTL as one u_char under IP_RECVTOS / IP_RECVTTL; ip6_savecontrol: the traffic
 // class and hop limit as an int, the traffic class as one byte on some macOS), read on any
 // machine.
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod bsd_header_tests {
     use super::{byte_or_int, int_u8, tclass_of};
 

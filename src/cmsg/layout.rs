@@ -1,9 +1,9 @@
 //! The control message layout of each system, and the compile-time proof that the one chosen
 //! for this target is the one its C library uses.
 //!
-//! This file is self-contained (it uses only `core` and `libc`): it builds for every target the
-//! crate is meant for, so `cargo check --target T` of it alone tells whether the table below is
-//! right for `T`.
+//! This file is self-contained (it uses only `core`, and `libc` on Unix or `windows-sys` on
+//! Windows): it builds for every target the crate is meant for, so `cargo check --target T` of
+//! it alone tells whether the table below is right for `T`.
 
 /// The control message layout of a system: the size of `struct cmsghdr` and the unit
 /// `CMSG_ALIGN` rounds to.
@@ -55,6 +55,15 @@ impl Layout {
     /// `sizeof(__int128_t) - 1` under AAPCS64, `sys/arch/arm/include/cdefs.h`): data at
     /// offset 16.
     pub const NETBSD_ARM64: Layout = Layout::known(12, 16);
+    /// 64-bit Windows (x64, ARM64): `WSACMSGHDR { SIZE_T cmsg_len; INT cmsg_level; INT
+    /// cmsg_type; }`, a 16-byte header; `WSA_CMSGHDR_ALIGN` and `WSA_CMSGDATA_ALIGN` round to 8
+    /// (`TYPE_ALIGNMENT(WSACMSGHDR)` and `MAX_NATURAL_ALIGNMENT`, `mswsock.h`): data at offset
+    /// 16. The same bytes as [`Layout::LINUX_64`].
+    #[doc(alias = "WSACMSGHDR")]
+    pub const WINDOWS_64: Layout = Layout::known(16, 8);
+    /// 32-bit Windows (x86): a 12-byte `WSACMSGHDR` and 4-byte alignment: data at offset 12.
+    #[doc(alias = "WSACMSGHDR")]
+    pub const WINDOWS_32: Layout = Layout::known(12, 4);
 
     /// This target's layout.
     pub const NATIVE: Layout = NATIVE;
@@ -201,7 +210,12 @@ const NATIVE: Layout = Layout::NETBSD_64;
 const NATIVE: Layout = Layout::NETBSD_32;
 #[cfg(all(target_os = "netbsd", target_arch = "aarch64"))]
 const NATIVE: Layout = Layout::NETBSD_ARM64;
+#[cfg(all(windows, target_pointer_width = "64"))]
+const NATIVE: Layout = Layout::WINDOWS_64;
+#[cfg(all(windows, target_pointer_width = "32"))]
+const NATIVE: Layout = Layout::WINDOWS_32;
 #[cfg(not(any(
+    windows,
     target_os = "linux",
     target_os = "android",
     target_vendor = "apple",
@@ -234,6 +248,7 @@ compile_error!(
 
 /// Compile-time checks of the table against the C library as the `libc` crate describes it, and
 /// of the sizes of the structures the crate reads and writes as control message data.
+#[cfg(unix)]
 mod check {
     use super::NATIVE;
     use core::mem::size_of;
@@ -311,6 +326,27 @@ mod check {
     };
 }
 
+/// The Windows entries checked against the Windows headers as `windows-sys` gives them:
+/// `sizeof(WSACMSGHDR)` and its alignment (which `WSA_CMSGHDR_ALIGN` and `WSA_CMSGDATA_ALIGN`
+/// round to on every Windows target), and the structures sent and received as data.
+#[cfg(windows)]
+mod check {
+    use super::NATIVE;
+    use core::mem::{align_of, offset_of, size_of};
+    use windows_sys::Win32::Networking::WinSock as ws;
+
+    const _: () = {
+        assert!(size_of::<ws::CMSGHDR>() == NATIVE.header_len());
+        assert!(align_of::<ws::CMSGHDR>() == NATIVE.alignment());
+        assert!(offset_of!(ws::CMSGHDR, cmsg_level) == size_of::<usize>());
+        assert!(offset_of!(ws::CMSGHDR, cmsg_type) == size_of::<usize>() + 4);
+        assert!(size_of::<ws::IN_PKTINFO>() == 8);
+        assert!(offset_of!(ws::IN_PKTINFO, ipi_ifindex) == 4);
+        assert!(size_of::<ws::IN6_PKTINFO>() == 20);
+        assert!(offset_of!(ws::IN6_PKTINFO, ipi6_ifindex) == 16);
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::Layout;
@@ -350,6 +386,8 @@ mod tests {
             Layout::NETBSD_64,
             Layout::NETBSD_32,
             Layout::NETBSD_ARM64,
+            Layout::WINDOWS_64,
+            Layout::WINDOWS_32,
         ];
         for l in all {
             for n in [
@@ -375,7 +413,7 @@ mod tests {
     /// The arithmetic of each system's headers, transcribed: (layout, n, CMSG_LEN, CMSG_SPACE).
     #[test]
     fn foreign_arithmetic() {
-        let table: [(Layout, usize, usize, usize); 16] = [
+        let table: [(Layout, usize, usize, usize); 21] = [
             // Linux x86_64 glibc/musl: one fd, ucred, 253 fds.
             (Layout::LINUX_64, 4, 20, 24),
             (Layout::LINUX_64, 12, 28, 32),
@@ -399,10 +437,45 @@ mod tests {
             // NetBSD arm64: data at 16, everything rounded to 16.
             (Layout::NETBSD_ARM64, 4, 20, 32),
             (Layout::NETBSD_ARM64, 28, 44, 48),
+            // Windows x64/ARM64: an INT (IP_ECN, UDP_SEND_MSG_SIZE), IN_PKTINFO, IN6_PKTINFO.
+            (Layout::WINDOWS_64, 4, 20, 24),
+            (Layout::WINDOWS_64, 8, 24, 24),
+            (Layout::WINDOWS_64, 20, 36, 40),
+            // Windows x86.
+            (Layout::WINDOWS_32, 8, 20, 20),
+            (Layout::WINDOWS_32, 20, 32, 32),
         ];
         for (l, n, len, space) in table {
             assert_eq!((l.len(n), l.space(n)), (len, space), "{l:?} n = {n}");
         }
+    }
+
+    /// `mswsock.h`: `WSA_CMSG_SPACE(n) = WSA_CMSGDATA_ALIGN(sizeof(WSACMSGHDR) +
+    /// WSA_CMSGHDR_ALIGN(n))`, `WSA_CMSG_LEN(n) = WSA_CMSGDATA_ALIGN(sizeof(WSACMSGHDR)) + n`,
+    /// `WSA_CMSG_DATA(c) = c + WSA_CMSGDATA_ALIGN(sizeof(WSACMSGHDR))`, computed from the
+    /// macros' own terms (header size, `TYPE_ALIGNMENT(WSACMSGHDR)`, `MAX_NATURAL_ALIGNMENT`)
+    /// for every length.
+    #[test]
+    fn windows_arithmetic_matches_mswsock_h() {
+        let round = |n: usize, a: usize| (n + a - 1) & !(a - 1);
+        for (l, hdr, type_align, natural) in [
+            (Layout::WINDOWS_64, 16, 8, 8),
+            (Layout::WINDOWS_32, 12, 4, 4),
+        ] {
+            for n in 0..300 {
+                assert_eq!(
+                    l.space(n),
+                    round(hdr + round(n, type_align), natural),
+                    "{l:?} {n}"
+                );
+                assert_eq!(l.len(n), round(hdr, natural) + n, "{l:?} {n}");
+            }
+            assert_eq!(l.data_offset(), round(hdr, natural));
+            assert_eq!(l.header_len(), hdr);
+            assert_eq!(l.checked_space(usize::MAX), None);
+        }
+        assert_eq!(Layout::new(16, 8), Some(Layout::WINDOWS_64));
+        assert_eq!(Layout::new(12, 4), Some(Layout::WINDOWS_32));
     }
 
     /// A message as a little-endian system lays it out, built from the layout's arithmetic
@@ -518,7 +591,7 @@ mod tests {
     }
 
     /// Every foreign layout with its `SOL_SOCKET`.
-    const FOREIGN: [(Layout, u32); 8] = [
+    const FOREIGN: [(Layout, u32); 10] = [
         (Layout::LINUX_64, 1),
         (Layout::LINUX_32, 1),
         (Layout::APPLE, 0xffff),
@@ -527,6 +600,8 @@ mod tests {
         (Layout::NETBSD_64, 0xffff),
         (Layout::NETBSD_32, 0xffff),
         (Layout::NETBSD_ARM64, 0xffff),
+        (Layout::WINDOWS_64, 0xffff),
+        (Layout::WINDOWS_32, 0xffff),
     ];
 
     /// The crate's encoder and walk, run over each system's layout, against the bytes of its

@@ -7,7 +7,15 @@
 //! - Encoding: [`Encoder`] appends `SCM_RIGHTS`, `SCM_CREDENTIALS`, the UDP and IP messages
 //!   (`UDP_SEGMENT`, `IP_PKTINFO`, `IP_TOS`, ...) and raw messages.
 //! - Decoding: [`RawIter`] walks any bytes without trusting a length and without touching a
-//!   descriptor; [`ControlMessages`] is the owning view of what `recvmsg` received.
+//!   descriptor; `ControlMessages` is the owning view of what `recvmsg` received (Unix).
+//!
+//! On Windows the same module works on the `WSACMSGHDR` layout ([`Layout::WINDOWS_64`],
+//! [`Layout::WINDOWS_32`]): the arithmetic (`WSA_CMSG_SPACE`, `WSA_CMSG_LEN`,
+//! `WSA_CMSG_DATA`), [`CmsgBuffer`], the [`Encoder`] (raw messages, `IP_PKTINFO`,
+//! `IPV6_PKTINFO`, and the Windows messages of `ancillary::windows::cmsg`) and the
+//! [`RawIter`] walk are the same code. What
+//! carries descriptors or credentials (`SCM_RIGHTS`, `SCM_CREDENTIALS`, `SCM_PIDFD`, the owning
+//! `ControlMessages` walk) does not exist there: naming it does not compile.
 //!
 //! Size storage for a known set of messages with `const` arithmetic:
 //!
@@ -20,19 +28,22 @@
 //! assert_eq!(buf.len(), want);
 //! ```
 
-use std::mem::{align_of, size_of};
+use std::mem::align_of;
+#[cfg(unix)]
+use std::mem::size_of;
 use std::ops::{Deref, DerefMut};
 
 #[cfg(has_ucred)]
 mod creds;
 // Every system's layouts are compiled for the tests, which decode them on any machine.
-#[cfg(any(test, has_scm_creds))]
+#[cfg(any(all(test, unix), has_scm_creds))]
 mod bsdcreds;
 mod decode;
 mod ecn;
 mod encode;
 mod ip;
 mod layout;
+#[cfg(unix)]
 mod rights;
 
 #[cfg(has_scm_creds)]
@@ -43,21 +54,28 @@ pub use bsdcreds::ScmCreds;
 pub use bsdcreds::{Groups, SenderCredentials};
 #[cfg(has_ucred)]
 pub use creds::Credentials;
+#[cfg(unix)]
 pub use decode::close_untaken;
+#[cfg(unix)]
 pub(crate) use decode::Carrier;
-pub use decode::{ControlMessage, ControlMessages, ForeignIter, RawCmsg, RawIter};
+#[cfg(unix)]
+pub use decode::{ControlMessage, ControlMessages};
+pub use decode::{ForeignIter, RawCmsg, RawIter};
 pub use ecn::Ecn;
 pub use encode::{Encoder, ForeignEncoder};
+#[cfg(unix)]
+pub use ip::Timestamp;
 #[cfg(has_txtime)]
 pub use ip::TXTIME_SPACE;
 #[cfg(has_gso)]
 pub use ip::UDP_SEGMENT_SPACE;
 #[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
 pub use ip::{Ipv4PktInfo, IP_PKTINFO_SPACE};
-pub use ip::{Ipv6PktInfo, Timestamp, INT_SPACE, IPV6_PKTINFO_SPACE};
+pub use ip::{Ipv6PktInfo, INT_SPACE, IPV6_PKTINFO_SPACE};
 pub use layout::Layout;
 #[cfg(has_pidfd)]
 pub use rights::Pidfd;
+#[cfg(unix)]
 pub use rights::Rights;
 
 /// The typed form of a UDP, IP or socket-level message without descriptors (for the
@@ -66,11 +84,12 @@ pub use rights::Rights;
 pub(crate) use ip::decode as decode_typed;
 
 /// The alignment unit of `CMSG_ALIGN` on this target ([`Layout::NATIVE`]): 8 on 64-bit Linux,
-/// 4 on 32-bit Linux and on Apple systems, 8 on 64-bit FreeBSD.
+/// 4 on 32-bit Linux and on Apple systems, 8 on 64-bit FreeBSD and 64-bit Windows.
 pub const ALIGN: usize = Layout::NATIVE.alignment();
 
-/// `sizeof(struct cmsghdr)` on this target.
+/// `sizeof(struct cmsghdr)` on this target (`sizeof(WSACMSGHDR)` on Windows).
 #[doc(alias = "cmsghdr")]
+#[doc(alias = "WSACMSGHDR")]
 pub const HEADER_LEN: usize = Layout::NATIVE.header_len();
 
 /// `CMSG_ALIGN(n)`: `n` rounded up to the control message alignment.
@@ -79,6 +98,7 @@ pub const HEADER_LEN: usize = Layout::NATIVE.header_len();
 /// If the result overflows `usize` (at compile time in `const` use); [`checked_align`]
 /// returns `None` instead.
 #[doc(alias = "CMSG_ALIGN")]
+#[doc(alias = "WSA_CMSGHDR_ALIGN")]
 #[inline]
 pub const fn align(n: usize) -> usize {
     Layout::NATIVE.align(n)
@@ -97,6 +117,7 @@ pub const fn checked_align(n: usize) -> Option<usize> {
 /// If the result overflows `usize` (at compile time in `const` use, where it sizes arrays);
 /// [`checked_space`] returns `None` instead.
 #[doc(alias = "CMSG_SPACE")]
+#[doc(alias = "WSA_CMSG_SPACE")]
 #[inline]
 pub const fn space(n: usize) -> usize {
     Layout::NATIVE.space(n)
@@ -114,6 +135,7 @@ pub const fn checked_space(n: usize) -> Option<usize> {
 /// If the result overflows `usize` (at compile time in `const` use); [`checked_len`]
 /// returns `None` instead.
 #[doc(alias = "CMSG_LEN")]
+#[doc(alias = "WSA_CMSG_LEN")]
 #[inline]
 pub const fn len(n: usize) -> usize {
     Layout::NATIVE.len(n)
@@ -127,6 +149,7 @@ pub const fn checked_len(n: usize) -> Option<usize> {
 
 /// The offset of the data in a control message: `CMSG_DATA(c) - c`.
 #[doc(alias = "CMSG_DATA")]
+#[doc(alias = "WSA_CMSG_DATA")]
 pub const DATA_OFFSET: usize = Layout::NATIVE.data_offset();
 
 /// The space of an `SCM_RIGHTS` message carrying `n` descriptors.
@@ -134,6 +157,7 @@ pub const DATA_OFFSET: usize = Layout::NATIVE.data_offset();
 /// # Panics
 /// If the result overflows `usize` (at compile time in `const` use, where it sizes arrays);
 /// [`checked_space_for_fds`] returns `None` instead.
+#[cfg(unix)]
 #[inline]
 pub const fn space_for_fds(n: usize) -> usize {
     match checked_space_for_fds(n) {
@@ -144,6 +168,7 @@ pub const fn space_for_fds(n: usize) -> usize {
 
 /// The space of an `SCM_RIGHTS` message carrying `n` descriptors, `None` if it overflows
 /// `usize`.
+#[cfg(unix)]
 #[inline]
 pub const fn checked_space_for_fds(n: usize) -> Option<usize> {
     match n.checked_mul(size_of::<libc::c_int>()) {
@@ -180,19 +205,28 @@ pub const PIDFD_SPACE: usize = space(size_of::<libc::c_int>());
 /// The space of one `SCM_RIGHTS` message with the most fds the kernel takes ([`MAX_FDS`]).
 ///
 /// [`MAX_FDS`]: crate::limits::MAX_FDS
+#[cfg(unix)]
 pub const MAX_RIGHTS_SPACE: usize = space_for_fds(crate::limits::MAX_FDS);
 
-/// Inline control storage of `N` bytes, aligned for `cmsghdr` by construction.
+/// The control message header of this target, for its alignment.
+#[cfg(unix)]
+type Header = libc::cmsghdr;
+#[cfg(windows)]
+type Header = windows_sys::Win32::Networking::WinSock::CMSGHDR;
+
+/// Inline control storage of `N` bytes, aligned for `cmsghdr` (`WSACMSGHDR` on Windows) by
+/// construction.
 ///
 /// Zeroed when created, so every byte is initialized; use it for sending (through an
 /// [`Encoder`]) and for receiving (as the control buffer of [`RecvMsg`](crate::RecvMsg)).
 /// It dereferences to `[u8]`.
 #[doc(alias = "msg_control")]
 #[doc(alias = "cmsghdr")]
+#[doc(alias = "WSACMSGHDR")]
 #[repr(C)]
 #[derive(Clone)]
 pub struct CmsgBuffer<const N: usize> {
-    _align: [libc::cmsghdr; 0],
+    _align: [Header; 0],
     bytes: [u8; N],
 }
 
@@ -240,18 +274,18 @@ impl<const N: usize> DerefMut for CmsgBuffer<N> {
     }
 }
 
-/// The largest part of `buf` that starts aligned for `cmsghdr`.
+/// The largest part of `buf` that starts aligned for `cmsghdr` (`WSACMSGHDR` on Windows).
 ///
 /// Empty when `buf` holds no aligned address; that empty slice then lies at the end of `buf`,
 /// which need not be aligned (nothing can be read or written through it).
 #[inline]
 pub fn aligned_mut(buf: &mut [u8]) -> &mut [u8] {
-    let skip = buf.as_ptr().align_offset(align_of::<libc::cmsghdr>());
+    let skip = buf.as_ptr().align_offset(align_of::<Header>());
     let skip = skip.min(buf.len());
     &mut buf[skip..]
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -6,6 +6,9 @@
 //! kernel refusing the claim. [`hint`] picks the advice from all three. Everything here is
 //! pure and allocation-free: the texts are `&'static str`, and a [`Carried`] is built only on
 //! the error path.
+//!
+//! On Windows only [`Carried`] is built from here; the advice for a Windows Sockets code comes
+//! from the table in `crate::windows`.
 
 use std::fmt;
 
@@ -78,25 +81,9 @@ impl Carried {
         };
         let mut fds = 0usize;
         for m in RawIter::new(control) {
-            match (m.level, m.ty) {
-                (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
-                    fds += m.data.len() / std::mem::size_of::<libc::c_int>();
-                }
-                #[cfg(has_ucred)]
-                (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => c.bits |= CREDENTIALS,
-                #[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
-                (libc::IPPROTO_IP, libc::IP_PKTINFO) => c.bits |= SOURCE,
-                #[cfg(has_ip_recvdstaddr)]
-                (libc::IPPROTO_IP, libc::IP_SENDSRCADDR) => c.bits |= SOURCE,
-                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => c.bits |= SOURCE,
-                // UDP_SEGMENT 0 (sent to override a socket-wide size) cuts nothing.
-                #[cfg(has_gso)]
-                (libc::SOL_UDP, libc::UDP_SEGMENT) if m.data.iter().any(|&b| b != 0) => {
-                    c.bits |= GSO;
-                }
-                (libc::IPPROTO_IP | libc::IPPROTO_IPV6, _) => c.bits |= IP_OPTIONS,
-                _ => {}
-            }
+            let (bits, n) = what_it_is(m.level, m.ty, m.data);
+            c.bits |= bits;
+            fds += n;
         }
         c.fds = u16::try_from(fds).unwrap_or(u16::MAX);
         c
@@ -128,8 +115,10 @@ impl Carried {
         self.bits & SOURCE != 0
     }
 
-    /// Whether the message was a GSO send (`UDP_SEGMENT` with a non-zero size).
+    /// Whether the message was a GSO send (`UDP_SEGMENT` with a non-zero size; on Windows
+    /// `UDP_SEND_MSG_SIZE`, USO).
     #[doc(alias = "UDP_SEGMENT")]
+    #[doc(alias = "UDP_SEND_MSG_SIZE")]
     pub const fn gso(&self) -> bool {
         self.bits & GSO != 0
     }
@@ -151,12 +140,49 @@ impl Carried {
         self.bits == 0 && self.fds == 0 && self.control_len == 0
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, unix))]
     const fn with(mut self, bits: u8, fds: u16, control_len: u32) -> Self {
         self.bits |= bits;
         self.fds = fds;
         self.control_len = control_len;
         self
+    }
+}
+
+/// What one control message tells about its call: the bits above, and the descriptors in it.
+#[cfg(unix)]
+fn what_it_is(level: libc::c_int, ty: libc::c_int, data: &[u8]) -> (u8, usize) {
+    match (level, ty) {
+        (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
+            (0, data.len() / std::mem::size_of::<libc::c_int>())
+        }
+        #[cfg(has_ucred)]
+        (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => (CREDENTIALS, 0),
+        #[cfg(any(has_ip_pktinfo, has_ip_pktinfo8))]
+        (libc::IPPROTO_IP, libc::IP_PKTINFO) => (SOURCE, 0),
+        #[cfg(has_ip_recvdstaddr)]
+        (libc::IPPROTO_IP, libc::IP_SENDSRCADDR) => (SOURCE, 0),
+        (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => (SOURCE, 0),
+        // UDP_SEGMENT 0 (sent to override a socket-wide size) cuts nothing.
+        #[cfg(has_gso)]
+        (libc::SOL_UDP, libc::UDP_SEGMENT) if data.iter().any(|&b| b != 0) => (GSO, 0),
+        (libc::IPPROTO_IP | libc::IPPROTO_IPV6, _) => (IP_OPTIONS, 0),
+        _ => (0, 0),
+    }
+}
+
+/// What one control message tells about its call (Windows: no descriptors, no credentials;
+/// `UDP_SEND_MSG_SIZE` is the offload counted as GSO).
+#[cfg(windows)]
+fn what_it_is(level: i32, ty: i32, data: &[u8]) -> (u8, usize) {
+    use crate::windows::cmsg::{
+        IPPROTO_IP, IPPROTO_IPV6, IPPROTO_UDP, IPV6_PKTINFO, IP_PKTINFO, UDP_SEND_MSG_SIZE,
+    };
+    match (level, ty) {
+        (IPPROTO_IP, IP_PKTINFO) | (IPPROTO_IPV6, IPV6_PKTINFO) => (SOURCE, 0),
+        (IPPROTO_UDP, UDP_SEND_MSG_SIZE) if data.iter().any(|&b| b != 0) => (GSO, 0),
+        (IPPROTO_IP | IPPROTO_IPV6, _) => (IP_OPTIONS, 0),
+        _ => (0, 0),
     }
 }
 
@@ -181,7 +207,12 @@ impl fmt::Display for Carried {
             item(f, format_args!("a source address (PKTINFO)"))?;
         }
         if self.gso() {
-            item(f, format_args!("UDP_SEGMENT"))?;
+            let name = if cfg!(windows) {
+                "UDP_SEND_MSG_SIZE"
+            } else {
+                "UDP_SEGMENT"
+            };
+            item(f, format_args!("{name}"))?;
         }
         if self.ip_options() {
             item(f, format_args!("IP options"))?;
@@ -202,6 +233,7 @@ impl fmt::Display for Carried {
     }
 }
 
+#[cfg(unix)]
 /// The symbolic name of an errno that the calls of this crate can meet.
 pub(crate) fn errno_name(errno: i32) -> &'static str {
     match errno {
@@ -249,6 +281,7 @@ pub(crate) fn errno_name(errno: i32) -> &'static str {
     }
 }
 
+#[cfg(unix)]
 /// Which kind of call failed: the same errno means different things to each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Call {
@@ -260,6 +293,7 @@ enum Call {
     Other,
 }
 
+#[cfg(unix)]
 impl Call {
     fn of(call: &str) -> Call {
         match call {
@@ -276,6 +310,7 @@ impl Call {
 /// cause here only in a 32-bit process on a 64-bit kernel. (musl's `sendmsg` wrapper, which
 /// refuses more than 1056 bytes of control data with ENOMEM, is not called: the crate makes
 /// the system call itself.)
+#[cfg(unix)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Platform {
     /// A 32-bit process on a 64-bit kernel: every control message is widened before the
@@ -284,6 +319,7 @@ enum Platform {
     Native,
 }
 
+#[cfg(unix)]
 impl Platform {
     fn this() -> Platform {
         if crate::limits::kernel_widens_control() {
@@ -294,11 +330,13 @@ impl Platform {
     }
 }
 
+#[cfg(unix)]
 /// The advice for `errno` from `call`, given what the call carried.
 pub(crate) fn hint(call: &str, errno: i32, carried: Carried) -> &'static str {
     hint_on(Platform::this(), Call::of(call), errno, carried)
 }
 
+#[cfg(unix)]
 fn hint_on(platform: Platform, call: Call, errno: i32, c: Carried) -> &'static str {
     use Call::*;
     let fds = c.fds > 0;
@@ -719,6 +757,7 @@ fn hint_on(platform: Platform, call: Call, errno: i32, c: Carried) -> &'static s
 }
 
 /// ENOMEM for a message whose control data went through the kernel's heap.
+#[cfg(unix)]
 fn enomem_for_control(platform: Platform) -> &'static str {
     match platform {
         Platform::Compat32 => {
@@ -735,7 +774,7 @@ fn enomem_for_control(platform: Platform) -> &'static str {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

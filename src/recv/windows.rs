@@ -5,8 +5,9 @@ use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::os::windows::io::AsSocket;
 
+use crate::cmsg;
 use crate::sys;
-use crate::windows::cmsg::{Iter, Layout};
+use crate::windows::cmsg::Iter;
 use crate::windows::{check_counts, RecvFlags};
 use crate::{Error, Result};
 
@@ -21,7 +22,8 @@ use crate::{Error, Result};
 /// ```no_run
 /// use std::io::IoSliceMut;
 /// use std::net::UdpSocket;
-/// use ancillary::windows::cmsg::{Buffer, ControlMessage, IP_PKTINFO_SPACE};
+/// use ancillary::cmsg::{CmsgBuffer, IP_PKTINFO_SPACE};
+/// use ancillary::windows::cmsg::ControlMessage;
 /// use ancillary::windows::{set_recv_option, RecvOption};
 /// use ancillary::RecvMsg;
 ///
@@ -29,7 +31,7 @@ use crate::{Error, Result};
 /// set_recv_option(&socket, RecvOption::PktInfoV4, true)?;
 /// let mut data = [0u8; 1500];
 /// let mut iov = [IoSliceMut::new(&mut data)];
-/// let mut space = Buffer::<{ IP_PKTINFO_SPACE }>::new();
+/// let mut space = CmsgBuffer::<IP_PKTINFO_SPACE>::new();
 /// let mut recv = RecvMsg::new(&mut iov).control(&mut space);
 /// let msg = recv.recv(&socket)?;
 /// msg.check()?; // neither data nor control truncated
@@ -68,17 +70,12 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     }
 
     /// Receives control data into `buf`, aligned forward for `WSACMSGHDR` (a
-    /// [`cmsg::Buffer`](crate::windows::cmsg::Buffer) already is). Size it with
-    /// [`cmsg::space`](crate::windows::cmsg::space): what does not fit is truncated
-    /// (`MSG_CTRUNC`).
+    /// [`CmsgBuffer`](crate::cmsg::CmsgBuffer) already is). Size it with
+    /// [`cmsg::space`](crate::cmsg::space): what does not fit is truncated (`MSG_CTRUNC`).
     #[inline]
     #[doc(alias = "Control")]
     pub fn control(mut self, buf: &'a mut [u8]) -> Self {
-        let skip = buf
-            .as_ptr()
-            .align_offset(Layout::NATIVE.alignment())
-            .min(buf.len());
-        self.control = &mut buf[skip..];
+        self.control = cmsg::aligned_mut(buf);
         self
     }
 
@@ -95,7 +92,7 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     /// `WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER, WSAID_WSARECVMSG)` and kept.
     ///
     /// # Errors
-    /// [`Error::TooLarge`] when the buffers do not fit one `WSAMSG`; [`Error::Os`] with the
+    /// [`Error::Limit`] when the buffers do not fit one `WSAMSG`; [`Error::Os`] with the
     /// code of `WSAIoctl` or `WSARecvMsg` (`WSAEWOULDBLOCK`, `WSAEMSGSIZE` for a datagram
     /// larger than the buffers, `WSAECONNRESET` after an ICMP port unreachable, ...).
     /// Truncation is not an error here: see [`Received::check`].
@@ -210,6 +207,13 @@ impl<'c> Received<'c> {
     #[inline]
     pub fn control_bytes(&self) -> &[u8] {
         self.control
+    }
+
+    /// The control messages as bytes, walked by the crate's [`RawIter`](cmsg::RawIter), as
+    /// on Unix.
+    #[inline]
+    pub fn raw_messages(&self) -> cmsg::RawIter<'_> {
+        cmsg::RawIter::new(self.control)
     }
 
     /// The control messages, typed (`IP_PKTINFO`, `IP_ECN`, `UDP_COALESCED_INFO`, ...).

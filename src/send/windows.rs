@@ -4,16 +4,18 @@ use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::os::windows::io::AsSocket;
 
+use crate::cmsg::Encoder;
 use crate::sys;
-use crate::windows::cmsg::Encoder;
 use crate::windows::{check_counts, SendFlags};
-use crate::{Error, Result};
+use crate::{Carried, Error, Result};
 
 /// One message for `WSASendMsg`: data (buffers), control data, an optional destination and
 /// flags.
 ///
-/// The Windows form of the Unix builder: the control data comes from a Windows
-/// [`Encoder`] (the `WSACMSGHDR` layout: `IP_PKTINFO`, `IP_ECN`, `UDP_SEND_MSG_SIZE`, ...),
+/// The Windows form of the Unix builder: the control data comes from the crate's
+/// [`Encoder`], which writes the `WSACMSGHDR` layout on Windows (`IP_PKTINFO`, and the
+/// Windows messages `IP_ECN`, `UDP_SEND_MSG_SIZE`, ... of
+/// [`windows::cmsg`](crate::windows::cmsg)),
 /// the flags are the ones Windows has ([`SendFlags`](crate::windows::SendFlags): no
 /// `MSG_NOSIGNAL`, as Windows raises no signal), and [`send`](Self::send) takes any
 /// [`AsSocket`]. `WSASendMsg` takes datagram and raw sockets only. Built without allocation.
@@ -21,12 +23,13 @@ use crate::{Error, Result};
 /// ```no_run
 /// use std::io::IoSlice;
 /// use std::net::UdpSocket;
-/// use ancillary::windows::cmsg::{Buffer, ControlMessage, Encoder, INT_SPACE};
+/// use ancillary::cmsg::{CmsgBuffer, INT_SPACE};
+/// use ancillary::windows::cmsg::ControlMessage;
 /// use ancillary::SendMsg;
 ///
 /// let socket = UdpSocket::bind("127.0.0.1:0")?;
-/// let mut storage = Buffer::<{ INT_SPACE }>::new();
-/// let mut control = Encoder::new(&mut storage);
+/// let mut storage = CmsgBuffer::<INT_SPACE>::new();
+/// let mut control = storage.encoder();
 /// control.push(&ControlMessage::EcnV4(0b10))?; // ECT(0)
 /// let sent = SendMsg::new(&[IoSlice::new(b"hello")])
 ///     .control(&control)
@@ -65,7 +68,7 @@ impl<'a> SendMsg<'a> {
     /// Attaches the control messages of `control`.
     #[inline]
     #[doc(alias = "Control")]
-    pub fn control(mut self, control: &'a Encoder<'_>) -> Self {
+    pub fn control(mut self, control: &'a Encoder<'_, '_>) -> Self {
         self.control = control.as_bytes();
         self
     }
@@ -100,7 +103,7 @@ impl<'a> SendMsg<'a> {
     /// Checks that the message fits one `WSAMSG` (its counts are 32-bit) without sending it.
     ///
     /// # Errors
-    /// [`Error::TooLarge`] naming what does not fit.
+    /// [`Error::Limit`] naming what does not fit ([`Limit::Iovecs`](crate::Limit::Iovecs), [`Limit::ControlBuffer`](crate::Limit::ControlBuffer)).
     #[inline]
     pub fn check(&self) -> Result<()> {
         check_counts(self.iov.len(), self.control.len())
@@ -110,7 +113,7 @@ impl<'a> SendMsg<'a> {
     /// the bytes of data sent.
     ///
     /// # Errors
-    /// [`Error::TooLarge`] before the call when the message does not fit one `WSAMSG`;
+    /// [`Error::Limit`] before the call when the message does not fit one `WSAMSG`;
     /// [`Error::Os`] with the code of `WSASendMsg` (`WSAEWOULDBLOCK`, `WSAEMSGSIZE`,
     /// `WSAENOBUFS`, ...) and what to do about it.
     #[inline]
@@ -124,6 +127,9 @@ impl<'a> SendMsg<'a> {
             self.control,
             self.flags.bits(),
         )
-        .map_err(|e| Error::os("WSASendMsg", e))
+        .map_err(|e| {
+            let carried = Carried::message(self.control, self.dest.is_some());
+            Error::os_carrying("WSASendMsg", e, carried)
+        })
     }
 }

@@ -9,8 +9,10 @@
 use std::net::SocketAddr;
 use std::slice::Chunks;
 
-use super::cmsg::{self, ControlMessage};
+use super::cmsg::{ControlMessage, Iter};
 use super::Error;
+use crate::cmsg::{CmsgBuffer, Encoder, INT_SPACE, IPV6_PKTINFO_SPACE};
+use crate::Limit;
 
 /// The bounds a [`Batch`] checks before any call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +139,13 @@ pub struct BatchStats {
 /// Sizes are checked against the [`Limits`] when pushed; a run longer than a USO message may be
 /// is cut into several messages.
 ///
+/// On Windows this is also `ancillary::Batch`. What differs from the Unix `Batch`: it copies
+/// each datagram into its own buffer when pushed (the Unix one borrows it until sent, hence its
+/// lifetime); destinations are IP addresses only; the calls are a loop of `WSASendMsg`, not
+/// `sendmmsg`; offload is USO ([`set_offload`](Self::set_offload)) where Unix has UDP GSO
+/// (`set_gso`); its limits are these [`Limits`]; no control messages per datagram and no send
+/// flags. Failures are the crate's [`Error`] inside the same [`BatchError`] (`sent`, `error`).
+///
 /// # Examples
 /// ```no_run
 /// # #[cfg(windows)] {
@@ -237,7 +246,7 @@ impl Batch {
     /// # Errors
     /// [`Error::Limit`] when `data` is longer than [`Limits::max_datagram`]; nothing is queued.
     pub fn push(&mut self, dest: SocketAddr, data: &[u8]) -> Result<(), Error> {
-        self.check("datagram bytes", data.len(), 0)?;
+        self.check(Limit::Payload, data.len(), 0)?;
         self.queue(dest, data, data.len());
         Ok(())
     }
@@ -254,15 +263,20 @@ impl Batch {
         data: &[u8],
         segment_size: usize,
     ) -> Result<(), Error> {
-        self.check("segment size", segment_size, 1)?;
+        self.check(Limit::SegmentSize, segment_size, 1)?;
         self.queue(dest, data, segment_size);
         Ok(())
     }
 
-    fn check(&self, what: &'static str, len: usize, min: usize) -> Result<(), Error> {
+    fn check(&self, limit: Limit, len: usize, min: usize) -> Result<(), Error> {
         let max = self.limits.max_datagram;
         if len < min || len > max {
-            return Err(Error::Limit { what, len, max });
+            return Err(Error::Limit {
+                limit,
+                needed: len,
+                max,
+                kernel: None,
+            });
         }
         Ok(())
     }
@@ -285,20 +299,21 @@ impl Batch {
     fn next_message<'c>(
         &self,
         uso: bool,
-        control: &'c mut cmsg::Buffer<{ cmsg::INT_SPACE }>,
+        control: &'c mut CmsgBuffer<INT_SPACE>,
     ) -> Result<Option<(Message, &'c [u8])>, Error> {
         let mut limits = self.limits;
         limits.max_segments = limits.max_segments.max(1);
         let Some(m) = plan(&self.items, self.pos, uso, &limits) else {
             return Ok(None);
         };
-        let mut enc = cmsg::Encoder::new(&mut control[..]);
+        let mut enc = Encoder::new(&mut control[..]);
         if let Some(seg) = m.segment {
             // seg <= max_datagram, checked when pushed; a u32 on every target.
             let seg = u32::try_from(seg).map_err(|_| Error::Limit {
-                what: "segment size",
-                len: seg,
+                limit: Limit::SegmentSize,
+                needed: seg,
                 max: u32::MAX as usize,
+                kernel: None,
             })?;
             enc.push(&ControlMessage::SendMsgSize(seg))?;
         }
@@ -378,7 +393,7 @@ impl Batch {
                 }
             };
         }
-        let mut control = cmsg::Buffer::<{ cmsg::INT_SPACE }>::new();
+        let mut control = CmsgBuffer::<INT_SPACE>::new();
         // Each round sends at least one datagram or fails; a refused USO message turns USO off
         // once. So the loop ends.
         while let Some((m, ctl)) = self
@@ -442,7 +457,7 @@ pub fn split_coalesced(data: &[u8], segment_size: usize) -> Chunks<'_, u8> {
 
 /// Control room for each datagram of a [`RecvBatch`]: `IPV6_PKTINFO` plus four integer messages
 /// (`UDP_COALESCED_INFO`, ECN, TOS or traffic class, one more).
-pub const RECV_CONTROL_SPACE: usize = cmsg::IPV6_PKTINFO_SPACE + 4 * cmsg::INT_SPACE;
+pub const RECV_CONTROL_SPACE: usize = IPV6_PKTINFO_SPACE + 4 * INT_SPACE;
 
 /// What one receive of a [`RecvBatch`] got.
 #[derive(Debug, Clone, Copy, Default)]
@@ -459,10 +474,18 @@ struct Slot {
 /// Turn URO on with [`set_recv_coalescing`](super::set_recv_coalescing) (with buffers as large
 /// as the size given there) and the control messages wanted with
 /// [`set_recv_option`](super::set_recv_option).
+///
+/// On Windows this is also `ancillary::RecvBatch`. What differs from the Unix `RecvBatch`:
+/// [`new`](Self::new) takes no control size (each receive has [`RECV_CONTROL_SPACE`]) and
+/// panics rather than failing on impossible sizes; the calls are a loop of `WSARecvMsg`, more
+/// receives made while `FIONREAD` says a datagram is queued, not `recvmmsg`; the receives are
+/// read with [`iter`](Self::iter) (no descriptors to take, so no `iter_mut`), their control
+/// messages typed as [`windows::cmsg::ControlMessage`](super::cmsg::ControlMessage), and
+/// [`RecvDatagram::segments`] splits what URO joined where Unix splits UDP GRO.
 #[derive(Debug)]
 pub struct RecvBatch {
     data: Vec<u8>,
-    control: Vec<cmsg::Buffer<RECV_CONTROL_SPACE>>,
+    control: Vec<CmsgBuffer<RECV_CONTROL_SPACE>>,
     slots: Vec<Slot>,
     buf_size: usize,
     len: usize,
@@ -480,7 +503,7 @@ impl RecvBatch {
             .expect("messages * buf_size overflows");
         RecvBatch {
             data: vec![0; total],
-            control: vec![cmsg::Buffer::new(); messages],
+            control: vec![CmsgBuffer::new(); messages],
             slots: vec![Slot::default(); messages],
             buf_size,
             len: 0,
@@ -585,8 +608,8 @@ impl<'b> RecvDatagram<'b> {
     }
 
     /// The control messages received with it.
-    pub fn control(&self) -> cmsg::Iter<'b> {
-        cmsg::Iter::new(self.control)
+    pub fn control(&self) -> Iter<'b> {
+        Iter::new(self.control)
     }
 
     /// The datagram size of a receive URO joined (`UDP_COALESCED_INFO`), if it was.
@@ -697,19 +720,24 @@ mod tests {
         assert_eq!(
             b.push(addr(1), &vec![0; max + 1]),
             Err(Error::Limit {
-                what: "datagram bytes",
-                len: max + 1,
-                max
+                limit: Limit::Payload,
+                needed: max + 1,
+                max,
+                kernel: None
             })
         );
         assert!(matches!(
             b.push_segments(addr(1), &[0; 10], 0),
-            Err(Error::Limit { len: 0, .. })
+            Err(Error::Limit {
+                limit: Limit::SegmentSize,
+                needed: 0,
+                ..
+            })
         ));
         assert!(matches!(
             b.push_segments(addr(1), &[0; 10], max + 1),
             Err(Error::Limit {
-                what: "segment size",
+                limit: Limit::SegmentSize,
                 ..
             })
         ));
@@ -718,9 +746,10 @@ mod tests {
         b.push(addr(1), &vec![0; max]).unwrap();
         assert_eq!(b.len(), 1);
         let e = Error::Limit {
-            what: "datagram bytes",
-            len: 70_000,
+            limit: Limit::Payload,
+            needed: 70_000,
             max,
+            kernel: None,
         };
         assert!(e.to_string().contains("70000") && e.hint().is_some());
     }
@@ -731,19 +760,19 @@ mod tests {
         for _ in 0..3 {
             b.push(addr(1), &[1; 1200]).unwrap();
         }
-        let mut control = cmsg::Buffer::<{ cmsg::INT_SPACE }>::new();
+        let mut control = CmsgBuffer::<INT_SPACE>::new();
         let (m, ctl) = b.next_message(true, &mut control).unwrap().unwrap();
         assert_eq!((m.len, m.segment, m.datagrams), (3600, Some(1200), 3));
-        let got: Vec<_> = cmsg::Iter::new(ctl).collect();
+        let got: Vec<_> = Iter::with_layout(ctl, crate::cmsg::Layout::NATIVE).collect();
         assert_eq!(got, [ControlMessage::SendMsgSize(1200)]);
         // The WSACMSGHDR bytes: cmsg_len, level IPPROTO_UDP (17), type UDP_SEND_MSG_SIZE (2).
         let mut want = Vec::new();
-        let w = cmsg::Layout::NATIVE.header_len() - 8;
-        want.extend_from_slice(&(cmsg::len(4) as u64).to_le_bytes()[..w]);
-        want.extend_from_slice(&17i32.to_le_bytes());
-        want.extend_from_slice(&2i32.to_le_bytes());
-        want.extend_from_slice(&1200u32.to_le_bytes());
-        want.resize(cmsg::INT_SPACE, 0);
+        let w = crate::cmsg::HEADER_LEN - 8;
+        want.extend_from_slice(&(crate::cmsg::len(4) as u64).to_ne_bytes()[..w]);
+        want.extend_from_slice(&17i32.to_ne_bytes());
+        want.extend_from_slice(&2i32.to_ne_bytes());
+        want.extend_from_slice(&1200u32.to_ne_bytes());
+        want.resize(INT_SPACE, 0);
         assert_eq!(ctl, &want[..]);
         // Without USO: no control data at all.
         let (m, ctl) = b.next_message(false, &mut control).unwrap().unwrap();
@@ -798,8 +827,8 @@ mod tests {
         assert_eq!(split_coalesced(&[], 100).count(), 0);
 
         // A receive with a UDP_COALESCED_INFO message, as Windows writes it.
-        let mut control = cmsg::Buffer::<RECV_CONTROL_SPACE>::new();
-        let mut enc = cmsg::Encoder::new(&mut control[..]);
+        let mut control = CmsgBuffer::<RECV_CONTROL_SPACE>::new();
+        let mut enc = Encoder::new(&mut control[..]);
         enc.push(&ControlMessage::EcnV4(2)).unwrap();
         enc.push(&ControlMessage::CoalescedInfo(100)).unwrap();
         let n = enc.len();

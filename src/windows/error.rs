@@ -1,173 +1,8 @@
-//! The error of the Windows calls, and the advice for each Windows Sockets error code.
+//! The advice for each Windows Sockets error code, for the crate's [`Error`](crate::Error),
+//! which carries the code in [`Error::Os`](crate::Error::Os) on Windows.
 //!
 //! Pure: the codes are numbers from `winerror.h` (checked against `windows-sys` when built for
 //! Windows), so the table is tested on any system.
-
-use std::fmt;
-use std::io;
-
-/// What went wrong in a Windows Sockets call or while building control data.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
-    /// A Windows Sockets call failed with the code `WSAGetLastError` gave.
-    ///
-    /// Its message says what the code means for this call and what to do.
-    #[non_exhaustive]
-    Os {
-        /// The call: `"WSASendMsg"`, `"WSARecvMsg"`, `"WSADuplicateSocketW"`, ...
-        call: &'static str,
-        /// The code (`WSAEWOULDBLOCK` = 10035, ...).
-        code: i32,
-    },
-    /// Control storage is too small for the message being added: nothing was written.
-    Capacity {
-        /// Bytes the storage needs to hold everything pushed so far plus this message.
-        needed: usize,
-        /// Bytes the storage has.
-        available: usize,
-    },
-    /// Bytes given to [`ProtocolInfo::from_bytes`](super::ProtocolInfo::from_bytes) are not
-    /// one `WSAPROTOCOL_INFOW`.
-    #[doc(alias = "WSAPROTOCOL_INFOW")]
-    ProtocolInfoLength {
-        /// The bytes given.
-        len: usize,
-        /// `sizeof(WSAPROTOCOL_INFOW)`.
-        expected: usize,
-    },
-    /// More buffers, or a longer buffer, than one `WSAMSG` can describe (its counts are 32-bit).
-    /// Nothing was sent.
-    TooLarge {
-        /// What was too large: `"buffers"`, `"control data"`, ...
-        what: &'static str,
-        /// Its size.
-        len: usize,
-    },
-    /// A datagram pushed to a [`Batch`](super::Batch) is outside the batch's
-    /// [`Limits`](super::Limits): nothing was queued.
-    Limit {
-        /// What was out of bounds: `"datagram bytes"`, `"segment size"`.
-        what: &'static str,
-        /// Its value.
-        len: usize,
-        /// The largest allowed (the smallest for a segment size is 1).
-        max: usize,
-    },
-    /// Control messages did not fit the receive's control buffer (`MSG_CTRUNC`): some are lost.
-    #[doc(alias = "MSG_CTRUNC")]
-    ControlTruncated {
-        /// Bytes of control data delivered.
-        delivered: usize,
-        /// Bytes of control buffer given.
-        capacity: usize,
-    },
-    /// The datagram was larger than the receive's buffers (`MSG_TRUNC`): the rest is lost.
-    #[doc(alias = "MSG_TRUNC")]
-    DataTruncated {
-        /// Bytes of data that fitted.
-        received: usize,
-    },
-}
-
-impl Error {
-    #[cold]
-    pub(crate) fn os(call: &'static str, code: i32) -> Self {
-        Error::Os { call, code }
-    }
-
-    /// What to do about this error, in a few words: the advice its message ends with.
-    pub fn hint(&self) -> Option<&'static str> {
-        match *self {
-            Error::Os { call, code } => Some(hint(call, code)),
-            Error::Capacity { .. } => Some("give the encoder larger control storage"),
-            Error::ProtocolInfoLength { .. } => Some(
-                "pass the exact bytes of ProtocolInfo::as_bytes from the process that called \
-                 duplicate_socket",
-            ),
-            Error::TooLarge { .. } => Some("split the data over several calls"),
-            Error::Limit { .. } => Some(
-                "send smaller datagrams, or raise the batch's limits if the path takes larger ones",
-            ),
-            Error::ControlTruncated { .. } => {
-                Some("give the receive a larger control buffer (cmsg::space for each message)")
-            }
-            Error::DataTruncated { .. } => Some("give the receive larger data buffers"),
-        }
-    }
-
-    /// The Windows Sockets error code, if this error came from a call.
-    pub fn raw_os_error(&self) -> Option<i32> {
-        match *self {
-            Error::Os { code, .. } => Some(code),
-            _ => None,
-        }
-    }
-
-    /// The [`io::ErrorKind`] that [`io::Error::from`] gives this error.
-    pub fn kind(&self) -> io::ErrorKind {
-        match *self {
-            Error::Os { code, .. } => kind(code),
-            Error::Capacity { .. } => io::ErrorKind::StorageFull,
-            _ => io::ErrorKind::InvalidInput,
-        }
-    }
-
-    /// Whether the call would have blocked (`WSAEWOULDBLOCK`): try again when the socket is
-    /// ready.
-    pub fn is_would_block(&self) -> bool {
-        self.raw_os_error() == Some(code::WSAEWOULDBLOCK)
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Error::Os { call, code } => write!(f, "{call} failed: {} ({code})", name(code))?,
-            Error::Capacity { needed, available } => write!(
-                f,
-                "control storage too small: {needed} bytes needed, {available} available"
-            )?,
-            Error::ProtocolInfoLength { len, expected } => write!(
-                f,
-                "{len} bytes are not a WSAPROTOCOL_INFOW, which has {expected}"
-            )?,
-            Error::TooLarge { what, len } => write!(f, "{what} of {len} do not fit in one WSAMSG")?,
-            Error::Limit { what, len, max } => write!(
-                f,
-                "{what}: {len} is outside the batch's limits (at most {max})"
-            )?,
-            Error::ControlTruncated {
-                delivered,
-                capacity,
-            } => write!(
-                f,
-                "control data truncated (MSG_CTRUNC): {delivered} bytes delivered into {capacity}"
-            )?,
-            Error::DataTruncated { received } => write!(
-                f,
-                "datagram truncated (MSG_TRUNC): {received} bytes fitted the buffers"
-            )?,
-        }
-        match self.hint() {
-            Some(hint) => write!(f, ": {hint}"),
-            None => Ok(()),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<Error> for io::Error {
-    fn from(e: Error) -> io::Error {
-        match e {
-            // The code itself, so that raw_os_error() and kind() stay what the system said.
-            #[cfg(windows)]
-            Error::Os { code, .. } => io::Error::from_raw_os_error(code),
-            e => io::Error::new(e.kind(), e),
-        }
-    }
-}
 
 /// The Windows Sockets codes this crate gives advice for (`winerror.h`).
 pub(crate) mod code {
@@ -327,69 +162,24 @@ pub(crate) fn hint(call: &'static str, c: i32) -> &'static str {
     }
 }
 
-/// The `io::ErrorKind` of a code, as std gives it on Windows (computed here so that it is the
-/// same on every system).
-fn kind(c: i32) -> io::ErrorKind {
-    use code::*;
-    match c {
-        WSAEWOULDBLOCK => io::ErrorKind::WouldBlock,
-        WSAECONNRESET | WSAENETRESET => io::ErrorKind::ConnectionReset,
-        WSAECONNABORTED => io::ErrorKind::ConnectionAborted,
-        WSAENOTCONN => io::ErrorKind::NotConnected,
-        WSAEADDRNOTAVAIL => io::ErrorKind::AddrNotAvailable,
-        WSAEACCES => io::ErrorKind::PermissionDenied,
-        WSAETIMEDOUT => io::ErrorKind::TimedOut,
-        WSAEINTR => io::ErrorKind::Interrupted,
-        WSAEINVAL => io::ErrorKind::InvalidInput,
-        WSAENETUNREACH => io::ErrorKind::NetworkUnreachable,
-        WSAEHOSTUNREACH => io::ErrorKind::HostUnreachable,
-        WSAENETDOWN => io::ErrorKind::NetworkDown,
-        WSAEOPNOTSUPP | WSAENOPROTOOPT | WSAEAFNOSUPPORT => io::ErrorKind::Unsupported,
-        _ => io::ErrorKind::Other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn messages_say_what_to_do() {
-        let e = Error::os("WSASendMsg", code::WSAEMSGSIZE);
-        assert_eq!(
-            e.to_string(),
-            format!(
-                "WSASendMsg failed: WSAEMSGSIZE (10040): {}",
-                hint("WSASendMsg", 10040)
-            )
-        );
-        assert!(e.to_string().contains("65507"));
-        let r = Error::os("WSARecvMsg", code::WSAEMSGSIZE);
-        assert!(r.to_string().contains("larger buffers"));
-        assert!(Error::os("WSARecvMsg", code::WSAEWOULDBLOCK).is_would_block());
-        assert_eq!(
-            Error::os("WSARecvMsg", code::WSAEWOULDBLOCK).kind(),
-            io::ErrorKind::WouldBlock
-        );
+    fn advice_says_what_to_do() {
+        assert_eq!(name(code::WSAEMSGSIZE), "WSAEMSGSIZE");
+        assert!(hint("WSASendMsg", code::WSAEMSGSIZE).contains("65507"));
+        assert!(hint("WSARecvMsg", code::WSAEMSGSIZE).contains("larger buffers"));
+        assert!(hint("WSARecvMsg", code::WSAEWOULDBLOCK).contains("readable"));
+        assert!(hint("WSASendMsg", code::WSAEWOULDBLOCK).contains("writable"));
         assert!(hint("WSADuplicateSocketW", code::WSAEINVAL).contains("process"));
-        assert_eq!(Error::os("x", 1).hint(), Some(hint("x", 1)));
+        assert_eq!(name(1), "Windows Sockets error");
         // Every named code has its own advice.
         for c in 10000..10100 {
             if name(c) != "Windows Sockets error" {
                 assert_ne!(hint("WSASendMsg", c), hint("WSASendMsg", 1), "{c}");
             }
         }
-    }
-
-    #[test]
-    fn io_error_keeps_kind() {
-        let e: io::Error = Error::Capacity {
-            needed: 48,
-            available: 32,
-        }
-        .into();
-        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
-        let e: io::Error = Error::os("WSASendMsg", code::WSAENETUNREACH).into();
-        assert_eq!(e.kind(), io::ErrorKind::NetworkUnreachable);
     }
 }

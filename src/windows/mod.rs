@@ -2,11 +2,14 @@
 //! receive offload (USO, URO), and handing a socket to another process.
 //!
 //! - [`send_msg`] and [`recv_msg`] are thin forms of `WSASendMsg` and `WSARecvMsg` over
-//!   borrowed buffers; [`cmsg`] builds and reads their control data on the `WSACMSGHDR`
-//!   layout (`IP_PKTINFO`, `IP_ECN`, `UDP_SEND_MSG_SIZE`, `UDP_COALESCED_INFO`, ...).
+//!   borrowed buffers; their control data is built and walked by the crate's
+//!   [`cmsg`](crate::cmsg) module, which on Windows works on the `WSACMSGHDR` layout, and
+//!   typed by [`cmsg`] here (`IP_PKTINFO`, `IP_ECN`, `UDP_SEND_MSG_SIZE`,
+//!   `UDP_COALESCED_INFO`, ...).
 //! - The crate's own builders, [`SendMsg`](crate::SendMsg) and [`RecvMsg`](crate::RecvMsg),
 //!   work on Windows too over the same calls, taking any `AsSocket`, their control data from
-//!   an [`Encoder`](cmsg::Encoder), their flags [`SendFlags`] and [`RecvFlags`].
+//!   the crate's [`Encoder`](crate::cmsg::Encoder), their flags [`SendFlags`] and
+//!   [`RecvFlags`].
 //! - [`Batch`] sends queued datagrams as a loop of `WSASendMsg`, runs of equal-size datagrams
 //!   to one destination joined with UDP send offload (USO) where the socket takes it;
 //!   [`RecvBatch`] receives with a loop of `WSARecvMsg` and splits what receive offload (URO)
@@ -28,17 +31,21 @@
 
 mod batch;
 pub mod cmsg;
-mod error;
+pub(crate) mod error;
 #[cfg(windows)]
 mod handover;
 #[cfg(windows)]
 mod msg;
 
+/// The crate's [`Error`] and [`Result`], which the Windows calls
+/// return: [`Error::Os`] carries the Windows Sockets code and what to do
+/// about it.
+#[doc(no_inline)]
+pub use crate::{Error, Result};
 pub use batch::{
     split_coalesced, Batch, BatchError, BatchStats, Limits, RecvBatch, RecvDatagram,
     RECV_CONTROL_SPACE,
 };
-pub use error::Error;
 #[cfg(windows)]
 pub use handover::{duplicate_socket, ProtocolInfo};
 #[cfg(windows)]
@@ -48,6 +55,3 @@ pub use msg::{
     recv_msg, send_msg, set_recv_coalescing, set_recv_option, supports_send_offload, Received,
     RecvFlags, RecvOption, SendFlags,
 };
-
-/// `Result` with the [`Error`] of the Windows calls.
-pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -10,6 +10,7 @@ use windows_sys::Win32::Networking::WinSock as ws;
 
 use super::{Error, Result};
 use crate::sys;
+use crate::Limit;
 
 /// Flags of [`send_msg`] (`WSASendMsg`'s `dwFlags`): the `send` flags Windows has. There is no
 /// `MSG_NOSIGNAL` (Windows raises no signal) and no `MSG_DONTWAIT` (make the socket
@@ -111,14 +112,14 @@ impl BitOrAssign for RecvFlags {
 }
 
 /// `WSASendMsg`: sends the data in `bufs` with the control messages in `control` (built with
-/// a [`cmsg::Encoder`](super::cmsg::Encoder), aligned for `WSACMSGHDR`), to `to` or, when
+/// the crate's [`Encoder`](crate::cmsg::Encoder), aligned for `WSACMSGHDR`), to `to` or, when
 /// `None`, to the connected peer. Returns the bytes sent.
 ///
 /// A datagram socket sends the buffers as one datagram (or, with a `UDP_SEND_MSG_SIZE`
 /// message, as datagrams of that size). Blocking or not as the socket is.
 ///
 /// # Errors
-/// [`Error::TooLarge`] when `bufs` or `control` do not fit the 32-bit counts of `WSAMSG`
+/// [`Error::Limit`] when `bufs` or `control` do not fit the 32-bit counts of `WSAMSG`
 /// (nothing sent); [`Error::Os`] with the code of `WSASendMsg` (`WSAEWOULDBLOCK`,
 /// `WSAEMSGSIZE`, ...).
 ///
@@ -126,11 +127,12 @@ impl BitOrAssign for RecvFlags {
 /// ```no_run
 /// use std::io::IoSlice;
 /// use std::net::UdpSocket;
+/// use ancillary::cmsg::{CmsgBuffer, INT_SPACE};
 /// use ancillary::windows::{cmsg, send_msg, SendFlags};
 ///
 /// let socket = UdpSocket::bind("127.0.0.1:0")?;
-/// let mut storage = cmsg::Buffer::<{ cmsg::INT_SPACE }>::new();
-/// let mut control = cmsg::Encoder::new(&mut storage);
+/// let mut storage = CmsgBuffer::<INT_SPACE>::new();
+/// let mut control = storage.encoder();
 /// control.push(&cmsg::ControlMessage::EcnV4(0b10))?; // ECT(0)
 /// let to = "127.0.0.1:4433".parse()?;
 /// send_msg(&socket, &[IoSlice::new(b"hello")], control.as_bytes(), Some(to), SendFlags::empty())?;
@@ -148,23 +150,26 @@ pub fn send_msg(
     check_counts(bufs.len(), control.len())?;
     let addr = to.map(sys::SockAddr::from);
     let name = addr.as_ref().map(sys::Name::new);
-    sys::sendmsg(socket.as_socket(), name, bufs, control, flags.0)
-        .map_err(|e| Error::os("WSASendMsg", e))
+    sys::sendmsg(socket.as_socket(), name, bufs, control, flags.0).map_err(|e| {
+        let carried = crate::Carried::message(control, to.is_some());
+        Error::os_carrying("WSASendMsg", e, carried)
+    })
 }
 
-/// The counts `WSAMSG` holds as 32-bit numbers.
+/// The counts `WSAMSG` holds as 32-bit numbers: more buffers or control bytes are an
+/// [`Error::Limit`] ([`Limit::Iovecs`], [`Limit::ControlBuffer`]) before the call.
 pub(crate) fn check_counts(bufs: usize, control: usize) -> Result<()> {
+    let over = |limit, needed| Error::Limit {
+        limit,
+        needed,
+        max: u32::MAX as usize,
+        kernel: None,
+    };
     if u32::try_from(bufs).is_err() {
-        return Err(Error::TooLarge {
-            what: "buffers",
-            len: bufs,
-        });
+        return Err(over(Limit::Iovecs, bufs));
     }
     if u32::try_from(control).is_err() {
-        return Err(Error::TooLarge {
-            what: "bytes of control data",
-            len: control,
-        });
+        return Err(over(Limit::ControlBuffer, control));
     }
     Ok(())
 }
@@ -219,14 +224,14 @@ impl Received {
 }
 
 /// `WSARecvMsg`: receives one datagram into `bufs`, its control messages into `control`
-/// (aligned for `WSACMSGHDR`: a [`cmsg::Buffer`](super::cmsg::Buffer)) and its sender's
+/// (aligned for `WSACMSGHDR`: a [`CmsgBuffer`](crate::cmsg::CmsgBuffer)) and its sender's
 /// address. Blocking or not as the socket is.
 ///
 /// `WSARecvMsg` is not exported by Windows: it is looked up once with
 /// `WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER, WSAID_WSARECVMSG)` and kept.
 ///
 /// # Errors
-/// [`Error::TooLarge`] when `bufs` or `control` do not fit the 32-bit counts of `WSAMSG`;
+/// [`Error::Limit`] when `bufs` or `control` do not fit the 32-bit counts of `WSAMSG`;
 /// [`Error::Os`] with the code of `WSAIoctl` or `WSARecvMsg` (`WSAEWOULDBLOCK`,
 /// `WSAEMSGSIZE` for a datagram larger than the buffers, `WSAECONNRESET` after an ICMP port
 /// unreachable, ...).
@@ -235,11 +240,12 @@ impl Received {
 /// ```no_run
 /// use std::io::IoSliceMut;
 /// use std::net::UdpSocket;
+/// use ancillary::cmsg::{CmsgBuffer, IP_PKTINFO_SPACE};
 /// use ancillary::windows::{cmsg, recv_msg, set_recv_option, RecvFlags, RecvOption};
 ///
 /// let socket = UdpSocket::bind("127.0.0.1:4433")?;
 /// set_recv_option(&socket, RecvOption::PktInfoV4, true)?;
-/// let (mut data, mut control) = ([0u8; 1500], cmsg::Buffer::<{ cmsg::IP_PKTINFO_SPACE }>::new());
+/// let (mut data, mut control) = ([0u8; 1500], CmsgBuffer::<IP_PKTINFO_SPACE>::new());
 /// let got = recv_msg(&socket, &mut [IoSliceMut::new(&mut data)], &mut control, RecvFlags::empty())?;
 /// for msg in cmsg::Iter::new(&control[..got.control_len()]) {
 ///     if let cmsg::ControlMessage::PktInfoV4 { addr, ifindex } = msg {
