@@ -67,11 +67,7 @@ pub(crate) fn main() {
     let rx = UdpSocket::bind("127.0.0.1:0").expect("bind receiver");
     let tx = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
     let to = rx.local_addr().unwrap();
-    let mut ring = vec![0u8; RING * SIZE];
-    for (i, d) in ring.chunks_mut(SIZE).enumerate() {
-        d.fill(i as u8);
-        d[..4].copy_from_slice(&(i as u32).to_le_bytes());
-    }
+    let ring = udp::ring();
     let s = Setup {
         tx,
         to,

@@ -127,10 +127,7 @@ fn udp_setup() -> &'static udp::Setup {
     let rx = UdpSocket::bind("127.0.0.1:0").expect("bind receiver");
     let tx = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
     let to = rx.local_addr().expect("local address");
-    let mut ring = vec![0u8; udp::RING * udp::SIZE];
-    for (i, d) in ring.chunks_mut(udp::SIZE).enumerate() {
-        d.fill(i as u8);
-    }
+    let ring = udp::ring();
     leak(udp::Setup {
         tx,
         to,

@@ -25,9 +25,34 @@ pub(crate) struct Setup {
     pub(crate) _rx: UdpSocket,
 }
 
+/// The most datagrams one call takes from the ring.
+pub(crate) const MAX_CHUNK: usize = 1024;
+/// Bytes of the ring: its `RING` distinct datagrams, then room for `MAX_CHUNK` more, so that
+/// the datagrams a call takes from any position are one slice.
+pub(crate) const RING_BYTES: usize = (RING + MAX_CHUNK) * SIZE;
+
+/// Datagram `i` of the ring.
 pub(crate) fn datagram(ring: &[u8], i: usize) -> &[u8] {
     let k = i % RING;
     &ring[k * SIZE..(k + 1) * SIZE]
+}
+
+/// Datagrams `i .. i + k` of the ring (`k` at most `MAX_CHUNK`): what every implementation
+/// that takes datagrams one by one walks, so the walk costs all of them the same.
+pub(crate) fn datagrams(ring: &[u8], i: usize, k: usize) -> std::slice::ChunksExact<'_, u8> {
+    let start = (i % RING) * SIZE;
+    ring[start..start + k * SIZE].chunks_exact(SIZE)
+}
+
+/// The ring: datagram `i` is filled with its number modulo `RING`.
+pub(crate) fn ring() -> Vec<u8> {
+    let mut ring = vec![0u8; RING_BYTES];
+    for (i, d) in ring.chunks_mut(SIZE).enumerate() {
+        let n = i % RING;
+        d.fill(n as u8);
+        d[..4].copy_from_slice(&(n as u32).to_le_bytes());
+    }
+    ring
 }
 
 pub(crate) fn sockaddr(to: SocketAddr) -> libc::sockaddr_in {
@@ -81,8 +106,7 @@ pub(crate) fn libc_sendmmsg(
         let k = (n - i).min(chunk);
         iovs.clear();
         hdrs.clear();
-        for j in 0..k {
-            let d = datagram(&s.ring, i + j);
+        for d in datagrams(&s.ring, i, k) {
             iovs.push(libc::iovec {
                 iov_base: d.as_ptr() as *mut libc::c_void,
                 iov_len: d.len(),
@@ -157,8 +181,7 @@ pub(crate) fn libc_gso_iovecs(s: &Setup, n: usize, iovs: &mut Vec<libc::iovec>) 
     while i < n {
         let k = (n - i).min(SEGS);
         iovs.clear();
-        for j in 0..k {
-            let d = datagram(&s.ring, i + j);
+        for d in datagrams(&s.ring, i, k) {
             iovs.push(libc::iovec {
                 iov_base: d.as_ptr() as *mut libc::c_void,
                 iov_len: d.len(),
@@ -197,7 +220,7 @@ pub(crate) fn nix_sendmmsg(
     while i < n {
         let k = (n - i).min(chunk);
         slices.clear();
-        slices.extend((0..k).map(|j| [IoSlice::new(datagram(&s.ring, i + j))]));
+        slices.extend(datagrams(&s.ring, i, k).map(|d| [IoSlice::new(d)]));
         let mut done = 0;
         while done < k {
             let sent = sendmmsg(
@@ -231,8 +254,8 @@ pub(crate) fn batch(
     let mut i = 0;
     while i < n {
         let k = (n - i).min(chunk);
-        for j in 0..k {
-            b.push(s.to, datagram(&s.ring, i + j)).expect("push");
+        for d in datagrams(&s.ring, i, k) {
+            b.push(s.to, d).expect("push");
         }
         assert_eq!(b.send(&s.tx).expect("Batch::send"), k);
         i += k;
