@@ -439,6 +439,7 @@ impl<'a> Batch<'a> {
     }
 
     /// The segment cap in force.
+    #[inline]
     fn segment_cap(&self) -> usize {
         self.max_segments.unwrap_or_else(limits::udp_max_segments)
     }
