@@ -391,8 +391,7 @@ impl<'c> Received<'c> {
         Fds {
             // SAFETY: as in messages().
             messages: unsafe { ControlMessages::from_kernel(self.control) },
-            // SAFETY: no slots, no descriptors.
-            current: unsafe { Rights::from_kernel(&mut []) },
+            current: Rights::empty(),
             others_left: false,
             all_taken: &mut self.all_taken,
         }
@@ -428,9 +427,27 @@ impl Iterator for Fds<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<OwnedFd> {
+        // The common step first, without a loop: the next slot of the message being walked
+        // holds a descriptor.
+        if let Some(Some(fd)) = self.current.step() {
+            return Some(fd);
+        }
+        self.next_slow()
+    }
+}
+
+#[cfg(unix)]
+impl Fds<'_> {
+    /// [`next`](Iterator::next) past a taken slot or the end of a message: the next
+    /// descriptor; at the end of the control data, `None`, with `all_taken` set unless a
+    /// descriptor of another kind was passed untaken.
+    #[inline]
+    fn next_slow(&mut self) -> Option<OwnedFd> {
         loop {
-            if let Some(fd) = self.current.next() {
-                return Some(fd);
+            match self.current.step() {
+                Some(Some(fd)) => return Some(fd),
+                Some(None) => continue,
+                None => {}
             }
             match self.messages.next_carrier() {
                 Some(Carrier::Rights(r)) => self.current = r,

@@ -19,38 +19,70 @@ const TAKEN: RawFd = -1;
 /// [`RecvMsg`](crate::RecvMsg) passes unless told otherwise.
 #[doc(alias = "SCM_RIGHTS")]
 pub struct Rights<'a> {
-    /// Whole 4-byte slots; a taken or closed slot holds -1.
-    slots: &'a mut [u8],
+    /// The 4-byte slots not yet looked at, as a pointer pair (one comparison per slot); a
+    /// taken or closed slot holds -1.
+    slots: std::slice::IterMut<'a, Slot>,
 }
+
+/// One `int` of an `SCM_RIGHTS` message, as bytes: control data is not aligned for `int` in
+/// general.
+type Slot = [u8; FD_LEN];
 
 impl<'a> Rights<'a> {
     /// # Safety
     /// `slots` is a whole number of `int`s; each non-negative one is a descriptor the kernel
     /// installed for this process that nothing else owns.
+    #[inline]
     pub(crate) unsafe fn from_kernel(slots: &'a mut [u8]) -> Self {
         debug_assert_eq!(slots.len() % FD_LEN, 0);
-        Rights { slots }
+        let len = slots.len() / FD_LEN;
+        // SAFETY: `[u8; 4]` has the size of 4 bytes and the alignment of one, so the first
+        // `len * 4` bytes of `slots` (all of them, for a whole number of ints) are `len` of
+        // them; the new slice takes over the exclusive borrow for the same lifetime.
+        let slots = unsafe { std::slice::from_raw_parts_mut(slots.as_mut_ptr().cast(), len) };
+        Rights {
+            slots: slots.iter_mut(),
+        }
+    }
+
+    /// No descriptors.
+    #[inline]
+    pub(crate) fn empty() -> Self {
+        Rights {
+            slots: [].iter_mut(),
+        }
     }
 
     /// Descriptors not yet taken.
     pub fn remaining(&self) -> usize {
-        self.slots
-            .chunks_exact(FD_LEN)
-            .filter(|s| read(s) >= 0)
-            .count()
+        self.raw_fds().count()
     }
 
     /// The descriptor numbers not yet taken, without taking them (for logging).
     pub fn raw_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         self.slots
-            .chunks_exact(FD_LEN)
-            .map(read)
+            .as_slice()
+            .iter()
+            .map(|s| RawFd::from_ne_bytes(*s))
             .filter(|&fd| fd >= 0)
     }
-}
 
-fn read(slot: &[u8]) -> RawFd {
-    RawFd::from_ne_bytes([slot[0], slot[1], slot[2], slot[3]])
+    /// Takes the next slot: `None` when none is left, `Some(None)` for one taken before,
+    /// `Some(Some(fd))` for a descriptor, now the caller's. One step per slot, without a loop
+    /// of its own, so that a walk over several messages is one loop.
+    #[inline(always)]
+    pub(crate) fn step(&mut self) -> Option<Option<OwnedFd>> {
+        let slot = self.slots.next()?;
+        let fd = RawFd::from_ne_bytes(*slot);
+        *slot = TAKEN.to_ne_bytes();
+        if fd < 0 {
+            return Some(None);
+        }
+        // SAFETY: from_kernel's contract: a non-negative slot is a descriptor the kernel
+        // installed for us that nothing else owns; the slot now holds -1, so it is never
+        // handed out or closed again.
+        Some(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
 }
 
 impl Iterator for Rights<'_> {
@@ -59,21 +91,14 @@ impl Iterator for Rights<'_> {
     #[inline]
     fn next(&mut self) -> Option<OwnedFd> {
         loop {
-            let (slot, rest) = std::mem::take(&mut self.slots).split_first_chunk_mut::<FD_LEN>()?;
-            self.slots = rest;
-            let fd = RawFd::from_ne_bytes(*slot);
-            *slot = TAKEN.to_ne_bytes();
-            if fd >= 0 {
-                // SAFETY: from_kernel's contract: a non-negative slot is a descriptor the kernel
-                // installed for us that nothing else owns; the slot now holds -1, so it is
-                // never handed out or closed again.
-                return Some(unsafe { OwnedFd::from_raw_fd(fd) });
+            if let Some(fd) = self.step()? {
+                return Some(fd);
             }
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.slots.len() / FD_LEN))
+        (0, Some(self.slots.len()))
     }
 }
 
