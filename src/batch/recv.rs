@@ -1,6 +1,7 @@
 //! `recvmmsg(2)` into reusable buffers, and splitting of GRO-coalesced datagrams.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::os::fd::AsFd;
 
@@ -347,17 +348,24 @@ impl RecvBatch {
 
     /// The datagrams of the last call, in order. Each owns the descriptors in its control
     /// data while it lives (see [`Received::messages`]).
+    #[inline]
     pub fn iter_mut(&mut self) -> RecvIter<'_> {
         let n = self.filled;
-        let size = self.control_size;
+        let out = &self.out[..n];
+        // Every slot is whole: the checks that make the walk's pointer steps stay in bounds,
+        // once per call rather than once per datagram.
+        let names = &self.names[..n];
+        let data = &self.data[..self.buf_size * n];
+        let control = &mut self.control.bytes_mut()[..self.control_size * n];
         RecvIter {
-            out: &self.out[..n],
-            names: &self.names,
-            data: &self.data,
+            out: out.iter(),
+            name: names.as_ptr(),
+            data: data.as_ptr(),
+            control: control.as_mut_ptr(),
             buf_size: self.buf_size,
             split: &self.split,
-            control: &mut self.control.bytes_mut()[..size * n],
-            control_size: size,
+            control_size: self.control_size,
+            _slots: PhantomData,
         }
     }
 
@@ -403,37 +411,52 @@ impl fmt::Debug for RecvBatch {
 
 /// The datagrams of one [`RecvBatch::recv`], in order.
 pub struct RecvIter<'b> {
-    out: &'b [RecvOut],
-    names: &'b [libc::sockaddr_storage],
-    data: &'b [u8],
+    out: std::slice::Iter<'b, RecvOut>,
+    /// The name, data and control slots of the next datagram; past them lie the slots of
+    /// every datagram `out` has left, in storage borrowed for `'b` (shared for the names and
+    /// the data, exclusively for the control data).
+    name: *const libc::sockaddr_storage,
+    data: *const u8,
+    control: *mut u8,
     buf_size: usize,
     split: &'b [usize],
-    control: &'b mut [u8],
     control_size: usize,
+    _slots: PhantomData<(&'b [libc::sockaddr_storage], &'b [u8], &'b mut [u8])>,
 }
+
+// SAFETY: the pointers stand for the borrows in `_slots` (shared slices of plain data and an
+// exclusive byte slice), which are Send and Sync: the iterator hands out what those borrows
+// would, each slot once.
+unsafe impl Send for RecvIter<'_> {}
+// SAFETY: as for Send; through a shared reference nothing is reachable but `size_hint`.
+unsafe impl Sync for RecvIter<'_> {}
 
 impl<'b> Iterator for RecvIter<'b> {
     type Item = RecvDatagram<'b>;
 
     #[inline]
     fn next(&mut self) -> Option<RecvDatagram<'b>> {
-        let (out, more) = self.out.split_first()?;
-        self.out = more;
-        let (name, names) = self.names.split_first()?;
-        self.names = names;
-        // Slots are whole: `data` and `control` hold a slot for every `out` left.
-        let (buf, rest) = self.data.split_at(self.buf_size);
-        self.data = rest;
-        let (slot, rest) = std::mem::take(&mut self.control).split_at_mut(self.control_size);
-        self.control = rest;
-        // `bytes` may exceed the buffer (MSG_TRUNC); `controllen` never exceeds the slot.
-        let received = Received::from_parts(
-            *out,
-            name,
-            buf,
-            self.control_size,
-            &mut slot[..out.controllen],
-        );
+        let out = self.out.next()?;
+        // `controllen` never exceeds the slot (the call clamps it; kept in bounds here all
+        // the same), `bytes` may exceed the buffer (MSG_TRUNC).
+        let controllen = out.controllen.min(self.control_size);
+        // SAFETY: `out` was the next of the datagrams left, and the pointers are at their
+        // slots (made so by iter_mut, which sliced `names`, `data` and `control` to hold a
+        // slot for every datagram, and kept so by the steps below, one slot per datagram):
+        // the name, the `buf_size` bytes of data and the `control_size` bytes of control data
+        // lie within the borrowed storage, live for 'b. The control slot is handed out once,
+        // so the exclusive borrow is never shared; the steps stay within (or one past) the
+        // slices.
+        let (name, buf, control) = unsafe {
+            let name = &*self.name;
+            let buf = std::slice::from_raw_parts(self.data, self.buf_size);
+            let control = std::slice::from_raw_parts_mut(self.control, controllen);
+            self.name = self.name.add(1);
+            self.data = self.data.add(self.buf_size);
+            self.control = self.control.add(self.control_size);
+            (name, buf, control)
+        };
+        let received = Received::from_parts(*out, name, buf, self.control_size, control);
         Some(RecvDatagram {
             all: &buf[..out.bytes.min(buf.len())],
             split: self.split,
