@@ -231,27 +231,31 @@ impl<'a> SendMsg<'a> {
         {
             return Err(Error::ControlWithoutData);
         }
-        let name = match &self.dest {
+        // The address is copied out of the builder first: a name pointing into the builder
+        // itself would keep the whole builder in memory, where inlined it stays in registers.
+        let dest = self.dest;
+        let name = match &dest {
             Dest::None => None,
             Dest::Borrowed(n) => Some(*n),
             Dest::V4(a) => Some(Name::new(a)),
             Dest::V6(a) => Some(Name::new(a)),
             Dest::Unix(a) => Some(a.name()),
         };
+        let (fds, control, iovs) = (self.fds, self.control, self.iov.len());
+        let addressed = !matches!(self.dest, Dest::None);
         sys::sendmsg(socket, name, self.iov, self.control, self.flags.bits())
-            .map_err(|errno| self.map_kernel_error(errno))
+            .map_err(|errno| kernel_error(errno, fds, control, iovs, addressed))
     }
+}
 
-    /// Maps a kernel error that means a limit to [`Error::Limit`], the rest to [`Error::Os`].
-    #[cold]
-    fn map_kernel_error(&self, errno: i32) -> Error {
-        match limits::kernel_limit(errno, self.fds, self.control, self.iov.len()) {
-            Some(limit) => limit,
-            None => Error::os_carrying(
-                "sendmsg",
-                errno,
-                Carried::message(self.control, !matches!(self.dest, Dest::None)),
-            ),
-        }
+/// Maps a kernel error of [`SendMsg::send`] that means a limit to [`Error::Limit`], the rest
+/// to [`Error::Os`]. It takes the builder's fields by value: a reference to the builder would
+/// keep it in memory in the caller's frame, where the inlined `send` keeps it in registers.
+#[cfg(unix)]
+#[cold]
+fn kernel_error(errno: i32, fds: usize, control: &[u8], iovs: usize, addressed: bool) -> Error {
+    match limits::kernel_limit(errno, fds, control, iovs) {
+        Some(limit) => limit,
+        None => Error::os_carrying("sendmsg", errno, Carried::message(control, addressed)),
     }
 }
