@@ -429,7 +429,7 @@ impl Iterator for Fds<'_> {
     fn next(&mut self) -> Option<OwnedFd> {
         // The common step first, without a loop: the next slot of the message being walked
         // holds a descriptor.
-        if let Some(Some(fd)) = self.current.step() {
+        if let Some(fd) = self.current.take_next() {
             return Some(fd);
         }
         self.next_slow()

@@ -67,6 +67,23 @@ impl<'a> Rights<'a> {
             .filter(|&fd| fd >= 0)
     }
 
+    /// Takes the next slot if it holds a descriptor; leaves it (taken before, or none left)
+    /// otherwise. The check comes before the step, so that the common case is a straight line.
+    #[inline(always)]
+    pub(crate) fn take_next(&mut self) -> Option<OwnedFd> {
+        let fd = RawFd::from_ne_bytes(*self.slots.as_slice().first()?);
+        if fd < 0 {
+            return None;
+        }
+        if let Some(slot) = self.slots.next() {
+            *slot = TAKEN.to_ne_bytes();
+        }
+        // SAFETY: from_kernel's contract: a non-negative slot is a descriptor the kernel
+        // installed for us that nothing else owns; the slot now holds -1, so it is never
+        // handed out or closed again.
+        Some(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
     /// Takes the next slot: `None` when none is left, `Some(None)` for one taken before,
     /// `Some(Some(fd))` for a descriptor, now the caller's. One step per slot, without a loop
     /// of its own, so that a walk over several messages is one loop.
