@@ -513,15 +513,29 @@ impl<'a> ControlMessages<'a> {
     /// [`Iterator::next`], [`Fds`](crate::recv::Fds) and [`close_untaken`].
     #[inline]
     pub(crate) fn next_carrier(&mut self) -> Option<Carrier<'a>> {
-        let f = find(self.rest, 0)?;
+        // `find`'s rules, at the start of what is left, with each bound derived from the one
+        // before it so that the slicing below needs no further check: the message ends at the
+        // next header (`CMSG_ALIGN(cmsg_len)`, past everything when that overflows) or the end
+        // of the buffer, its data at `cmsg_len` or that.
+        let len = self.rest.len();
+        if len < HEADER_LEN {
+            return None;
+        }
+        let (cmsg_len, level, ty) = Native.read(self.rest)?;
+        if cmsg_len < HEADER_LEN {
+            return None;
+        }
+        let split = Layout::NATIVE
+            .checked_align(cmsg_len)
+            .map_or(len, |n| n.min(len));
+        let end = cmsg_len.min(split);
         let rest = std::mem::take(&mut self.rest);
-        let split = f.next.min(rest.len());
         let (this, after) = rest.split_at_mut(split);
         self.rest = after;
         let offset = self.off;
         self.off += split;
-        let data = &mut this[f.data];
-        Some(match (f.level, f.ty) {
+        let data = &mut this[DATA_OFFSET.min(end)..end];
+        Some(match (level, ty) {
             (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
                 let whole = data.len() / FD_LEN * FD_LEN;
                 // SAFETY: from_kernel's contract: the numbers in this SCM_RIGHTS message are
@@ -542,7 +556,7 @@ impl<'a> ControlMessages<'a> {
                 ty,
                 data,
                 offset,
-                cmsg_len: f.cmsg_len,
+                cmsg_len,
             },
         })
     }
