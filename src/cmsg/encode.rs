@@ -85,8 +85,10 @@ impl<'b, 'fd> Encoder<'b, 'fd> {
             .checked_mul(FD_LEN)
             .ok_or(self.too_big(usize::MAX))?;
         let data = self.reserve(libc::SOL_SOCKET, libc::SCM_RIGHTS, data_len)?;
-        if let [fd] = fds {
-            data.copy_from_slice(&fd.as_raw_fd().to_ne_bytes());
+        // One descriptor is one 4-byte store: an array assignment, which cannot be merged with
+        // the general case into one `memcpy` call (as a `copy_from_slice` of 4 bytes was).
+        if let ([fd], Some(slot)) = (fds, data.first_chunk_mut::<FD_LEN>()) {
+            *slot = fd.as_raw_fd().to_ne_bytes();
         } else {
             // SAFETY: BorrowedFd is `repr(transparent)` over RawFd (its documented
             // representation is a host file descriptor), so `fds` is `data_len` initialized
