@@ -399,6 +399,20 @@ impl<'c> Received<'c> {
 }
 
 #[cfg(unix)]
+impl Received<'_> {
+    /// Closes now what the drop would close: every descriptor not taken. Afterwards the drop
+    /// has nothing left to do.
+    #[inline]
+    pub(crate) fn close_untaken(&mut self) {
+        if !self.all_taken {
+            // SAFETY: as in messages().
+            unsafe { cmsg::close_untaken(self.control) };
+            self.all_taken = true;
+        }
+    }
+}
+
+#[cfg(unix)]
 impl Drop for Received<'_> {
     #[inline]
     fn drop(&mut self) {

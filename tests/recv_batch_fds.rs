@@ -55,6 +55,41 @@ fn recv_batch_owns_received_fds_and_closes_those_not_taken() {
     drop(taken);
     assert_eq!(open_fd_count(), before);
 
+    // A datagram that drops closes what its slot held, and the next call does not walk that
+    // slot again; a slot whose datagram was forgotten or never looked at is still closed by
+    // the next call or the batch's drop, whatever an earlier call left in it.
+    let (a, b) = pair(SockType::Datagram);
+    let mut recv = RecvBatch::new(1, 16, room).unwrap();
+    let fd = [files[0].as_fd()];
+    let before = open_fd_count();
+    for round in 0..5 {
+        let with_fd = round != 1;
+        send_fds(a.as_fd(), b"x", if with_fd { &fd } else { &[] }).unwrap();
+        assert_eq!(recv.recv(&b).unwrap(), 1);
+        // What arrived is open, and nothing an earlier call received is left.
+        assert_eq!(
+            open_fd_count(),
+            before + usize::from(with_fd),
+            "round {round}"
+        );
+        match round {
+            // Dropped without taking anything (with and without control data).
+            0 | 1 => drop(recv.iter_mut().next()),
+            // Forgotten: nothing closed it yet.
+            2 => std::mem::forget(recv.iter_mut().next()),
+            // Never looked at (3), dropped after its fd was taken and dropped (4).
+            3 => {}
+            _ => drop(recv.iter_mut().next().unwrap().fds().collect::<Vec<_>>()),
+        }
+        let left = usize::from(with_fd && (round == 2 || round == 3));
+        assert_eq!(open_fd_count(), before + left, "round {round}");
+    }
+    send_fds(a.as_fd(), b"x", &fd).unwrap();
+    assert_eq!(recv.recv(&b).unwrap(), 1);
+    assert_eq!(open_fd_count(), before + 1);
+    drop(recv); // never looked at: closed by the drop
+    assert_eq!(open_fd_count(), before);
+
     // Too small a buffer: truncation is reported, not hidden.
     let (a, b) = pair(SockType::Datagram);
     let mut batch = Batch::new();

@@ -351,14 +351,14 @@ impl RecvBatch {
     #[inline]
     pub fn iter_mut(&mut self) -> RecvIter<'_> {
         let n = self.filled;
-        let out = &self.out[..n];
+        let out = &mut self.out[..n];
         // Every slot is whole: the checks that make the walk's pointer steps stay in bounds,
         // once per call rather than once per datagram.
         let names = &self.names[..n];
         let data = &self.data[..self.buf_size * n];
         let control = &mut self.control.bytes_mut()[..self.control_size * n];
         RecvIter {
-            out: out.iter(),
+            out: out.iter_mut(),
             name: names.as_ptr(),
             data: data.as_ptr(),
             control: control.as_mut_ptr(),
@@ -377,9 +377,11 @@ impl RecvBatch {
             return; // no room for control data: no descriptor can have arrived
         }
         let control = self.control.bytes_mut();
-        for (i, out) in self.out[..n].iter().enumerate() {
-            // `controllen` is at most `size` (clamped by the call): slot i holds it.
-            if out.controllen != 0 {
+        for (i, out) in self.out[..n].iter_mut().enumerate() {
+            // `controllen` is at most `size` (clamped by the call): slot i holds it. A slot
+            // whose datagram dropped was closed then: nothing is left in it.
+            let released = std::mem::take(&mut out.released);
+            if out.controllen != 0 && !released {
                 let slot = &mut control[i * size..][..out.controllen];
                 // SAFETY: these bytes were written by recvmmsg and only walked by owning
                 // walks, which mark every descriptor they hand out or close; what is left is
@@ -411,7 +413,7 @@ impl fmt::Debug for RecvBatch {
 
 /// The datagrams of one [`RecvBatch::recv`], in order.
 pub struct RecvIter<'b> {
-    out: std::slice::Iter<'b, RecvOut>,
+    out: std::slice::IterMut<'b, RecvOut>,
     /// The name, data and control slots of the next datagram; past them lie the slots of
     /// every datagram `out` has left, in storage borrowed for `'b` (shared for the names and
     /// the data, exclusively for the control data).
@@ -461,6 +463,7 @@ impl<'b> Iterator for RecvIter<'b> {
             all: &buf[..out.bytes.min(buf.len())],
             split: self.split,
             received,
+            released: &mut out.released,
         })
     }
 
@@ -487,6 +490,22 @@ pub struct RecvDatagram<'b> {
     /// The sizes of the slot's buffers, which lie in order from its start.
     split: &'b [usize],
     received: Received<'b>,
+    /// The slot's mark that nothing is left to close (see [`Drop`]).
+    released: &'b mut bool,
+}
+
+impl Drop for RecvDatagram<'_> {
+    /// Closes the descriptors not taken, as the [`Received`] would, and marks the slot so that
+    /// the batch's next call does not walk its control data a second time. A datagram that
+    /// is never dropped (forgotten) leaves the mark unset: the batch closes what it left.
+    #[inline]
+    fn drop(&mut self) {
+        // Empty control data holds nothing, and the batch does not walk it either.
+        if !self.received.control_bytes().is_empty() {
+            self.received.close_untaken();
+            *self.released = true;
+        }
+    }
 }
 
 impl<'b> RecvDatagram<'b> {

@@ -462,6 +462,10 @@ pub(crate) struct RecvOut {
     pub(crate) namelen: libc::socklen_t,
     pub(crate) controllen: usize,
     pub(crate) flags: libc::c_int,
+    /// Not the call's but a `RecvBatch` slot's: set when the datagram's drop closed whatever
+    /// its control data still held, so that the batch's next call need not walk it again.
+    /// False as the call leaves it; the batch clears it before each call.
+    pub(crate) released: bool,
 }
 
 /// `recvmsg(2)`, retried on `EINTR`. `msg_controllen` and `msg_namelen` are clamped to the
@@ -504,6 +508,7 @@ pub(crate) fn recvmsg(
             .min(size_of::<libc::sockaddr_storage>() as _),
         controllen,
         flags: msg.msg_flags,
+        released: false,
     })
 }
 
