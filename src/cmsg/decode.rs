@@ -283,6 +283,7 @@ impl<'a> RawIter<'a> {
 impl<'a> Iterator for RawIter<'a> {
     type Item = RawCmsg<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<RawCmsg<'a>> {
         let f = find(self.buf, self.off)?;
         let item = RawCmsg {
