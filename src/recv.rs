@@ -137,52 +137,79 @@ impl<'a, 'b> RecvMsg<'a, 'b> {
     // of being copied out.
     #[inline(always)]
     pub fn recv<Fd: AsFd>(&mut self, socket: Fd) -> Result<Received<'_>> {
-        let out = self.recv_raw(socket.as_fd(), RecvFlags::empty())?;
-        Ok(self.received(out))
+        let flags = self.flags.bits();
+        // The buffers are taken out of the builder once, and what was received is made from
+        // these same slices: the kernel writes the builder's name field, so anything read
+        // from the builder after the call is read again from memory (and its bounds checked
+        // again).
+        let (iov, control, name) = (&mut *self.iov, &mut *self.control, &mut self.name);
+        let out = recvmsg_checked(socket.as_fd(), name, iov, control, flags)?;
+        Ok(received(iov, control, name, out))
     }
 
     /// The call of [`recv`](Self::recv), with `extra` flags added for this call only. What it
     /// received must be handed to [`received`](Self::received) at once: until then nothing
     /// owns the descriptors in the control buffer.
+    #[cfg(feature = "tokio")]
     #[inline]
     pub(crate) fn recv_raw(
         &mut self,
         socket: std::os::fd::BorrowedFd<'_>,
         extra: RecvFlags,
     ) -> Result<sys::RecvOut> {
-        if self.iov.len() > MAX_IOVECS {
-            return Err(Error::Limit {
-                limit: Limit::Iovecs,
-                needed: self.iov.len(),
-                max: MAX_IOVECS,
-                kernel: None,
-            });
-        }
-        sys::recvmsg(
-            socket,
-            &mut self.name,
-            self.iov,
-            self.control,
-            (self.flags | extra).bits(),
-        )
-        .map_err(|e| Error::os("recvmsg", e))
+        let flags = (self.flags | extra).bits();
+        recvmsg_checked(socket, &mut self.name, self.iov, self.control, flags)
     }
 
     /// What [`recv_raw`](Self::recv_raw) received, owning its descriptors.
+    #[cfg(feature = "tokio")]
     #[inline]
     pub(crate) fn received(&mut self, out: sys::RecvOut) -> Received<'_> {
-        let capacity = self.control.len();
-        Received {
-            first: self.iov.first().map_or(&[][..], |b| &b[..]),
-            iov: self.iov,
-            bytes: out.bytes,
-            flags: RecvFlags::from_bits_retain(out.flags),
-            name: &self.name,
-            namelen: out.namelen,
-            capacity,
-            control: &mut self.control[..out.controllen],
-            all_taken: false,
-        }
+        received(self.iov, self.control, &self.name, out)
+    }
+}
+
+/// `recvmsg(2)` after the check of the iovec count.
+#[cfg(unix)]
+#[inline(always)]
+fn recvmsg_checked(
+    socket: std::os::fd::BorrowedFd<'_>,
+    name: &mut MaybeUninit<libc::sockaddr_storage>,
+    iov: &mut [IoSliceMut<'_>],
+    control: &mut [u8],
+    flags: libc::c_int,
+) -> Result<sys::RecvOut> {
+    if iov.len() > MAX_IOVECS {
+        return Err(Error::Limit {
+            limit: Limit::Iovecs,
+            needed: iov.len(),
+            max: MAX_IOVECS,
+            kernel: None,
+        });
+    }
+    sys::recvmsg(socket, name, iov, control, flags).map_err(|e| Error::os("recvmsg", e))
+}
+
+/// What a `recvmsg` into these buffers received, owning its descriptors.
+#[cfg(unix)]
+#[inline(always)]
+fn received<'c>(
+    iov: &'c [IoSliceMut<'c>],
+    control: &'c mut [u8],
+    name: &'c MaybeUninit<libc::sockaddr_storage>,
+    out: sys::RecvOut,
+) -> Received<'c> {
+    let capacity = control.len();
+    Received {
+        first: iov.first().map_or(&[][..], |b| &b[..]),
+        iov,
+        bytes: out.bytes,
+        flags: RecvFlags::from_bits_retain(out.flags),
+        name,
+        namelen: out.namelen,
+        capacity,
+        control: &mut control[..out.controllen],
+        all_taken: false,
     }
 }
 
