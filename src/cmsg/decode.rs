@@ -29,9 +29,9 @@ use super::creds::Credentials;
 use super::rights::Pidfd;
 #[cfg(unix)]
 use super::rights::Rights;
-#[cfg(unix)]
-use super::HEADER_LEN;
 use super::{Layout, DATA_OFFSET};
+#[cfg(unix)]
+use super::{ALIGN, HEADER_LEN};
 
 #[cfg(unix)]
 const FD_LEN: usize = std::mem::size_of::<libc::c_int>();
@@ -526,9 +526,9 @@ impl<'a> ControlMessages<'a> {
         if cmsg_len < HEADER_LEN {
             return None;
         }
-        let split = Layout::NATIVE
-            .checked_align(cmsg_len)
-            .map_or(len, |n| n.min(len));
+        // `CMSG_ALIGN` saturating: a `cmsg_len` within `ALIGN - 1` of the top rounds down to
+        // a multiple of `ALIGN` that is still larger than any buffer, so the end is `len`.
+        let split = (cmsg_len.saturating_add(ALIGN - 1) & !(ALIGN - 1)).min(len);
         let end = cmsg_len.min(split);
         let rest = std::mem::take(&mut self.rest);
         let (this, after) = rest.split_at_mut(split);
