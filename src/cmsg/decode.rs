@@ -715,6 +715,42 @@ mod tests {
     }
 
     #[test]
+    fn owning_walk_ends_where_raw_walk_ends_for_any_cmsg_len() {
+        // The largest lengths the header holds, and the smallest ones around an alignment.
+        let lens = [
+            usize::MAX,
+            usize::MAX - 1,
+            usize::MAX - ALIGN + 1,
+            usize::MAX - ALIGN,
+            HEADER_LEN,
+            HEADER_LEN + 1,
+            40,
+            64,
+            65,
+        ];
+        for len in lens {
+            let mut b = [0u8; 64];
+            // A level no decoder knows: the walk yields the message raw.
+            header(&mut b, 0, len, 0x7fff, 1);
+            header(&mut b, 40, HEADER_LEN, 0x7fff, 2);
+            let raw: Vec<_> = RawIter::new(&b).map(|m| (m.offset, m.ty, m.data)).collect();
+            let mut owned = b;
+            // SAFETY: no message is SCM_RIGHTS or SCM_PIDFD: nothing to hand out or close.
+            let walked: Vec<_> = unsafe { ControlMessages::from_kernel(&mut owned) }
+                .map(|m| match m {
+                    ControlMessage::Raw(m) => (m.offset, m.ty, m.data.to_vec()),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            let raw: Vec<_> = raw
+                .into_iter()
+                .map(|(o, t, d)| (o, t, d.to_vec()))
+                .collect();
+            assert_eq!(walked, raw, "cmsg_len {len}");
+        }
+    }
+
+    #[test]
     fn odd_rights_bytes_count_whole_fds_only_and_negative_numbers_are_skipped() {
         let mut b = [0u8; 64];
         header(
