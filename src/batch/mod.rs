@@ -83,7 +83,7 @@ use self::queue::{Entry, Tail};
 use crate::error::{Error, Result};
 use crate::flags::SendFlags;
 use crate::limits::{self, Limits, MAX_MMSG};
-use crate::sys::MmsgScratch;
+use crate::sys::SendScratch;
 
 /// The flags a batch refuses: `MSG_MORE` (where the system has it) would join its datagrams
 /// into one; `MSG_OOB` and `MSG_EOR` are for streams and records.
@@ -184,7 +184,7 @@ pub struct Batch<'a> {
     plan: Vec<Planned>,
     gso_control: ControlArena,
     pieces: Vec<IoSlice<'a>>,
-    headers: MmsgScratch,
+    headers: SendScratch,
     /// The first entry not yet sent.
     next: usize,
     /// Datagrams of `entries[next]` already sent.
@@ -193,7 +193,8 @@ pub struct Batch<'a> {
     queued: usize,
     gso: bool,
     socket: Option<SocketInfo>,
-    max_segments: Option<usize>,
+    /// The most segments per GSO message; 0: the kernel's.
+    max_segments: usize,
     limits: Limits,
     /// The flags every call passes: those given, and the defaults not opted out of.
     flags: SendFlags,
@@ -241,13 +242,13 @@ impl<'a> Batch<'a> {
             plan: Vec::new(),
             gso_control: ControlArena::default(),
             pieces: Vec::new(),
-            headers: MmsgScratch::default(),
+            headers: SendScratch::default(),
             next: 0,
             partial: 0,
             queued: 0,
             gso: true,
             socket: None,
-            max_segments: None,
+            max_segments: 0,
             limits: Limits::kernel(),
             flags: SendFlags::NOSIGNAL,
             default_flags: SendFlags::NOSIGNAL,
@@ -304,7 +305,7 @@ impl<'a> Batch<'a> {
     /// one.
     #[doc(alias = "UDP_MAX_SEGMENTS")]
     pub fn set_max_segments(&mut self, max: Option<usize>) -> &mut Self {
-        self.max_segments = max.map(|m| m.max(1));
+        self.max_segments = max.map_or(0, |m| m.max(1));
         self
     }
 
@@ -441,6 +442,9 @@ impl<'a> Batch<'a> {
     /// The segment cap in force.
     #[inline]
     fn segment_cap(&self) -> usize {
-        self.max_segments.unwrap_or_else(limits::udp_max_segments)
+        match self.max_segments {
+            0 => limits::udp_max_segments(),
+            max => max,
+        }
     }
 }

@@ -52,17 +52,18 @@ const V6_KEY: u64 = u64::MAX;
 const CLOSED: u64 = u64::MAX - 1;
 
 /// What [`Batch::push`] compares to add a datagram to the run of the last entry without
-/// looking at the entries: that run's destination key when it is open to a datagram of one
-/// iovec without control data (see [`Entry::open`]), its segment size, and the length of its
-/// last datagram, which [`Batch::seal`] writes into the entry.
+/// looking at the entries (but for an IPv6 destination, compared whole with the entry's): that
+/// run's destination key when it is open to a datagram of one iovec without control data (see
+/// [`Entry::open`]), its segment size, and the length of its last datagram, which
+/// [`Batch::seal`] writes into the entry. Both sizes are at most `u16::MAX` (the segment size
+/// of an open run fits `UDP_SEGMENT`), so they are kept as `u32`: a small tail keeps the
+/// batch small to move.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tail {
     /// The last entry's [`dest_key`] when open, else [`CLOSED`].
     plain_key: u64,
-    segment: usize,
-    last_len: usize,
-    /// The destination, compared whole when the key is [`V6_KEY`].
-    dest: Option<SocketAddr>,
+    segment: u32,
+    last_len: u32,
 }
 
 impl Tail {
@@ -70,7 +71,6 @@ impl Tail {
         plain_key: CLOSED,
         segment: 0,
         last_len: 0,
-        dest: None,
     };
 }
 
@@ -186,12 +186,14 @@ impl<'a> Batch<'a> {
         let key = dest_key(addr);
         let tail = &mut self.tail;
         if key == tail.plain_key
-            && len.wrapping_sub(1) < tail.segment
-            && (key != V6_KEY || tail.dest.as_ref() == addr)
+            && len.wrapping_sub(1) < tail.segment as usize
+            // An open tail has a last entry: the run it describes.
+            && (key != V6_KEY || self.entries.last().and_then(|e| e.dest.as_ref()) == addr)
         {
             self.iov.push(IoSlice::new(data));
-            tail.last_len = len;
-            if len != tail.segment {
+            // At most the segment size, a u32.
+            tail.last_len = len as u32;
+            if len != tail.segment as usize {
                 // A shorter datagram ends the run.
                 tail.plain_key = CLOSED;
             }
@@ -232,19 +234,20 @@ impl<'a> Batch<'a> {
         e.kind = Kind::Run;
         e.iov_end = self.iov.len();
         e.datagrams += added;
-        e.len = (e.datagrams - 1) * e.segment + self.tail.last_len;
-        e.open = self.tail.last_len == e.segment;
+        let last_len = self.tail.last_len as usize;
+        e.len = (e.datagrams - 1) * e.segment + last_len;
+        e.open = last_len == e.segment;
     }
 
     /// Opens the run of the last entry to [`push`](Self::push) if it may grow by datagrams
     /// of one iovec without control data, else closes it.
     fn open_tail(&mut self) {
         self.tail = match self.entries.last() {
+            // An open entry's segment size, and so its last length, is at most u16::MAX.
             Some(e) if e.open && e.control_len == 0 && self.entries.len() > self.next => Tail {
                 plain_key: e.key,
-                segment: e.segment,
-                last_len: e.last_len(),
-                dest: e.dest,
+                segment: e.segment as u32,
+                last_len: e.last_len() as u32,
             },
             _ => Tail::CLOSED,
         };
