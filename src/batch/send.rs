@@ -193,19 +193,23 @@ impl<'a> Batch<'a> {
     }
 
     /// Writes what the planned messages need besides the queue: the piece of a pushed GSO
-    /// payload each of its messages carries, and the control data of each message that carries
-    /// `UDP_SEGMENT` (the entry's, followed by it), in plan order.
+    /// payload each of its messages carries, and the control data of the messages that carry
+    /// `UDP_SEGMENT` (the entry's, followed by it), in plan order: once for consecutive
+    /// messages of one entry with the same size, which share it ([`Staged`]).
     fn stage(&mut self) {
         self.pieces.clear();
         self.gso_control.clear();
+        let mut staged = Staged::NONE;
         for p in &self.plan {
             let e = &self.entries[p.entry];
             if e.kind == Kind::Train {
                 self.pieces.push(IoSlice::new(&e.data[p.byte_range(e)]));
             }
             if let Some(size) = p.udp_segment {
-                let own = &self.control.bytes()[e.control_at..e.control_at + e.control_len];
-                push_with_segment(&mut self.gso_control, own, size);
+                if staged.fresh(p.entry, size) {
+                    let own = &self.control.bytes()[e.control_at..e.control_at + e.control_len];
+                    push_with_segment(&mut self.gso_control, own, size);
+                }
             }
         }
     }
@@ -264,13 +268,42 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// The staged control data that the last message with `UDP_SEGMENT` used, by entry and size:
+/// [`Batch::stage`] and [`Buffers::next`] walk the plan alike, and stage anew, or take the
+/// next staged control data, exactly when [`fresh`](Self::fresh) says so.
+#[derive(Debug, Clone, Copy)]
+struct Staged {
+    entry: usize,
+    size: u16,
+}
+
+impl Staged {
+    /// Nothing staged yet (no entry has this index: a vector holds fewer).
+    const NONE: Staged = Staged {
+        entry: usize::MAX,
+        size: 0,
+    };
+
+    /// Whether a message of `entry` with `UDP_SEGMENT` of `size` needs control data of its
+    /// own: unless the last message with `UDP_SEGMENT` was of the same entry and size, whose
+    /// control data (the entry's, then `UDP_SEGMENT` of that size) is the same bytes.
+    #[inline]
+    fn fresh(&mut self, entry: usize, size: u16) -> bool {
+        let fresh = self.entry != entry || self.size != size;
+        *self = Staged { entry, size };
+        fresh
+    }
+}
+
 /// Appends `own` followed by `UDP_SEGMENT` of `size` (0: no segmentation) to `arena`.
 fn push_with_segment(arena: &mut ControlArena, own: &[u8], size: u16) {
     let at = arena.used();
     let len = own.len() + SEGMENT_SPACE;
     arena.reserve(len);
     let dst = &mut arena.bytes_mut()[at..at + len];
-    dst[..own.len()].copy_from_slice(own);
+    if !own.is_empty() {
+        dst[..own.len()].copy_from_slice(own);
+    }
     // A GSO plan needs a socket that answered the UDP_SEGMENT option, which only a system with
     // GSO has (sys::HAS_GSO); without it SEGMENT_SPACE is 0 and nothing is written.
     #[cfg(has_gso)]
@@ -293,9 +326,12 @@ pub(super) struct Buffers<'s, 'a> {
     pieces: &'s [IoSlice<'a>],
     control: &'s [u8],
     gso_control: &'s [u8],
-    /// Where the next message's piece and `UDP_SEGMENT` control data start.
+    /// Where the next message's piece starts.
     piece: usize,
+    /// The staged control data the last message with `UDP_SEGMENT` took, and what it was for.
     gso_at: usize,
+    gso_end: usize,
+    staged: Staged,
 }
 
 impl<'s, 'a> Buffers<'s, 'a> {
@@ -314,6 +350,8 @@ impl<'s, 'a> Buffers<'s, 'a> {
             gso_control,
             piece: 0,
             gso_at: 0,
+            gso_end: 0,
+            staged: Staged::NONE,
         }
     }
 
@@ -334,10 +372,12 @@ impl<'s, 'a> Buffers<'s, 'a> {
         };
         let control = match p.udp_segment {
             None => &self.control[e.control_at..e.control_at + e.control_len],
-            Some(_) => {
-                let at = self.gso_at;
-                self.gso_at += e.control_len + SEGMENT_SPACE;
-                &self.gso_control[at..self.gso_at]
+            Some(size) => {
+                if self.staged.fresh(p.entry, size) {
+                    self.gso_at = self.gso_end;
+                    self.gso_end += e.control_len + SEGMENT_SPACE;
+                }
+                &self.gso_control[self.gso_at..self.gso_end]
             }
         };
         Msg {

@@ -123,9 +123,10 @@ pub(crate) fn sendmmsg<'a>(
         // IoSlice is guaranteed ABI-compatible with struct iovec on Unix. Message i of the
         // run takes iovecs i * per .. (i + 1) * per, within the slice (see OutRun).
         let mut iov = r.iov.as_ptr() as *mut libc::iovec;
-        for h in &mut hdrs[n..n + take] {
+        if take == 1 {
+            // The common message of a GSO send: one message a run, set without a loop.
             set_msghdr(
-                &mut h.msg_hdr,
+                &mut hdrs[n].msg_hdr,
                 name as *mut libc::c_void,
                 namelen,
                 iov,
@@ -133,7 +134,19 @@ pub(crate) fn sendmmsg<'a>(
                 r.control.as_ptr() as *mut libc::c_void,
                 r.control.len(),
             );
-            iov = iov.wrapping_add(r.per);
+        } else {
+            for h in &mut hdrs[n..n + take] {
+                set_msghdr(
+                    &mut h.msg_hdr,
+                    name as *mut libc::c_void,
+                    namelen,
+                    iov,
+                    r.per,
+                    r.control.as_ptr() as *mut libc::c_void,
+                    r.control.len(),
+                );
+                iov = iov.wrapping_add(r.per);
+            }
         }
         n += take;
         if n == max {
