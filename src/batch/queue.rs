@@ -2,7 +2,7 @@
 //! pushed GSO payload; their destinations; and the pushes that fill it.
 
 use std::io::IoSlice;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV6};
 
 use nix::sys::socket::{SockaddrIn, SockaddrIn6};
 
@@ -94,8 +94,18 @@ pub(super) fn payload_cap(addr: Option<SocketAddr>) -> Option<usize> {
     match addr {
         None => None,
         Some(SocketAddr::V4(_)) => Some(UDP_MAX_PAYLOAD_V4),
-        Some(SocketAddr::V6(a)) if a.ip().to_ipv4_mapped().is_some() => Some(UDP_MAX_PAYLOAD_V4),
-        Some(SocketAddr::V6(_)) => Some(UDP_MAX_PAYLOAD_V6),
+        Some(SocketAddr::V6(a)) => Some(payload_cap_v6(&a)),
+    }
+}
+
+/// [`payload_cap`] of an IPv6 address: out of line, so that an IPv4 destination does not
+/// pay for the IPv4-mapped test.
+#[inline(never)]
+fn payload_cap_v6(a: &SocketAddrV6) -> usize {
+    if a.ip().to_ipv4_mapped().is_some() {
+        UDP_MAX_PAYLOAD_V4
+    } else {
+        UDP_MAX_PAYLOAD_V6
     }
 }
 
@@ -151,6 +161,28 @@ impl Entry<'_> {
     /// The size of its last datagram.
     fn last_len(&self) -> usize {
         self.len - (self.datagrams - 1) * self.segment
+    }
+}
+
+/// The control data of a push, in the arena: where, how long, what the kernel counts it as
+/// against `optmem_max` ([`limits::kernel_control_len`]), and the fds in it.
+#[derive(Clone, Copy)]
+struct Own {
+    at: usize,
+    len: usize,
+    kernel_len: usize,
+    fds: usize,
+}
+
+impl Own {
+    /// No control data, at `at`.
+    fn none(at: usize) -> Self {
+        Own {
+            at,
+            len: 0,
+            kernel_len: 0,
+            fds: 0,
+        }
     }
 }
 
@@ -213,7 +245,7 @@ impl<'a> Batch<'a> {
                     return Err(limit(Limit::Payload, data.len(), cap));
                 }
             }
-            self.push_single(dest, slice, self.control.used(), 0, 0);
+            self.push_single(dest, slice, Own::none(self.control.used()));
         }
         self.open_tail();
         Ok(())
@@ -311,31 +343,16 @@ impl<'a> Batch<'a> {
     }
 
     /// Queues a new entry of one datagram of one iovec (control data committed already).
-    fn push_single(
-        &mut self,
-        dest: Option<SocketAddr>,
-        slice: IoSlice<'a>,
-        control_at: usize,
-        control_len: usize,
-        fds: usize,
-    ) {
+    fn push_single(&mut self, dest: Option<SocketAddr>, slice: IoSlice<'a>, own: Own) {
         let iov_start = self.iov.len();
         let len = slice.len();
         self.iov.push(slice);
-        self.queue_single(dest, iov_start, control_at, control_len, len, fds);
+        self.queue_single(dest, iov_start, own, len);
     }
 
     /// Queues a new entry of one datagram whose iovecs are `iov[iov_start..]`, just pushed.
-    fn queue_single(
-        &mut self,
-        dest: Option<SocketAddr>,
-        iov_start: usize,
-        control_at: usize,
-        control_len: usize,
-        len: usize,
-        fds: usize,
-    ) {
-        let open = fds == 0
+    fn queue_single(&mut self, dest: Option<SocketAddr>, iov_start: usize, own: Own, len: usize) {
+        let open = own.fds == 0
             && self.iov.len() - iov_start == 1
             && (1..=usize::from(u16::MAX)).contains(&len);
         self.entries.push(Entry {
@@ -346,16 +363,14 @@ impl<'a> Batch<'a> {
             key: dest_key(dest.as_ref()),
             iov_start,
             iov_end: self.iov.len(),
-            control_at,
-            control_len,
-            kernel_control_len: limits::kernel_control_len(
-                &self.control.bytes()[control_at..control_at + control_len],
-            ),
+            control_at: own.at,
+            control_len: own.len,
+            kernel_control_len: own.kernel_len,
             len,
             segment: len,
             datagrams: 1,
             data: &[],
-            fds,
+            fds: own.fds,
         });
         self.queued += 1;
     }
@@ -394,7 +409,7 @@ impl<'a> Batch<'a> {
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
         let dest = dest.into().socket_addr();
-        self.push_entry(dest, Payload::One(data), 0, Some(control))
+        self.push_entry(dest, payload_cap(dest), Payload::One(data), 0, control)
     }
 
     /// Queues one datagram gathered from `iov`, to `dest` (`None` or
@@ -414,7 +429,7 @@ impl<'a> Batch<'a> {
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
         let dest = dest.into().socket_addr();
-        self.push_entry(dest, Payload::Many(iov), 0, Some(control))
+        self.push_entry(dest, payload_cap(dest), Payload::Many(iov), 0, control)
     }
 
     /// Queues a GSO payload to `dest` (any form [`Destination`](super::Destination) takes):
@@ -441,26 +456,29 @@ impl<'a> Batch<'a> {
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
         let dest = dest.into().socket_addr();
-        let cap = payload_cap(dest)
-            .unwrap_or(UDP_MAX_PAYLOAD_V6)
-            .min(usize::from(u16::MAX));
-        if segment_size == 0 || segment_size > cap {
-            return Err(limit(Limit::SegmentSize, segment_size, cap));
+        let cap = payload_cap(dest);
+        let max_size = cap.unwrap_or(UDP_MAX_PAYLOAD_V6).min(usize::from(u16::MAX));
+        if segment_size == 0 || segment_size > max_size {
+            return Err(limit(Limit::SegmentSize, segment_size, max_size));
         }
         let segment = if data.len() > segment_size {
             segment_size
         } else {
             0
         };
-        self.push_entry(dest, Payload::One(data), segment, Some(control))
+        self.push_entry(dest, cap, Payload::One(data), segment, control)
     }
 
+    /// Queues a push to `dest` (whose payload cap is `cap`, from [`payload_cap`]): one
+    /// datagram of `payload`, or with a `segment` size the GSO payload cut at it (`segment` is
+    /// then less than its length). Every limit is checked before anything is queued.
     fn push_entry<F>(
         &mut self,
         dest: Option<SocketAddr>,
+        cap: Option<usize>,
         payload: Payload<'_, 'a>,
         segment: usize,
-        control: Option<F>,
+        control: F,
     ) -> Result<()>
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
@@ -477,39 +495,60 @@ impl<'a> Batch<'a> {
         if iovecs > self.limits.max_iovecs {
             return Err(limit(Limit::Iovecs, iovecs, self.limits.max_iovecs));
         }
-        if let Some(cap) = payload_cap(dest) {
+        if let Some(cap) = cap {
             if len > cap {
                 return Err(limit(Limit::Payload, len, cap));
             }
         }
-        let segment_cap = if segment != 0 { self.segment_cap() } else { 1 };
-        if segment != 0 && len.div_ceil(segment) > segment_cap {
-            return Err(limit(Limit::Segments, len.div_ceil(segment), segment_cap));
-        }
+        // The datagrams of a GSO payload (more than one: it is longer than a segment).
+        let datagrams = if segment != 0 {
+            let n = len.div_ceil(segment);
+            let segment_cap = self.segment_cap();
+            if n > segment_cap {
+                return Err(limit(Limit::Segments, n, segment_cap));
+            }
+            n
+        } else {
+            1
+        };
 
         // Control data, written in place at the end of the arena.
         let at = self.control.used();
-        let (control_len, fds) = match control {
-            Some(control) => self.encode_control(at, control)?,
-            None => (0, 0),
+        let (control_len, fds) = self.encode_control(at, control)?;
+        let own = if control_len == 0 {
+            // Nothing to count or to look into: the checks below see no control data.
+            Own {
+                fds,
+                ..Own::none(at)
+            }
+        } else {
+            Own {
+                at,
+                len: control_len,
+                kernel_len: limits::kernel_control_len(&self.control.bytes()[at..at + control_len]),
+                fds,
+            }
         };
         // A GSO payload always goes with UDP_SEGMENT; the kernel counts both as it sees them.
         let with_segment = if segment != 0 { SEGMENT_SPACE } else { 0 };
-        let kernel_control_len =
-            limits::kernel_control_len(&self.control.bytes()[at..at + control_len]);
         self.limits.check(
-            fds,
-            kernel_control_len + kernel_segment_space(with_segment),
+            own.fds,
+            own.kernel_len + kernel_segment_space(with_segment),
             iovecs,
         )?;
-        limits::check_rights_messages(&self.limits, &self.control.bytes()[at..at + control_len])?;
+        if control_len != 0 {
+            limits::check_rights_messages(
+                &self.limits,
+                &self.control.bytes()[at..at + control_len],
+            )?;
+        }
 
         let one = match payload {
             Payload::One(d) => Some(IoSlice::new(d)),
             Payload::Many([s]) => Some(*s),
             Payload::Many(_) => None,
         };
-        if segment == 0 && fds == 0 {
+        if segment == 0 && own.fds == 0 {
             if let Some(slice) = one {
                 if self.join(dest.as_ref(), slice, at, control_len) {
                     self.open_tail();
@@ -520,7 +559,7 @@ impl<'a> Batch<'a> {
         self.control.commit(control_len);
         match (one, payload) {
             (Some(slice), _) if segment == 0 => {
-                self.push_single(dest, slice, at, control_len, fds);
+                self.push_single(dest, slice, own);
             }
             (_, Payload::One(data)) => {
                 let iov_start = self.iov.len();
@@ -535,19 +574,19 @@ impl<'a> Batch<'a> {
                     iov_end: iov_start + 1,
                     control_at: at,
                     control_len,
-                    kernel_control_len,
+                    kernel_control_len: own.kernel_len,
                     len,
                     segment,
-                    datagrams: len.div_ceil(segment),
+                    datagrams,
                     data,
-                    fds,
+                    fds: own.fds,
                 });
-                self.queued += len.div_ceil(segment);
+                self.queued += datagrams;
             }
             (_, Payload::Many(v)) => {
                 let iov_start = self.iov.len();
                 self.iov.extend_from_slice(v);
-                self.queue_single(dest, iov_start, at, control_len, len, fds);
+                self.queue_single(dest, iov_start, own, len);
             }
         }
         self.open_tail();
