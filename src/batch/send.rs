@@ -8,8 +8,6 @@ use super::gso::Fallback;
 use super::plan::{may_segment, plan, Planned, Rules, SEGMENT_SPACE};
 use super::queue::{kernel_segment_space, Entry, Kind, Tail};
 use super::{Batch, BatchError};
-#[cfg(has_gso)]
-use crate::cmsg::Encoder;
 use crate::error::Error;
 use crate::limits::MAX_MMSG;
 use crate::sys::{self, OutRun};
@@ -200,6 +198,7 @@ impl<'a> Batch<'a> {
         self.pieces.clear();
         self.gso_control.clear();
         let mut staged = Staged::NONE;
+        let mut template = None;
         for p in &self.plan {
             let e = &self.entries[p.entry];
             if e.kind == Kind::Train {
@@ -208,7 +207,8 @@ impl<'a> Batch<'a> {
             if let Some(size) = p.udp_segment {
                 if staged.fresh(p.entry, size) {
                     let own = &self.control.bytes()[e.control_at..e.control_at + e.control_len];
-                    push_with_segment(&mut self.gso_control, own, size);
+                    let template = template.get_or_insert_with(segment_template);
+                    push_with_segment(&mut self.gso_control, own, template, size);
                 }
             }
         }
@@ -295,24 +295,47 @@ impl Staged {
     }
 }
 
-/// Appends `own` followed by `UDP_SEGMENT` of `size` (0: no segmentation) to `arena`.
-fn push_with_segment(arena: &mut ControlArena, own: &[u8], size: u16) {
-    let at = arena.used();
-    let len = own.len() + SEGMENT_SPACE;
-    arena.reserve(len);
-    let dst = &mut arena.bytes_mut()[at..at + len];
-    if !own.is_empty() {
-        dst[..own.len()].copy_from_slice(own);
-    }
+/// Where the size of a `UDP_SEGMENT` message starts: after its header.
+#[cfg(has_gso)]
+const SEGMENT_DATA_AT: usize = crate::cmsg::Layout::NATIVE.data_offset();
+
+/// A `UDP_SEGMENT` message of size 0, as the encoder writes it: what
+/// [`push_with_segment`] copies, with the size written in, instead of encoding each anew.
+fn segment_template() -> [u8; SEGMENT_SPACE] {
+    #[allow(unused_mut)] // written only where there is GSO
+    let mut template = [0; SEGMENT_SPACE];
     // A GSO plan needs a socket that answered the UDP_SEGMENT option, which only a system with
     // GSO has (sys::HAS_GSO); without it SEGMENT_SPACE is 0 and nothing is written.
     #[cfg(has_gso)]
     {
-        let written = Encoder::new(&mut dst[own.len()..])
-            .push_udp_segment(size)
-            .is_ok();
-        debug_assert!(written, "room for exactly UDP_SEGMENT was reserved");
+        let mut buf = crate::cmsg::CmsgBuffer::<SEGMENT_SPACE>::new();
+        let mut enc = buf.encoder();
+        let written = enc.push_udp_segment(0).is_ok();
+        debug_assert!(written, "room for exactly UDP_SEGMENT");
+        template.copy_from_slice(enc.as_bytes());
     }
+    template
+}
+
+/// Appends `own` followed by `UDP_SEGMENT` of `size` (0: no segmentation) to `arena`: the
+/// `template` ([`segment_template`]) with `size` in it.
+fn push_with_segment(
+    arena: &mut ControlArena,
+    own: &[u8],
+    template: &[u8; SEGMENT_SPACE],
+    size: u16,
+) {
+    let at = arena.used();
+    let len = own.len() + SEGMENT_SPACE;
+    arena.reserve(len);
+    let dst = &mut arena.bytes_mut()[at..at + len];
+    let (own_dst, segment) = dst.split_at_mut(own.len());
+    if !own.is_empty() {
+        own_dst.copy_from_slice(own);
+    }
+    segment.copy_from_slice(template);
+    #[cfg(has_gso)]
+    segment[SEGMENT_DATA_AT..SEGMENT_DATA_AT + 2].copy_from_slice(&size.to_ne_bytes());
     #[cfg(not(has_gso))]
     let _ = size;
     arena.commit(len);
@@ -427,4 +450,26 @@ fn direct_runs<'s, 'a>(
             _ => OutRun::each(name, &iov[e.iov_start + skipped..e.iov_end], own),
         }
     })
+}
+
+#[cfg(all(test, has_gso))]
+mod tests {
+    use super::*;
+
+    /// The template with a size written in is what the encoder writes for that size.
+    #[test]
+    fn staged_udp_segment_is_the_encoders() {
+        let template = segment_template();
+        let own = [7u8; 24];
+        for size in [0u16, 1, 1200, 0x1234, u16::MAX] {
+            let mut arena = ControlArena::default();
+            push_with_segment(&mut arena, &own, &template, size);
+            let mut want = crate::cmsg::CmsgBuffer::<SEGMENT_SPACE>::new();
+            let mut enc = want.encoder();
+            enc.push_udp_segment(size).expect("room for UDP_SEGMENT");
+            assert_eq!(arena.used(), own.len() + SEGMENT_SPACE);
+            assert_eq!(&arena.bytes()[..own.len()], &own[..]);
+            assert_eq!(&arena.bytes()[own.len()..arena.used()], enc.as_bytes());
+        }
+    }
 }
