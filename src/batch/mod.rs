@@ -182,8 +182,6 @@ pub struct Batch<'a> {
     control: ControlArena,
     control_room: usize,
     plan: Vec<Planned>,
-    gso_control: ControlArena,
-    pieces: Vec<IoSlice<'a>>,
     headers: SendScratch,
     /// The first entry not yet sent.
     next: usize,
@@ -240,8 +238,6 @@ impl<'a> Batch<'a> {
             control: ControlArena::default(),
             control_room: INITIAL_CONTROL_ROOM,
             plan: Vec::new(),
-            gso_control: ControlArena::default(),
-            pieces: Vec::new(),
             headers: SendScratch::default(),
             next: 0,
             partial: 0,
@@ -387,8 +383,6 @@ impl<'a> Batch<'a> {
         self.iov.clear();
         self.control.clear();
         self.plan.clear();
-        self.gso_control.clear();
-        self.pieces.clear();
         self.next = 0;
         self.partial = 0;
         self.queued = 0;
@@ -423,8 +417,6 @@ impl<'a> Batch<'a> {
             control: self.control,
             control_room: self.control_room,
             plan: self.plan,
-            gso_control: self.gso_control,
-            pieces: relabel(self.pieces),
             headers: self.headers,
             next: 0,
             partial: 0,

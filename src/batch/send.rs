@@ -58,6 +58,21 @@ impl<'a> Batch<'a> {
         // The queue as pushed; what stays queued after this send is never added to.
         self.seal();
         self.tail = Tail::CLOSED;
+        // What calls stage goes past the queue's iovecs and control data, and is dropped
+        // when the send ends, however it ends: the queue is as it was, less what was sent.
+        let base = StageBase {
+            iov: self.iov.len(),
+            control: self.control.used(),
+        };
+        Unstage { batch: self, base }.send_from(fd, base)
+    }
+
+    /// [`send`](Self::send) of the sealed queue, staging past `base`.
+    fn send_from(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        base: StageBase,
+    ) -> std::result::Result<usize, BatchError> {
         let start = self.queued;
         if self.next == self.entries.len() {
             self.clear();
@@ -124,8 +139,8 @@ impl<'a> Batch<'a> {
                     &rules,
                     &mut self.plan,
                 );
-                self.stage();
-                (self.plan.len(), self.send_planned(fd))
+                self.stage(base);
+                (self.plan.len(), self.send_planned(fd, base))
             };
             self.stats.calls += 1;
             match result {
@@ -182,7 +197,7 @@ impl<'a> Batch<'a> {
                 Err(errno) if self.is_asynchronous(errno) => {
                     return Err(self.asynchronous(start, errno));
                 }
-                Err(errno) => return Err(self.failure(start, self.kernel_error(errno))),
+                Err(errno) => return Err(self.failure(start, self.kernel_error(errno, base))),
             }
         }
         let sent = start - self.queued;
@@ -194,34 +209,35 @@ impl<'a> Batch<'a> {
     /// payload each of its messages carries, and the control data of the messages that carry
     /// `UDP_SEGMENT` (the entry's, followed by it), in plan order: once for consecutive
     /// messages of one entry with the same size, which share it ([`Staged`]).
-    fn stage(&mut self) {
-        self.pieces.clear();
-        self.gso_control.clear();
+    ///
+    /// The pieces go into `iov` and the control data into the control arena, past `base` (the
+    /// queue's own), replacing what an earlier call of the send staged there.
+    fn stage(&mut self, base: StageBase) {
+        self.iov.truncate(base.iov);
+        self.control.truncate(base.control);
         let mut staged = Staged::NONE;
         let mut template = None;
         for p in &self.plan {
             let e = &self.entries[p.entry];
             if e.kind == Kind::Train {
-                self.pieces.push(IoSlice::new(&e.data[p.byte_range(e)]));
+                self.iov.push(IoSlice::new(&e.data[p.byte_range(e)]));
             }
             if let Some(size) = p.udp_segment {
                 if staged.fresh(p.entry, size) {
-                    let own = &self.control.bytes()[e.control_at..e.control_at + e.control_len];
                     let template = template.get_or_insert_with(segment_template);
-                    push_with_segment(&mut self.gso_control, own, template, size);
+                    let own = e.control_at..e.control_at + e.control_len;
+                    push_with_segment(&mut self.control, own, template, size);
                 }
             }
         }
     }
 
-    fn send_planned(&mut self, fd: BorrowedFd<'_>) -> std::result::Result<(usize, usize), i32> {
-        let mut buffers = Buffers::new(
-            &self.entries,
-            &self.iov,
-            &self.pieces,
-            self.control.bytes(),
-            self.gso_control.bytes(),
-        );
+    fn send_planned(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        base: StageBase,
+    ) -> std::result::Result<(usize, usize), i32> {
+        let mut buffers = Buffers::new(&self.entries, &self.iov, self.control.bytes(), base);
         let msgs = self.plan.iter().map(|p| buffers.next(p).run());
         sys::sendmmsg(fd, &mut self.headers, msgs, MAX_MMSG, self.flags.bits())
     }
@@ -317,28 +333,64 @@ fn segment_template() -> [u8; SEGMENT_SPACE] {
     template
 }
 
-/// Appends `own` followed by `UDP_SEGMENT` of `size` (0: no segmentation) to `arena`: the
-/// `template` ([`segment_template`]) with `size` in it.
+/// Appends the bytes at `own` in `arena` (an entry's control data, in use before `own.end`)
+/// followed by `UDP_SEGMENT` of `size` (0: no segmentation) to `arena`: the `template`
+/// ([`segment_template`]) with `size` in it.
 fn push_with_segment(
     arena: &mut ControlArena,
-    own: &[u8],
+    own: std::ops::Range<usize>,
     template: &[u8; SEGMENT_SPACE],
     size: u16,
 ) {
     let at = arena.used();
-    let len = own.len() + SEGMENT_SPACE;
+    let own_len = own.len();
+    let len = own_len + SEGMENT_SPACE;
     arena.reserve(len);
-    let dst = &mut arena.bytes_mut()[at..at + len];
-    let (own_dst, segment) = dst.split_at_mut(own.len());
-    if !own.is_empty() {
-        own_dst.copy_from_slice(own);
+    let bytes = arena.bytes_mut();
+    if own_len != 0 {
+        bytes.copy_within(own, at);
     }
+    let segment = &mut bytes[at + own_len..at + len];
     segment.copy_from_slice(template);
     #[cfg(has_gso)]
     segment[SEGMENT_DATA_AT..SEGMENT_DATA_AT + 2].copy_from_slice(&size.to_ne_bytes());
     #[cfg(not(has_gso))]
     let _ = size;
     arena.commit(len);
+}
+
+/// The batch of a send, whose staging is dropped when the send ends (on return or unwind).
+struct Unstage<'b, 'a> {
+    batch: &'b mut Batch<'a>,
+    base: StageBase,
+}
+
+impl<'a> std::ops::Deref for Unstage<'_, 'a> {
+    type Target = Batch<'a>;
+    fn deref(&self) -> &Batch<'a> {
+        self.batch
+    }
+}
+
+impl<'a> std::ops::DerefMut for Unstage<'_, 'a> {
+    fn deref_mut(&mut self) -> &mut Batch<'a> {
+        self.batch
+    }
+}
+
+impl Drop for Unstage<'_, '_> {
+    fn drop(&mut self) {
+        self.batch.iov.truncate(self.base.iov);
+        self.batch.control.truncate(self.base.control);
+    }
+}
+
+/// Where a send's staging starts: the length of the queue's iovecs and control data, past
+/// which [`Batch::stage`] writes what a call needs besides the queue.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StageBase {
+    pub(super) iov: usize,
+    pub(super) control: usize,
 }
 
 /// The buffers of the planned messages, taken message after message in plan order: the
@@ -358,19 +410,20 @@ pub(super) struct Buffers<'s, 'a> {
 }
 
 impl<'s, 'a> Buffers<'s, 'a> {
+    /// Over the queue's `entries`, `iov` and `control` and what was staged in the last two
+    /// past `base`.
     pub(super) fn new(
         entries: &'s [Entry<'a>],
         iov: &'s [IoSlice<'a>],
-        pieces: &'s [IoSlice<'a>],
         control: &'s [u8],
-        gso_control: &'s [u8],
+        base: StageBase,
     ) -> Self {
         Buffers {
             entries,
             iov,
-            pieces,
+            pieces: &iov[base.iov..],
             control,
-            gso_control,
+            gso_control: &control[base.control..],
             piece: 0,
             gso_at: 0,
             gso_end: 0,
@@ -463,13 +516,17 @@ mod tests {
         let own = [7u8; 24];
         for size in [0u16, 1, 1200, 0x1234, u16::MAX] {
             let mut arena = ControlArena::default();
-            push_with_segment(&mut arena, &own, &template, size);
+            arena.reserve(own.len());
+            arena.bytes_mut()[..own.len()].copy_from_slice(&own);
+            arena.commit(own.len());
+            push_with_segment(&mut arena, 0..own.len(), &template, size);
             let mut want = crate::cmsg::CmsgBuffer::<SEGMENT_SPACE>::new();
             let mut enc = want.encoder();
             enc.push_udp_segment(size).expect("room for UDP_SEGMENT");
-            assert_eq!(arena.used(), own.len() + SEGMENT_SPACE);
-            assert_eq!(&arena.bytes()[..own.len()], &own[..]);
-            assert_eq!(&arena.bytes()[own.len()..arena.used()], enc.as_bytes());
+            assert_eq!(arena.used(), 2 * own.len() + SEGMENT_SPACE);
+            let staged = &arena.bytes()[own.len()..arena.used()];
+            assert_eq!(&staged[..own.len()], &own[..]);
+            assert_eq!(&staged[own.len()..], enc.as_bytes());
         }
     }
 }
