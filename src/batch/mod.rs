@@ -309,6 +309,8 @@ impl<'a> Batch<'a> {
     /// iovecs per datagram).
     pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
         self.limits = limits;
+        // The next push checks them (see Tail).
+        self.tail = Tail::CLOSED;
         self
     }
 
@@ -368,7 +370,7 @@ impl<'a> Batch<'a> {
     /// Datagrams queued and not yet sent (a [`push_segments`](Self::push_segments) payload
     /// counts as the datagrams it is cut into).
     pub fn len(&self) -> usize {
-        self.queued
+        self.queued + self.unsealed()
     }
 
     /// Whether nothing is queued.

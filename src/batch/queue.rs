@@ -54,35 +54,39 @@ const CLOSED: u64 = u64::MAX - 1;
 /// What [`Batch::push`] compares to add a datagram to the run of the last entry without
 /// looking at the entries (but for an IPv6 destination, compared whole with the entry's): that
 /// run's destination key when it is open to a datagram of one iovec without control data (see
-/// [`Entry::open`]), its segment size, and the length of its last datagram, which
-/// [`Batch::seal`] writes into the entry. Both sizes are at most `u16::MAX` (the segment size
-/// of an open run fits `UDP_SEGMENT`), so they are kept as `u32`: a small tail keeps the
-/// batch small to move.
+/// [`Entry::open`]), and its segment size (at most `u16::MAX`: the segment size of an open
+/// run fits `UDP_SEGMENT`). The datagrams it adds are counted and written into the entry by
+/// [`Batch::seal`], from the iovecs past the entry's end.
+///
+/// Open only while the limits allow a datagram of one iovec: it opens after a push that
+/// passed them, and [`Batch::set_limits`] closes it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tail {
     /// The last entry's [`dest_key`] when open, else [`CLOSED`].
     plain_key: u64,
     segment: u32,
-    last_len: u32,
 }
 
 impl Tail {
     pub(super) const CLOSED: Tail = Tail {
         plain_key: CLOSED,
         segment: 0,
-        last_len: 0,
     };
 }
 
+/// The key of the connected peer: above every IPv4 key (which fits 48 bits).
+const CONNECTED_KEY: u64 = 1 << 48;
+
 /// A destination as one number, equal for equal destinations: for the connected peer and an
-/// IPv4 address (family, port and address bits) it decides equality alone; every IPv6 address
-/// gets [`V6_KEY`] and is compared whole. What a push compares to join a run.
+/// IPv4 address (port and address bits, below 2^48) it decides equality alone; every IPv6
+/// address gets [`V6_KEY`] and is compared whole. What a push compares to join a run.
 #[inline(always)]
 fn dest_key(dest: Option<&SocketAddr>) -> u64 {
     match dest {
-        None => 0,
+        None => CONNECTED_KEY,
+        // The address bytes as they lie in memory: no byte swap, the same equality.
         Some(SocketAddr::V4(a)) => {
-            1 << 48 | u64::from(a.port()) << 32 | u64::from(u32::from(*a.ip()))
+            u64::from(a.port()) << 32 | u64::from(u32::from_ne_bytes(a.ip().octets()))
         }
         Some(SocketAddr::V6(_)) => V6_KEY,
     }
@@ -204,16 +208,15 @@ impl<'a> Batch<'a> {
     #[inline]
     pub fn push(&mut self, dest: impl Into<super::Destination>, data: &'a [u8]) -> Result<()> {
         let dest = dest.into();
-        // What push_entry does for one slice without control data, without the rest.
-        self.limits.check(0, 0, 1)?;
         let addr = match &dest {
             super::Destination::Connected => None,
             super::Destination::Ip(a) => Some(a),
         };
         // A datagram that joins the open run of the last entry (same destination, no control
-        // data, 1..=segment bytes): one iovec and the run's last length. Such a datagram is
-        // no longer than the run's first, which passed the payload cap of the same
-        // destination: it passes it too.
+        // data, 1..=segment bytes): one iovec, counted when the run is sealed. Such a datagram
+        // is no longer than the run's first, which passed the payload cap of the same
+        // destination: it passes it too; and the tail is open only while the limits allow a
+        // datagram of one iovec (see Tail), which is all it has.
         let len = data.len();
         let key = dest_key(addr);
         let tail = &mut self.tail;
@@ -222,14 +225,12 @@ impl<'a> Batch<'a> {
             // An open tail has a last entry: the run it describes.
             && (key != V6_KEY || self.entries.last().and_then(|e| e.dest.as_ref()) == addr)
         {
+            debug_assert!(self.limits.check(0, 0, 1).is_ok());
             self.iov.push(IoSlice::new(data));
-            // At most the segment size, a u32.
-            tail.last_len = len as u32;
             if len != tail.segment as usize {
                 // A shorter datagram ends the run.
                 tail.plain_key = CLOSED;
             }
-            self.queued += 1;
             return Ok(());
         }
         self.push_plain(dest.socket_addr(), data)
@@ -237,6 +238,8 @@ impl<'a> Batch<'a> {
 
     /// [`push`](Self::push) of a datagram that does not continue the open run.
     fn push_plain(&mut self, dest: Option<SocketAddr>, data: &'a [u8]) -> Result<()> {
+        // What push_entry checks of one slice without control data.
+        self.limits.check(0, 0, 1)?;
         self.seal();
         let slice = IoSlice::new(data);
         if !self.join(dest.as_ref(), slice, 0, 0) {
@@ -251,35 +254,44 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    /// Brings the last entry up to date with the datagrams [`push`](Self::push) added to its
-    /// run since it was last sealed: every iovec past its end is one of them, each
-    /// `segment` bytes long but the last (`tail.last_len`). Called before anything reads the
-    /// entries or adds iovecs for another entry.
+    /// Brings the last entry, and the count of queued datagrams, up to date with the
+    /// datagrams [`push`](Self::push) added to its run since it was last sealed: every iovec
+    /// past its end is one of them, each `segment` bytes long but the last, which may be
+    /// shorter. Called before anything reads the entries or the count, or adds iovecs for
+    /// another entry.
     pub(super) fn seal(&mut self) {
         let Some(e) = self.entries.last_mut() else {
             return;
         };
         let added = self.iov.len() - e.iov_end;
-        if added == 0 {
+        let Some(last) = self.iov.last().filter(|_| added != 0) else {
             return;
-        }
+        };
+        let last_len = last.len();
         e.kind = Kind::Run;
         e.iov_end = self.iov.len();
         e.datagrams += added;
-        let last_len = self.tail.last_len as usize;
         e.len = (e.datagrams - 1) * e.segment + last_len;
         e.open = last_len == e.segment;
+        self.queued += added;
+    }
+
+    /// Datagrams [`push`](Self::push) added to the run of the last entry since it was last
+    /// sealed (see [`seal`](Self::seal)).
+    pub(super) fn unsealed(&self) -> usize {
+        self.entries
+            .last()
+            .map_or(0, |e| self.iov.len() - e.iov_end)
     }
 
     /// Opens the run of the last entry to [`push`](Self::push) if it may grow by datagrams
     /// of one iovec without control data, else closes it.
     fn open_tail(&mut self) {
         self.tail = match self.entries.last() {
-            // An open entry's segment size, and so its last length, is at most u16::MAX.
+            // An open entry's segment size is at most u16::MAX.
             Some(e) if e.open && e.control_len == 0 && self.entries.len() > self.next => Tail {
                 plain_key: e.key,
                 segment: e.segment as u32,
-                last_len: e.last_len() as u32,
             },
             _ => Tail::CLOSED,
         };
