@@ -259,7 +259,15 @@ impl<'a> Batch<'a> {
     /// past its end is one of them, each `segment` bytes long but the last, which may be
     /// shorter. Called before anything reads the entries or the count, or adds iovecs for
     /// another entry.
+    #[inline]
     pub(super) fn seal(&mut self) {
+        if self.unsealed() != 0 {
+            self.seal_run();
+        }
+    }
+
+    /// [`seal`](Self::seal) of a last entry with datagrams past its end.
+    fn seal_run(&mut self) {
         let Some(e) = self.entries.last_mut() else {
             return;
         };
@@ -278,6 +286,7 @@ impl<'a> Batch<'a> {
 
     /// Datagrams [`push`](Self::push) added to the run of the last entry since it was last
     /// sealed (see [`seal`](Self::seal)).
+    #[inline]
     pub(super) fn unsealed(&self) -> usize {
         self.entries
             .last()

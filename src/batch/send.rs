@@ -53,6 +53,7 @@ impl<'a> Batch<'a> {
     /// descriptor reused for a stream socket since the batch checked it): that message is
     /// counted as sent.
     #[doc(alias = "sendmmsg")]
+    #[inline]
     pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> std::result::Result<usize, BatchError> {
         let fd = socket.as_fd();
         // The queue as pushed; what stays queued after this send is never added to.
