@@ -35,7 +35,7 @@ impl std::fmt::Debug for MmsgScratch {
 /// What `sendmmsg` keeps between calls: nothing, since each message goes by its own `sendmsg`
 /// from the caller's iovecs.
 #[derive(Debug, Default)]
-pub(crate) struct SendScratch;
+pub(crate) struct SendScratch {}
 
 /// `sendmmsg` as one `sendmsg` per message of `runs` (at most `max`, at most 1024): how many
 /// messages were sent, from the first, and the bytes of the last of them. An error on the
