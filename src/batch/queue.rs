@@ -603,6 +603,9 @@ impl<'a> Batch<'a> {
                     fds: own.fds,
                 });
                 self.queued += datagrams;
+                // A pushed GSO payload is never open to more (Entry::open).
+                self.tail = Tail::CLOSED;
+                return Ok(());
             }
             (_, Payload::Many(v)) => {
                 let iov_start = self.iov.len();

@@ -270,17 +270,22 @@ impl<'a> Batch<'a> {
 
     /// Marks the first `k` planned messages as sent.
     fn advance(&mut self, k: usize) {
+        // Counted in locals, stored once.
+        let (mut next, mut partial, mut sent, mut segmented) = (self.next, self.partial, 0, 0);
         for p in &self.plan[..k] {
-            let e = &self.entries[self.next];
-            debug_assert_eq!(p.entry, self.next, "messages go in order");
-            self.partial += p.datagrams;
-            self.queued -= p.datagrams;
-            if self.partial == e.datagrams {
-                self.next += 1;
-                self.partial = 0;
+            debug_assert_eq!(p.entry, next, "messages go in order");
+            partial += p.datagrams;
+            sent += p.datagrams;
+            if partial == self.entries[next].datagrams {
+                next += 1;
+                partial = 0;
             }
-            self.stats.segmented += u64::from(p.segmented());
+            segmented += u64::from(p.segmented());
         }
+        self.next = next;
+        self.partial = partial;
+        self.queued -= sent;
+        self.stats.segmented += segmented;
         self.stats.messages += k as u64;
     }
 }
