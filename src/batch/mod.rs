@@ -93,7 +93,7 @@ const REFUSED_FLAGS: SendFlags = SendFlags::MORE.union(SendFlags::OOB).union(Sen
 const REFUSED_FLAGS: SendFlags = SendFlags::OOB.union(SendFlags::EOR);
 
 /// Control room offered to the first push; it grows to what pushes need.
-const INITIAL_CONTROL_ROOM: usize = 128;
+const INITIAL_CONTROL_ROOM: u32 = 128;
 
 /// Counters of what a [`Batch`] did, since it was created.
 #[non_exhaustive]
@@ -176,11 +176,15 @@ pub struct BatchStats {
 #[doc(alias = "GSO")]
 pub struct Batch<'a> {
     entries: Vec<Entry<'a>>,
-    /// The run `push` may add to without looking at `entries`.
+    /// The run `push` may add to without looking at `entries`, and its segment size (at most
+    /// `u16::MAX`; read only while the tail is open).
     tail: Tail,
+    tail_segment: u32,
     iov: Vec<IoSlice<'a>>,
     control: ControlArena,
-    control_room: usize,
+    /// The control room a push offers first: what the last one needed, at most
+    /// `MAX_CONTROL_ROOM` (2^20).
+    control_room: u32,
     plan: Vec<Planned>,
     headers: SendScratch,
     /// The first entry not yet sent.
@@ -196,8 +200,8 @@ pub struct Batch<'a> {
     limits: Limits,
     /// The flags every call passes: those given, and the defaults not opted out of.
     flags: SendFlags,
-    /// The defaults not opted out of (`MSG_NOSIGNAL` unless `allow_sigpipe`).
-    default_flags: SendFlags,
+    /// `allow_sigpipe` was called: `MSG_NOSIGNAL` is no default.
+    sigpipe: bool,
     stats: BatchStats,
 }
 
@@ -234,6 +238,7 @@ impl<'a> Batch<'a> {
         Batch {
             entries: Vec::new(),
             tail: Tail::CLOSED,
+            tail_segment: 0,
             iov: Vec::new(),
             control: ControlArena::default(),
             control_room: INITIAL_CONTROL_ROOM,
@@ -247,7 +252,7 @@ impl<'a> Batch<'a> {
             max_segments: 0,
             limits: Limits::kernel(),
             flags: SendFlags::NOSIGNAL,
-            default_flags: SendFlags::NOSIGNAL,
+            sigpipe: false,
             stats: BatchStats::default(),
         }
     }
@@ -340,7 +345,7 @@ impl<'a> Batch<'a> {
         if !refused.is_empty() {
             return Err(Error::BatchFlags { flags: refused });
         }
-        self.flags = flags | self.default_flags;
+        self.flags = flags | self.default_flags();
         Ok(self)
     }
 
@@ -351,9 +356,18 @@ impl<'a> Batch<'a> {
     #[doc(alias = "MSG_NOSIGNAL")]
     #[doc(alias = "SIGPIPE")]
     pub fn allow_sigpipe(&mut self) -> &mut Self {
-        self.default_flags = self.default_flags - SendFlags::NOSIGNAL;
+        self.sigpipe = true;
         self.flags = self.flags - SendFlags::NOSIGNAL;
         self
+    }
+
+    /// The defaults not opted out of: `MSG_NOSIGNAL` unless [`allow_sigpipe`](Self::allow_sigpipe).
+    fn default_flags(&self) -> SendFlags {
+        if self.sigpipe {
+            SendFlags::empty()
+        } else {
+            SendFlags::NOSIGNAL
+        }
     }
 
     /// The flags every `sendmmsg` passes: those given to [`set_flags`](Self::set_flags) and
@@ -415,6 +429,7 @@ impl<'a> Batch<'a> {
         Batch {
             entries: relabel(self.entries),
             tail: Tail::CLOSED,
+            tail_segment: 0,
             iov: relabel(self.iov),
             control: self.control,
             control_room: self.control_room,
@@ -428,7 +443,7 @@ impl<'a> Batch<'a> {
             max_segments: self.max_segments,
             limits: self.limits,
             flags: self.flags,
-            default_flags: self.default_flags,
+            sigpipe: self.sigpipe,
             stats: self.stats,
         }
     }

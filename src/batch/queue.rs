@@ -60,18 +60,17 @@ const CLOSED: u64 = u64::MAX - 1;
 ///
 /// Open only while the limits allow a datagram of one iovec: it opens after a push that
 /// passed them, and [`Batch::set_limits`] closes it.
+///
+/// The segment size is kept beside it in the batch (`tail_segment`), where it packs with
+/// other small fields: a small batch is cheap to move.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tail {
     /// The last entry's [`dest_key`] when open, else [`CLOSED`].
     plain_key: u64,
-    segment: u32,
 }
 
 impl Tail {
-    pub(super) const CLOSED: Tail = Tail {
-        plain_key: CLOSED,
-        segment: 0,
-    };
+    pub(super) const CLOSED: Tail = Tail { plain_key: CLOSED };
 }
 
 /// The key of the connected peer: above every IPv4 key (which fits 48 bits).
@@ -221,13 +220,13 @@ impl<'a> Batch<'a> {
         let key = dest_key(addr);
         let tail = &mut self.tail;
         if key == tail.plain_key
-            && len.wrapping_sub(1) < tail.segment as usize
+            && len.wrapping_sub(1) < self.tail_segment as usize
             // An open tail has a last entry: the run it describes.
             && (key != V6_KEY || self.entries.last().and_then(|e| e.dest.as_ref()) == addr)
         {
             debug_assert!(self.limits.check(0, 0, 1).is_ok());
             self.iov.push(IoSlice::new(data));
-            if len != tail.segment as usize {
+            if len != self.tail_segment as usize {
                 // A shorter datagram ends the run.
                 tail.plain_key = CLOSED;
             }
@@ -297,11 +296,11 @@ impl<'a> Batch<'a> {
     /// of one iovec without control data, else closes it.
     fn open_tail(&mut self) {
         self.tail = match self.entries.last() {
-            // An open entry's segment size is at most u16::MAX.
-            Some(e) if e.open && e.control_len == 0 && self.entries.len() > self.next => Tail {
-                plain_key: e.key,
-                segment: e.segment as u32,
-            },
+            Some(e) if e.open && e.control_len == 0 && self.entries.len() > self.next => {
+                // An open entry's segment size is at most u16::MAX.
+                self.tail_segment = e.segment as u32;
+                Tail { plain_key: e.key }
+            }
             _ => Tail::CLOSED,
         };
     }
@@ -624,13 +623,14 @@ impl<'a> Batch<'a> {
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
         let max_room = self.limits.optmem_max.min(MAX_CONTROL_ROOM);
-        let mut room = self.control_room;
+        let mut room = self.control_room as usize;
         loop {
             self.control.reserve(room);
             let mut enc = Encoder::new(&mut self.control.bytes_mut()[at..at + room]);
             match control(&mut enc) {
                 Ok(()) => {
-                    self.control_room = room;
+                    // At most MAX_CONTROL_ROOM, a u32.
+                    self.control_room = u32::try_from(room).unwrap_or(u32::MAX);
                     return Ok((enc.len(), enc.fd_count()));
                 }
                 Err(Error::Capacity { needed, .. }) if needed > room && room < max_room => {

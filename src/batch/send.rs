@@ -87,7 +87,7 @@ impl<'a> Batch<'a> {
         let mut fallback = Fallback::new(gso);
         let max_segments = if gso { self.segment_cap() } else { 1 };
         // A UDP_SEGMENT size set on the socket would cut single datagrams too.
-        let unsegment = info.segment_option != 0;
+        let unsegment = info.segment_option;
         // After a short count: the next call carries only the message the kernel stopped at.
         let mut alone = false;
         // Whether any message may need staging: a piece of a pushed GSO payload, or
