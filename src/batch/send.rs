@@ -209,7 +209,8 @@ impl<'a> Batch<'a> {
     /// Writes what the planned messages need besides the queue: the piece of a pushed GSO
     /// payload each of its messages carries, and the control data of the messages that carry
     /// `UDP_SEGMENT` (the entry's, followed by it), in plan order: once for consecutive
-    /// messages of one entry with the same size, which share it ([`Staged`]).
+    /// messages with the same control data of their entries and the same size, which share it
+    /// ([`Staged`]).
     ///
     /// The pieces go into `iov` and the control data into the control arena, past `base` (the
     /// queue's own), replacing what an earlier call of the send staged there.
@@ -224,7 +225,7 @@ impl<'a> Batch<'a> {
                 self.iov.push(IoSlice::new(&e.data[p.byte_range(e)]));
             }
             if let Some(size) = p.udp_segment {
-                if staged.fresh(p.entry, size) {
+                if staged.fresh(e, size) {
                     let template = template.get_or_insert_with(segment_template);
                     let own = e.control_at..e.control_at + e.control_len;
                     push_with_segment(&mut self.control, own, template, size);
@@ -290,29 +291,41 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// The staged control data that the last message with `UDP_SEGMENT` used, by entry and size:
-/// [`Batch::stage`] and [`Buffers::next`] walk the plan alike, and stage anew, or take the
-/// next staged control data, exactly when [`fresh`](Self::fresh) says so.
+/// The staged control data that the last message with `UDP_SEGMENT` used, by the place of
+/// its entry's control data in the arena and its size: [`Batch::stage`] and [`Buffers::next`]
+/// walk the plan alike, and stage anew, or take the next staged control data, exactly when
+/// [`fresh`](Self::fresh) says so.
 #[derive(Debug, Clone, Copy)]
 struct Staged {
-    entry: usize,
+    control_at: usize,
+    control_len: usize,
     size: u16,
 }
 
 impl Staged {
-    /// Nothing staged yet (no entry has this index: a vector holds fewer).
+    /// Nothing staged yet (no control data starts there: the arena is shorter).
     const NONE: Staged = Staged {
-        entry: usize::MAX,
+        control_at: usize::MAX,
+        control_len: 0,
         size: 0,
     };
 
-    /// Whether a message of `entry` with `UDP_SEGMENT` of `size` needs control data of its
-    /// own: unless the last message with `UDP_SEGMENT` was of the same entry and size, whose
-    /// control data (the entry's, then `UDP_SEGMENT` of that size) is the same bytes.
+    /// Whether a message of `e` with `UDP_SEGMENT` of `size` needs control data of its own:
+    /// unless the last message with `UDP_SEGMENT` had the same size and its entry's control
+    /// data the same place (the same entry, or entries without control data pushed one after
+    /// another), so that its staged bytes (that control data, then `UDP_SEGMENT` of that
+    /// size) are the same.
     #[inline]
-    fn fresh(&mut self, entry: usize, size: u16) -> bool {
-        let fresh = self.entry != entry || self.size != size;
-        *self = Staged { entry, size };
+    fn fresh(&mut self, e: &Entry<'_>, size: u16) -> bool {
+        let next = Staged {
+            control_at: e.control_at,
+            control_len: e.control_len,
+            size,
+        };
+        let fresh = self.control_at != next.control_at
+            || self.control_len != next.control_len
+            || self.size != next.size;
+        *self = next;
         fresh
     }
 }
@@ -455,7 +468,7 @@ impl<'s, 'a> Buffers<'s, 'a> {
         let control = match p.udp_segment {
             None => &self.control[e.control_at..e.control_at + e.control_len],
             Some(size) => {
-                if self.staged.fresh(p.entry, size) {
+                if self.staged.fresh(e, size) {
                     self.gso_at = self.gso_end;
                     self.gso_end += e.control_len + SEGMENT_SPACE;
                 }
