@@ -162,6 +162,36 @@ fn iovecs_per_datagram() {
     assert_eq!(rx.recv(&mut [0u8; 2048]).unwrap(), 1024);
 }
 
+/// Limits set while a run is open to plain pushes apply to the next push: a limit of no
+/// iovecs refuses it, the queue unchanged, and the datagrams pushed before still go.
+#[test]
+fn limits_set_during_a_run_apply_to_its_next_push() {
+    let (rx, tx, to) = sockets("127.0.0.1:0", "127.0.0.1:0");
+    let mut batch = Batch::new();
+    batch.push(to, b"one!").unwrap();
+    batch.push(to, b"two!").unwrap();
+    assert_eq!(batch.len(), 2);
+    let kernel = Limits::kernel();
+    batch.set_limits(Limits {
+        max_iovecs: 0,
+        ..kernel
+    });
+    assert_eq!(
+        limit(batch.push(to, b"thr!").unwrap_err()),
+        (Limit::Iovecs, 1, 0)
+    );
+    assert_eq!(batch.len(), 2);
+    batch.set_limits(kernel);
+    batch.push(to, b"four").unwrap();
+    assert_eq!(batch.len(), 3);
+    assert_eq!(batch.send(&tx), Ok(3));
+    let mut buf = [0u8; 64];
+    for want in [&b"one!"[..], b"two!", b"four"] {
+        let n = rx.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], want);
+    }
+}
+
 #[test]
 fn control_bytes_against_optmem_max() {
     let (rx, tx, to) = sockets("127.0.0.1:0", "127.0.0.1:0");

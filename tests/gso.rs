@@ -324,3 +324,53 @@ fn a_socket_segment_size_does_not_cut_single_datagrams() {
     assert_eq!(got, sent);
     assert!(nothing_queued_udp(&rx));
 }
+
+/// GSO payloads pushed one after another with and without control data: each datagram
+/// arrives with its own payload's TOS (a payload's staged control data is shared only with
+/// payloads whose control data is the same), and all of them arrive once, in order.
+#[test]
+fn payloads_in_a_row_keep_their_own_control_data() {
+    let (rx, tx, to) = pair_v4();
+    ancillary::sockopt::set_recv_tos(&rx, true).unwrap();
+    let size = 100;
+    let payloads: Vec<Vec<u8>> = (0..6u8).map(|i| vec![i; 3 * size]).collect();
+    // Without control, with TOS 4, without, without, with TOS 8, with TOS 8.
+    let tos = [None, Some(4u8), None, None, Some(8), Some(8)];
+    let mut batch = Batch::new();
+    for (p, t) in payloads.iter().zip(tos) {
+        batch
+            .push_segments(Some(to), p, size, |c| {
+                if let Some(t) = t {
+                    c.push_ip_tos(t)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert_eq!(batch.send(&tx), Ok(18));
+    let mut recv = RecvBatch::new(32, 2048, 2 * INT_SPACE).unwrap();
+    let mut got = Vec::new();
+    let mut tries = 0;
+    while got.len() < 18 && tries < 50 {
+        tries += 1;
+        match recv.recv(&rx) {
+            Ok(_) => {}
+            Err(e) if e.is_would_block() => continue,
+            Err(e) => panic!("after {} datagrams: {e}", got.len()),
+        }
+        for mut d in recv.iter_mut() {
+            d.check().unwrap();
+            let tos = d.messages().find_map(|m| match m {
+                ControlMessage::IpTos(t) => Some(t),
+                _ => None,
+            });
+            got.push((d.data().to_vec(), tos));
+        }
+    }
+    assert_eq!(got.len(), 18);
+    for (i, (data, got_tos)) in got.iter().enumerate() {
+        let p = i / 3;
+        assert_eq!(data, &vec![p as u8; size], "datagram {i}");
+        assert_eq!(*got_tos, Some(tos[p].unwrap_or(0)), "datagram {i}");
+    }
+}

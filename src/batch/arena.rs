@@ -48,6 +48,12 @@ impl ControlArena {
         self.used += n;
     }
 
+    /// Forgets what is past the first `n` bytes in use (nothing if fewer are in use).
+    #[inline]
+    pub(crate) fn truncate(&mut self, n: usize) {
+        self.used = self.used.min(n);
+    }
+
     /// Forgets the contents, keeping the storage.
     pub(crate) fn clear(&mut self) {
         self.used = 0;

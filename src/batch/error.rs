@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use super::send::Buffers;
+use super::send::{Buffers, StageBase};
 use super::Batch;
 use crate::error::{Carried, Error, Limit};
 use crate::limits;
@@ -171,21 +171,15 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Maps a kernel error for the first planned message to [`Error::Limit`] when it means a
-    /// limit that was not checked (looser [`Limits`]), else to [`Error::Os`].
-    pub(super) fn kernel_error(&self, errno: i32) -> Error {
+    /// Maps a kernel error for the first planned message (staged from `base`) to
+    /// [`Error::Limit`] when it means a limit that was not checked (looser [`Limits`]), else to
+    /// [`Error::Os`].
+    pub(super) fn kernel_error(&self, errno: i32, base: StageBase) -> Error {
         let Some(p) = self.plan.first() else {
             return Error::os("sendmmsg", errno);
         };
         let e = &self.entries[p.entry];
-        let m = Buffers::new(
-            &self.entries,
-            &self.iov,
-            &self.pieces,
-            self.control.bytes(),
-            self.gso_control.bytes(),
-        )
-        .next(p);
+        let m = Buffers::new(&self.entries, &self.iov, self.control.bytes(), base).next(p);
         let (iovecs, control) = (m.iov.len(), m.control);
         match limits::kernel_limit(errno, e.fds, control, iovecs) {
             Some(limit) => limit,

@@ -16,8 +16,8 @@ pub(super) struct SocketInfo {
     pub(super) fd: RawFd,
     /// `getsockopt(UDP_SEGMENT)` worked: the socket may do GSO.
     pub(super) gso: bool,
-    /// The socket's own `UDP_SEGMENT` size (0: none).
-    pub(super) segment_option: libc::c_int,
+    /// The socket has a `UDP_SEGMENT` size of its own (not 0).
+    pub(super) segment_option: bool,
     /// The kernel refused a GSO message on it: later sends go without GSO.
     pub(super) gso_refused: bool,
     /// An IPv4 or IPv6 socket (`SO_DOMAIN`): the kind whose asynchronous errors are ICMP errors.
@@ -50,7 +50,7 @@ impl<'a> Batch<'a> {
         let info = SocketInfo {
             fd: fd.as_raw_fd(),
             gso: sys::HAS_GSO && option.is_ok(),
-            segment_option: option.unwrap_or(0),
+            segment_option: option.is_ok_and(|size| size != 0),
             gso_refused: false,
             inet: matches!(sys::socket_domain(fd), Ok(libc::AF_INET | libc::AF_INET6)),
         };

@@ -83,7 +83,7 @@ use self::queue::{Entry, Tail};
 use crate::error::{Error, Result};
 use crate::flags::SendFlags;
 use crate::limits::{self, Limits, MAX_MMSG};
-use crate::sys::MmsgScratch;
+use crate::sys::SendScratch;
 
 /// The flags a batch refuses: `MSG_MORE` (where the system has it) would join its datagrams
 /// into one; `MSG_OOB` and `MSG_EOR` are for streams and records.
@@ -93,7 +93,7 @@ const REFUSED_FLAGS: SendFlags = SendFlags::MORE.union(SendFlags::OOB).union(Sen
 const REFUSED_FLAGS: SendFlags = SendFlags::OOB.union(SendFlags::EOR);
 
 /// Control room offered to the first push; it grows to what pushes need.
-const INITIAL_CONTROL_ROOM: usize = 128;
+const INITIAL_CONTROL_ROOM: u32 = 128;
 
 /// Counters of what a [`Batch`] did, since it was created.
 #[non_exhaustive]
@@ -176,15 +176,17 @@ pub struct BatchStats {
 #[doc(alias = "GSO")]
 pub struct Batch<'a> {
     entries: Vec<Entry<'a>>,
-    /// The run `push` may add to without looking at `entries`.
+    /// The run `push` may add to without looking at `entries`, and its segment size (at most
+    /// `u16::MAX`; read only while the tail is open).
     tail: Tail,
+    tail_segment: u32,
     iov: Vec<IoSlice<'a>>,
     control: ControlArena,
-    control_room: usize,
+    /// The control room a push offers first: what the last one needed, at most
+    /// `MAX_CONTROL_ROOM` (2^20).
+    control_room: u32,
     plan: Vec<Planned>,
-    gso_control: ControlArena,
-    pieces: Vec<IoSlice<'a>>,
-    headers: MmsgScratch,
+    headers: SendScratch,
     /// The first entry not yet sent.
     next: usize,
     /// Datagrams of `entries[next]` already sent.
@@ -193,12 +195,13 @@ pub struct Batch<'a> {
     queued: usize,
     gso: bool,
     socket: Option<SocketInfo>,
-    max_segments: Option<usize>,
+    /// The most segments per GSO message; 0: the kernel's.
+    max_segments: usize,
     limits: Limits,
     /// The flags every call passes: those given, and the defaults not opted out of.
     flags: SendFlags,
-    /// The defaults not opted out of (`MSG_NOSIGNAL` unless `allow_sigpipe`).
-    default_flags: SendFlags,
+    /// `allow_sigpipe` was called: `MSG_NOSIGNAL` is no default.
+    sigpipe: bool,
     stats: BatchStats,
 }
 
@@ -235,22 +238,21 @@ impl<'a> Batch<'a> {
         Batch {
             entries: Vec::new(),
             tail: Tail::CLOSED,
+            tail_segment: 0,
             iov: Vec::new(),
             control: ControlArena::default(),
             control_room: INITIAL_CONTROL_ROOM,
             plan: Vec::new(),
-            gso_control: ControlArena::default(),
-            pieces: Vec::new(),
-            headers: MmsgScratch::default(),
+            headers: SendScratch::default(),
             next: 0,
             partial: 0,
             queued: 0,
             gso: true,
             socket: None,
-            max_segments: None,
+            max_segments: 0,
             limits: Limits::kernel(),
             flags: SendFlags::NOSIGNAL,
-            default_flags: SendFlags::NOSIGNAL,
+            sigpipe: false,
             stats: BatchStats::default(),
         }
     }
@@ -304,7 +306,7 @@ impl<'a> Batch<'a> {
     /// one.
     #[doc(alias = "UDP_MAX_SEGMENTS")]
     pub fn set_max_segments(&mut self, max: Option<usize>) -> &mut Self {
-        self.max_segments = max.map(|m| m.max(1));
+        self.max_segments = max.map_or(0, |m| m.max(1));
         self
     }
 
@@ -312,6 +314,8 @@ impl<'a> Batch<'a> {
     /// iovecs per datagram).
     pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
         self.limits = limits;
+        // The next push checks them (see Tail).
+        self.tail = Tail::CLOSED;
         self
     }
 
@@ -341,7 +345,7 @@ impl<'a> Batch<'a> {
         if !refused.is_empty() {
             return Err(Error::BatchFlags { flags: refused });
         }
-        self.flags = flags | self.default_flags;
+        self.flags = flags | self.default_flags();
         Ok(self)
     }
 
@@ -352,9 +356,18 @@ impl<'a> Batch<'a> {
     #[doc(alias = "MSG_NOSIGNAL")]
     #[doc(alias = "SIGPIPE")]
     pub fn allow_sigpipe(&mut self) -> &mut Self {
-        self.default_flags = self.default_flags - SendFlags::NOSIGNAL;
+        self.sigpipe = true;
         self.flags = self.flags - SendFlags::NOSIGNAL;
         self
+    }
+
+    /// The defaults not opted out of: `MSG_NOSIGNAL` unless [`allow_sigpipe`](Self::allow_sigpipe).
+    fn default_flags(&self) -> SendFlags {
+        if self.sigpipe {
+            SendFlags::empty()
+        } else {
+            SendFlags::NOSIGNAL
+        }
     }
 
     /// The flags every `sendmmsg` passes: those given to [`set_flags`](Self::set_flags) and
@@ -371,7 +384,7 @@ impl<'a> Batch<'a> {
     /// Datagrams queued and not yet sent (a [`push_segments`](Self::push_segments) payload
     /// counts as the datagrams it is cut into).
     pub fn len(&self) -> usize {
-        self.queued
+        self.queued + self.unsealed()
     }
 
     /// Whether nothing is queued.
@@ -386,8 +399,6 @@ impl<'a> Batch<'a> {
         self.iov.clear();
         self.control.clear();
         self.plan.clear();
-        self.gso_control.clear();
-        self.pieces.clear();
         self.next = 0;
         self.partial = 0;
         self.queued = 0;
@@ -418,12 +429,11 @@ impl<'a> Batch<'a> {
         Batch {
             entries: relabel(self.entries),
             tail: Tail::CLOSED,
+            tail_segment: 0,
             iov: relabel(self.iov),
             control: self.control,
             control_room: self.control_room,
             plan: self.plan,
-            gso_control: self.gso_control,
-            pieces: relabel(self.pieces),
             headers: self.headers,
             next: 0,
             partial: 0,
@@ -433,7 +443,7 @@ impl<'a> Batch<'a> {
             max_segments: self.max_segments,
             limits: self.limits,
             flags: self.flags,
-            default_flags: self.default_flags,
+            sigpipe: self.sigpipe,
             stats: self.stats,
         }
     }
@@ -441,6 +451,9 @@ impl<'a> Batch<'a> {
     /// The segment cap in force.
     #[inline]
     fn segment_cap(&self) -> usize {
-        self.max_segments.unwrap_or_else(limits::udp_max_segments)
+        match self.max_segments {
+            0 => limits::udp_max_segments(),
+            max => max,
+        }
     }
 }

@@ -125,38 +125,44 @@ pub(super) fn plan(
 ) {
     out.clear();
     let mut done = partial;
-    for (i, e) in entries.iter().enumerate().skip(next) {
+    for (e, i) in entries.get(next..).unwrap_or_default().iter().zip(next..) {
         if out.len() >= rules.max_messages {
             break;
         }
-        let segmentable = rules.gso && can_segment(e, rules);
-        let cap = payload_cap(e.dest).unwrap_or(UDP_MAX_PAYLOAD_V4);
+        // Per entry, once: the most datagrams one of its messages carries by the segment cap
+        // and the iovec limit, the most whole segments within the payload cap, and the
+        // UDP_SEGMENT of a message of more than one datagram. 0 datagrams: one a message.
+        let (most, cap, whole, size) = if rules.gso && can_segment(e, rules) {
+            let by_iovecs = match e.kind {
+                Kind::Run => rules.limits.max_iovecs,
+                _ => usize::MAX,
+            };
+            let cap = payload_cap(e.dest).unwrap_or(UDP_MAX_PAYLOAD_V4);
+            let size = u16::try_from(e.segment).expect("segmentable: the size fits a u16");
+            (
+                rules.max_segments.min(by_iovecs),
+                cap,
+                cap / e.segment,
+                size,
+            )
+        } else {
+            (0, 0, 0, 0)
+        };
+        let single = if rules.unsegment { Some(0) } else { None };
         while done < e.datagrams && out.len() < rules.max_messages {
             let left = e.datagrams - done;
-            let n = if segmentable && left > 1 {
+            let n = if most != 0 && left > 1 {
+                // All that is left when its bytes fit the payload cap, else whole segments.
                 let by_bytes = if e.len - done * e.segment <= cap {
                     left
                 } else {
-                    cap / e.segment
+                    whole
                 };
-                let by_iovecs = match e.kind {
-                    Kind::Run => rules.limits.max_iovecs,
-                    _ => usize::MAX,
-                };
-                left.min(rules.max_segments)
-                    .min(by_bytes)
-                    .min(by_iovecs)
-                    .max(1)
+                left.min(most).min(by_bytes).max(1)
             } else {
                 1
             };
-            let udp_segment = if n > 1 {
-                Some(u16::try_from(e.segment).expect("segmentable: the size fits a u16"))
-            } else if rules.unsegment {
-                Some(0)
-            } else {
-                None
-            };
+            let udp_segment = if n > 1 { Some(size) } else { single };
             let bytes = ((done + n) * e.segment).min(e.len) - done * e.segment;
             out.push(Planned {
                 entry: i,

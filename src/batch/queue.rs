@@ -2,7 +2,7 @@
 //! pushed GSO payload; their destinations; and the pushes that fill it.
 
 use std::io::IoSlice;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV6};
 
 use nix::sys::socket::{SockaddrIn, SockaddrIn6};
 
@@ -52,37 +52,40 @@ const V6_KEY: u64 = u64::MAX;
 const CLOSED: u64 = u64::MAX - 1;
 
 /// What [`Batch::push`] compares to add a datagram to the run of the last entry without
-/// looking at the entries: that run's destination key when it is open to a datagram of one
-/// iovec without control data (see [`Entry::open`]), its segment size, and the length of its
-/// last datagram, which [`Batch::seal`] writes into the entry.
+/// looking at the entries (but for an IPv6 destination, compared whole with the entry's): that
+/// run's destination key when it is open to a datagram of one iovec without control data (see
+/// [`Entry::open`]), and its segment size (at most `u16::MAX`: the segment size of an open
+/// run fits `UDP_SEGMENT`). The datagrams it adds are counted and written into the entry by
+/// [`Batch::seal`], from the iovecs past the entry's end.
+///
+/// Open only while the limits allow a datagram of one iovec: it opens after a push that
+/// passed them, and [`Batch::set_limits`] closes it.
+///
+/// The segment size is kept beside it in the batch (`tail_segment`), where it packs with
+/// other small fields: a small batch is cheap to move.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tail {
     /// The last entry's [`dest_key`] when open, else [`CLOSED`].
     plain_key: u64,
-    segment: usize,
-    last_len: usize,
-    /// The destination, compared whole when the key is [`V6_KEY`].
-    dest: Option<SocketAddr>,
 }
 
 impl Tail {
-    pub(super) const CLOSED: Tail = Tail {
-        plain_key: CLOSED,
-        segment: 0,
-        last_len: 0,
-        dest: None,
-    };
+    pub(super) const CLOSED: Tail = Tail { plain_key: CLOSED };
 }
 
+/// The key of the connected peer: above every IPv4 key (which fits 48 bits).
+const CONNECTED_KEY: u64 = 1 << 48;
+
 /// A destination as one number, equal for equal destinations: for the connected peer and an
-/// IPv4 address (family, port and address bits) it decides equality alone; every IPv6 address
-/// gets [`V6_KEY`] and is compared whole. What a push compares to join a run.
+/// IPv4 address (port and address bits, below 2^48) it decides equality alone; every IPv6
+/// address gets [`V6_KEY`] and is compared whole. What a push compares to join a run.
 #[inline(always)]
 fn dest_key(dest: Option<&SocketAddr>) -> u64 {
     match dest {
-        None => 0,
+        None => CONNECTED_KEY,
+        // The address bytes as they lie in memory: no byte swap, the same equality.
         Some(SocketAddr::V4(a)) => {
-            1 << 48 | u64::from(a.port()) << 32 | u64::from(u32::from(*a.ip()))
+            u64::from(a.port()) << 32 | u64::from(u32::from_ne_bytes(a.ip().octets()))
         }
         Some(SocketAddr::V6(_)) => V6_KEY,
     }
@@ -94,8 +97,18 @@ pub(super) fn payload_cap(addr: Option<SocketAddr>) -> Option<usize> {
     match addr {
         None => None,
         Some(SocketAddr::V4(_)) => Some(UDP_MAX_PAYLOAD_V4),
-        Some(SocketAddr::V6(a)) if a.ip().to_ipv4_mapped().is_some() => Some(UDP_MAX_PAYLOAD_V4),
-        Some(SocketAddr::V6(_)) => Some(UDP_MAX_PAYLOAD_V6),
+        Some(SocketAddr::V6(a)) => Some(payload_cap_v6(&a)),
+    }
+}
+
+/// [`payload_cap`] of an IPv6 address: out of line, so that an IPv4 destination does not
+/// pay for the IPv4-mapped test.
+#[inline(never)]
+fn payload_cap_v6(a: &SocketAddrV6) -> usize {
+    if a.ip().to_ipv4_mapped().is_some() {
+        UDP_MAX_PAYLOAD_V4
+    } else {
+        UDP_MAX_PAYLOAD_V6
     }
 }
 
@@ -154,6 +167,28 @@ impl Entry<'_> {
     }
 }
 
+/// The control data of a push, in the arena: where, how long, what the kernel counts it as
+/// against `optmem_max` ([`limits::kernel_control_len`]), and the fds in it.
+#[derive(Clone, Copy)]
+struct Own {
+    at: usize,
+    len: usize,
+    kernel_len: usize,
+    fds: usize,
+}
+
+impl Own {
+    /// No control data, at `at`.
+    fn none(at: usize) -> Self {
+        Own {
+            at,
+            len: 0,
+            kernel_len: 0,
+            fds: 0,
+        }
+    }
+}
+
 /// What a push carries.
 #[derive(Clone, Copy)]
 enum Payload<'s, 'a> {
@@ -172,30 +207,29 @@ impl<'a> Batch<'a> {
     #[inline]
     pub fn push(&mut self, dest: impl Into<super::Destination>, data: &'a [u8]) -> Result<()> {
         let dest = dest.into();
-        // What push_entry does for one slice without control data, without the rest.
-        self.limits.check(0, 0, 1)?;
         let addr = match &dest {
             super::Destination::Connected => None,
             super::Destination::Ip(a) => Some(a),
         };
         // A datagram that joins the open run of the last entry (same destination, no control
-        // data, 1..=segment bytes): one iovec and the run's last length. Such a datagram is
-        // no longer than the run's first, which passed the payload cap of the same
-        // destination: it passes it too.
+        // data, 1..=segment bytes): one iovec, counted when the run is sealed. Such a datagram
+        // is no longer than the run's first, which passed the payload cap of the same
+        // destination: it passes it too; and the tail is open only while the limits allow a
+        // datagram of one iovec (see Tail), which is all it has.
         let len = data.len();
         let key = dest_key(addr);
         let tail = &mut self.tail;
         if key == tail.plain_key
-            && len.wrapping_sub(1) < tail.segment
-            && (key != V6_KEY || tail.dest.as_ref() == addr)
+            && len.wrapping_sub(1) < self.tail_segment as usize
+            // An open tail has a last entry: the run it describes.
+            && (key != V6_KEY || self.entries.last().and_then(|e| e.dest.as_ref()) == addr)
         {
+            debug_assert!(self.limits.check(0, 0, 1).is_ok());
             self.iov.push(IoSlice::new(data));
-            tail.last_len = len;
-            if len != tail.segment {
+            if len != self.tail_segment as usize {
                 // A shorter datagram ends the run.
                 tail.plain_key = CLOSED;
             }
-            self.queued += 1;
             return Ok(());
         }
         self.push_plain(dest.socket_addr(), data)
@@ -203,6 +237,8 @@ impl<'a> Batch<'a> {
 
     /// [`push`](Self::push) of a datagram that does not continue the open run.
     fn push_plain(&mut self, dest: Option<SocketAddr>, data: &'a [u8]) -> Result<()> {
+        // What push_entry checks of one slice without control data.
+        self.limits.check(0, 0, 1)?;
         self.seal();
         let slice = IoSlice::new(data);
         if !self.join(dest.as_ref(), slice, 0, 0) {
@@ -211,41 +247,60 @@ impl<'a> Batch<'a> {
                     return Err(limit(Limit::Payload, data.len(), cap));
                 }
             }
-            self.push_single(dest, slice, self.control.used(), 0, 0);
+            self.push_single(dest, slice, Own::none(self.control.used()));
         }
         self.open_tail();
         Ok(())
     }
 
-    /// Brings the last entry up to date with the datagrams [`push`](Self::push) added to its
-    /// run since it was last sealed: every iovec past its end is one of them, each
-    /// `segment` bytes long but the last (`tail.last_len`). Called before anything reads the
-    /// entries or adds iovecs for another entry.
+    /// Brings the last entry, and the count of queued datagrams, up to date with the
+    /// datagrams [`push`](Self::push) added to its run since it was last sealed: every iovec
+    /// past its end is one of them, each `segment` bytes long but the last, which may be
+    /// shorter. Called before anything reads the entries or the count, or adds iovecs for
+    /// another entry.
+    #[inline]
     pub(super) fn seal(&mut self) {
+        if self.unsealed() != 0 {
+            self.seal_run();
+        }
+    }
+
+    /// [`seal`](Self::seal) of a last entry with datagrams past its end.
+    fn seal_run(&mut self) {
         let Some(e) = self.entries.last_mut() else {
             return;
         };
         let added = self.iov.len() - e.iov_end;
-        if added == 0 {
+        let Some(last) = self.iov.last().filter(|_| added != 0) else {
             return;
-        }
+        };
+        let last_len = last.len();
         e.kind = Kind::Run;
         e.iov_end = self.iov.len();
         e.datagrams += added;
-        e.len = (e.datagrams - 1) * e.segment + self.tail.last_len;
-        e.open = self.tail.last_len == e.segment;
+        e.len = (e.datagrams - 1) * e.segment + last_len;
+        e.open = last_len == e.segment;
+        self.queued += added;
+    }
+
+    /// Datagrams [`push`](Self::push) added to the run of the last entry since it was last
+    /// sealed (see [`seal`](Self::seal)).
+    #[inline]
+    pub(super) fn unsealed(&self) -> usize {
+        self.entries
+            .last()
+            .map_or(0, |e| self.iov.len() - e.iov_end)
     }
 
     /// Opens the run of the last entry to [`push`](Self::push) if it may grow by datagrams
     /// of one iovec without control data, else closes it.
     fn open_tail(&mut self) {
         self.tail = match self.entries.last() {
-            Some(e) if e.open && e.control_len == 0 && self.entries.len() > self.next => Tail {
-                plain_key: e.key,
-                segment: e.segment,
-                last_len: e.last_len(),
-                dest: e.dest,
-            },
+            Some(e) if e.open && e.control_len == 0 && self.entries.len() > self.next => {
+                // An open entry's segment size is at most u16::MAX.
+                self.tail_segment = e.segment as u32;
+                Tail { plain_key: e.key }
+            }
             _ => Tail::CLOSED,
         };
     }
@@ -308,31 +363,16 @@ impl<'a> Batch<'a> {
     }
 
     /// Queues a new entry of one datagram of one iovec (control data committed already).
-    fn push_single(
-        &mut self,
-        dest: Option<SocketAddr>,
-        slice: IoSlice<'a>,
-        control_at: usize,
-        control_len: usize,
-        fds: usize,
-    ) {
+    fn push_single(&mut self, dest: Option<SocketAddr>, slice: IoSlice<'a>, own: Own) {
         let iov_start = self.iov.len();
         let len = slice.len();
         self.iov.push(slice);
-        self.queue_single(dest, iov_start, control_at, control_len, len, fds);
+        self.queue_single(dest, iov_start, own, len);
     }
 
     /// Queues a new entry of one datagram whose iovecs are `iov[iov_start..]`, just pushed.
-    fn queue_single(
-        &mut self,
-        dest: Option<SocketAddr>,
-        iov_start: usize,
-        control_at: usize,
-        control_len: usize,
-        len: usize,
-        fds: usize,
-    ) {
-        let open = fds == 0
+    fn queue_single(&mut self, dest: Option<SocketAddr>, iov_start: usize, own: Own, len: usize) {
+        let open = own.fds == 0
             && self.iov.len() - iov_start == 1
             && (1..=usize::from(u16::MAX)).contains(&len);
         self.entries.push(Entry {
@@ -343,16 +383,14 @@ impl<'a> Batch<'a> {
             key: dest_key(dest.as_ref()),
             iov_start,
             iov_end: self.iov.len(),
-            control_at,
-            control_len,
-            kernel_control_len: limits::kernel_control_len(
-                &self.control.bytes()[control_at..control_at + control_len],
-            ),
+            control_at: own.at,
+            control_len: own.len,
+            kernel_control_len: own.kernel_len,
             len,
             segment: len,
             datagrams: 1,
             data: &[],
-            fds,
+            fds: own.fds,
         });
         self.queued += 1;
     }
@@ -391,7 +429,7 @@ impl<'a> Batch<'a> {
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
         let dest = dest.into().socket_addr();
-        self.push_entry(dest, Payload::One(data), 0, Some(control))
+        self.push_entry(dest, payload_cap(dest), Payload::One(data), 0, control)
     }
 
     /// Queues one datagram gathered from `iov`, to `dest` (`None` or
@@ -411,7 +449,7 @@ impl<'a> Batch<'a> {
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
         let dest = dest.into().socket_addr();
-        self.push_entry(dest, Payload::Many(iov), 0, Some(control))
+        self.push_entry(dest, payload_cap(dest), Payload::Many(iov), 0, control)
     }
 
     /// Queues a GSO payload to `dest` (any form [`Destination`](super::Destination) takes):
@@ -438,26 +476,29 @@ impl<'a> Batch<'a> {
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
         let dest = dest.into().socket_addr();
-        let cap = payload_cap(dest)
-            .unwrap_or(UDP_MAX_PAYLOAD_V6)
-            .min(usize::from(u16::MAX));
-        if segment_size == 0 || segment_size > cap {
-            return Err(limit(Limit::SegmentSize, segment_size, cap));
+        let cap = payload_cap(dest);
+        let max_size = cap.unwrap_or(UDP_MAX_PAYLOAD_V6).min(usize::from(u16::MAX));
+        if segment_size == 0 || segment_size > max_size {
+            return Err(limit(Limit::SegmentSize, segment_size, max_size));
         }
         let segment = if data.len() > segment_size {
             segment_size
         } else {
             0
         };
-        self.push_entry(dest, Payload::One(data), segment, Some(control))
+        self.push_entry(dest, cap, Payload::One(data), segment, control)
     }
 
+    /// Queues a push to `dest` (whose payload cap is `cap`, from [`payload_cap`]): one
+    /// datagram of `payload`, or with a `segment` size the GSO payload cut at it (`segment` is
+    /// then less than its length). Every limit is checked before anything is queued.
     fn push_entry<F>(
         &mut self,
         dest: Option<SocketAddr>,
+        cap: Option<usize>,
         payload: Payload<'_, 'a>,
         segment: usize,
-        control: Option<F>,
+        control: F,
     ) -> Result<()>
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
@@ -474,39 +515,60 @@ impl<'a> Batch<'a> {
         if iovecs > self.limits.max_iovecs {
             return Err(limit(Limit::Iovecs, iovecs, self.limits.max_iovecs));
         }
-        if let Some(cap) = payload_cap(dest) {
+        if let Some(cap) = cap {
             if len > cap {
                 return Err(limit(Limit::Payload, len, cap));
             }
         }
-        let segment_cap = if segment != 0 { self.segment_cap() } else { 1 };
-        if segment != 0 && len.div_ceil(segment) > segment_cap {
-            return Err(limit(Limit::Segments, len.div_ceil(segment), segment_cap));
-        }
+        // The datagrams of a GSO payload (more than one: it is longer than a segment).
+        let datagrams = if segment != 0 {
+            let n = len.div_ceil(segment);
+            let segment_cap = self.segment_cap();
+            if n > segment_cap {
+                return Err(limit(Limit::Segments, n, segment_cap));
+            }
+            n
+        } else {
+            1
+        };
 
         // Control data, written in place at the end of the arena.
         let at = self.control.used();
-        let (control_len, fds) = match control {
-            Some(control) => self.encode_control(at, control)?,
-            None => (0, 0),
+        let (control_len, fds) = self.encode_control(at, control)?;
+        let own = if control_len == 0 {
+            // Nothing to count or to look into: the checks below see no control data.
+            Own {
+                fds,
+                ..Own::none(at)
+            }
+        } else {
+            Own {
+                at,
+                len: control_len,
+                kernel_len: limits::kernel_control_len(&self.control.bytes()[at..at + control_len]),
+                fds,
+            }
         };
         // A GSO payload always goes with UDP_SEGMENT; the kernel counts both as it sees them.
         let with_segment = if segment != 0 { SEGMENT_SPACE } else { 0 };
-        let kernel_control_len =
-            limits::kernel_control_len(&self.control.bytes()[at..at + control_len]);
         self.limits.check(
-            fds,
-            kernel_control_len + kernel_segment_space(with_segment),
+            own.fds,
+            own.kernel_len + kernel_segment_space(with_segment),
             iovecs,
         )?;
-        limits::check_rights_messages(&self.limits, &self.control.bytes()[at..at + control_len])?;
+        if control_len != 0 {
+            limits::check_rights_messages(
+                &self.limits,
+                &self.control.bytes()[at..at + control_len],
+            )?;
+        }
 
         let one = match payload {
             Payload::One(d) => Some(IoSlice::new(d)),
             Payload::Many([s]) => Some(*s),
             Payload::Many(_) => None,
         };
-        if segment == 0 && fds == 0 {
+        if segment == 0 && own.fds == 0 {
             if let Some(slice) = one {
                 if self.join(dest.as_ref(), slice, at, control_len) {
                     self.open_tail();
@@ -517,7 +579,7 @@ impl<'a> Batch<'a> {
         self.control.commit(control_len);
         match (one, payload) {
             (Some(slice), _) if segment == 0 => {
-                self.push_single(dest, slice, at, control_len, fds);
+                self.push_single(dest, slice, own);
             }
             (_, Payload::One(data)) => {
                 let iov_start = self.iov.len();
@@ -532,19 +594,22 @@ impl<'a> Batch<'a> {
                     iov_end: iov_start + 1,
                     control_at: at,
                     control_len,
-                    kernel_control_len,
+                    kernel_control_len: own.kernel_len,
                     len,
                     segment,
-                    datagrams: len.div_ceil(segment),
+                    datagrams,
                     data,
-                    fds,
+                    fds: own.fds,
                 });
-                self.queued += len.div_ceil(segment);
+                self.queued += datagrams;
+                // A pushed GSO payload is never open to more (Entry::open).
+                self.tail = Tail::CLOSED;
+                return Ok(());
             }
             (_, Payload::Many(v)) => {
                 let iov_start = self.iov.len();
                 self.iov.extend_from_slice(v);
-                self.queue_single(dest, iov_start, at, control_len, len, fds);
+                self.queue_single(dest, iov_start, own, len);
             }
         }
         self.open_tail();
@@ -558,13 +623,14 @@ impl<'a> Batch<'a> {
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
         let max_room = self.limits.optmem_max.min(MAX_CONTROL_ROOM);
-        let mut room = self.control_room;
+        let mut room = self.control_room as usize;
         loop {
             self.control.reserve(room);
             let mut enc = Encoder::new(&mut self.control.bytes_mut()[at..at + room]);
             match control(&mut enc) {
                 Ok(()) => {
-                    self.control_room = room;
+                    // At most MAX_CONTROL_ROOM, a u32.
+                    self.control_room = u32::try_from(room).unwrap_or(u32::MAX);
                     return Ok((enc.len(), enc.fd_count()));
                 }
                 Err(Error::Capacity { needed, .. }) if needed > room && room < max_room => {

@@ -8,8 +8,6 @@ use super::gso::Fallback;
 use super::plan::{may_segment, plan, Planned, Rules, SEGMENT_SPACE};
 use super::queue::{kernel_segment_space, Entry, Kind, Tail};
 use super::{Batch, BatchError};
-#[cfg(has_gso)]
-use crate::cmsg::Encoder;
 use crate::error::Error;
 use crate::limits::MAX_MMSG;
 use crate::sys::{self, OutRun};
@@ -55,11 +53,27 @@ impl<'a> Batch<'a> {
     /// descriptor reused for a stream socket since the batch checked it): that message is
     /// counted as sent.
     #[doc(alias = "sendmmsg")]
+    #[inline]
     pub fn send<Fd: AsFd>(&mut self, socket: Fd) -> std::result::Result<usize, BatchError> {
         let fd = socket.as_fd();
         // The queue as pushed; what stays queued after this send is never added to.
         self.seal();
         self.tail = Tail::CLOSED;
+        // What calls stage goes past the queue's iovecs and control data, and is dropped
+        // when the send ends, however it ends: the queue is as it was, less what was sent.
+        let base = StageBase {
+            iov: self.iov.len(),
+            control: self.control.used(),
+        };
+        Unstage { batch: self, base }.send_from(fd, base)
+    }
+
+    /// [`send`](Self::send) of the sealed queue, staging past `base`.
+    fn send_from(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        base: StageBase,
+    ) -> std::result::Result<usize, BatchError> {
         let start = self.queued;
         if self.next == self.entries.len() {
             self.clear();
@@ -73,7 +87,7 @@ impl<'a> Batch<'a> {
         let mut fallback = Fallback::new(gso);
         let max_segments = if gso { self.segment_cap() } else { 1 };
         // A UDP_SEGMENT size set on the socket would cut single datagrams too.
-        let unsegment = info.segment_option != 0;
+        let unsegment = info.segment_option;
         // After a short count: the next call carries only the message the kernel stopped at.
         let mut alone = false;
         // Whether any message may need staging: a piece of a pushed GSO payload, or
@@ -126,8 +140,8 @@ impl<'a> Batch<'a> {
                     &rules,
                     &mut self.plan,
                 );
-                self.stage();
-                (self.plan.len(), self.send_planned(fd))
+                self.stage(base);
+                (self.plan.len(), self.send_planned(fd, base))
             };
             self.stats.calls += 1;
             match result {
@@ -184,7 +198,7 @@ impl<'a> Batch<'a> {
                 Err(errno) if self.is_asynchronous(errno) => {
                     return Err(self.asynchronous(start, errno));
                 }
-                Err(errno) => return Err(self.failure(start, self.kernel_error(errno))),
+                Err(errno) => return Err(self.failure(start, self.kernel_error(errno, base))),
             }
         }
         let sent = start - self.queued;
@@ -193,31 +207,39 @@ impl<'a> Batch<'a> {
     }
 
     /// Writes what the planned messages need besides the queue: the piece of a pushed GSO
-    /// payload each of its messages carries, and the control data of each message that carries
-    /// `UDP_SEGMENT` (the entry's, followed by it), in plan order.
-    fn stage(&mut self) {
-        self.pieces.clear();
-        self.gso_control.clear();
+    /// payload each of its messages carries, and the control data of the messages that carry
+    /// `UDP_SEGMENT` (the entry's, followed by it), in plan order: once for consecutive
+    /// messages with the same control data of their entries and the same size, which share it
+    /// ([`Staged`]).
+    ///
+    /// The pieces go into `iov` and the control data into the control arena, past `base` (the
+    /// queue's own), replacing what an earlier call of the send staged there.
+    fn stage(&mut self, base: StageBase) {
+        self.iov.truncate(base.iov);
+        self.control.truncate(base.control);
+        let mut staged = Staged::NONE;
+        let mut template = None;
         for p in &self.plan {
             let e = &self.entries[p.entry];
             if e.kind == Kind::Train {
-                self.pieces.push(IoSlice::new(&e.data[p.byte_range(e)]));
+                self.iov.push(IoSlice::new(&e.data[p.byte_range(e)]));
             }
             if let Some(size) = p.udp_segment {
-                let own = &self.control.bytes()[e.control_at..e.control_at + e.control_len];
-                push_with_segment(&mut self.gso_control, own, size);
+                if staged.fresh(e, size) {
+                    let template = template.get_or_insert_with(segment_template);
+                    let own = e.control_at..e.control_at + e.control_len;
+                    push_with_segment(&mut self.control, own, template, size);
+                }
             }
         }
     }
 
-    fn send_planned(&mut self, fd: BorrowedFd<'_>) -> std::result::Result<(usize, usize), i32> {
-        let mut buffers = Buffers::new(
-            &self.entries,
-            &self.iov,
-            &self.pieces,
-            self.control.bytes(),
-            self.gso_control.bytes(),
-        );
+    fn send_planned(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        base: StageBase,
+    ) -> std::result::Result<(usize, usize), i32> {
+        let mut buffers = Buffers::new(&self.entries, &self.iov, self.control.bytes(), base);
         let msgs = self.plan.iter().map(|p| buffers.next(p).run());
         sys::sendmmsg(fd, &mut self.headers, msgs, MAX_MMSG, self.flags.bits())
     }
@@ -249,40 +271,145 @@ impl<'a> Batch<'a> {
 
     /// Marks the first `k` planned messages as sent.
     fn advance(&mut self, k: usize) {
+        // Counted in locals, stored once.
+        let (mut next, mut partial, mut sent, mut segmented) = (self.next, self.partial, 0, 0);
         for p in &self.plan[..k] {
-            let e = &self.entries[self.next];
-            debug_assert_eq!(p.entry, self.next, "messages go in order");
-            self.partial += p.datagrams;
-            self.queued -= p.datagrams;
-            if self.partial == e.datagrams {
-                self.next += 1;
-                self.partial = 0;
+            debug_assert_eq!(p.entry, next, "messages go in order");
+            partial += p.datagrams;
+            sent += p.datagrams;
+            if partial == self.entries[next].datagrams {
+                next += 1;
+                partial = 0;
             }
-            self.stats.segmented += u64::from(p.segmented());
+            segmented += u64::from(p.segmented());
         }
+        self.next = next;
+        self.partial = partial;
+        self.queued -= sent;
+        self.stats.segmented += segmented;
         self.stats.messages += k as u64;
     }
 }
 
-/// Appends `own` followed by `UDP_SEGMENT` of `size` (0: no segmentation) to `arena`.
-fn push_with_segment(arena: &mut ControlArena, own: &[u8], size: u16) {
-    let at = arena.used();
-    let len = own.len() + SEGMENT_SPACE;
-    arena.reserve(len);
-    let dst = &mut arena.bytes_mut()[at..at + len];
-    dst[..own.len()].copy_from_slice(own);
+/// The staged control data that the last message with `UDP_SEGMENT` used, by the place of
+/// its entry's control data in the arena and its size: [`Batch::stage`] and [`Buffers::next`]
+/// walk the plan alike, and stage anew, or take the next staged control data, exactly when
+/// [`fresh`](Self::fresh) says so.
+#[derive(Debug, Clone, Copy)]
+struct Staged {
+    control_at: usize,
+    control_len: usize,
+    size: u16,
+}
+
+impl Staged {
+    /// Nothing staged yet (no control data starts there: the arena is shorter).
+    const NONE: Staged = Staged {
+        control_at: usize::MAX,
+        control_len: 0,
+        size: 0,
+    };
+
+    /// Whether a message of `e` with `UDP_SEGMENT` of `size` needs control data of its own:
+    /// unless the last message with `UDP_SEGMENT` had the same size and its entry's control
+    /// data the same place (the same entry, or entries without control data pushed one after
+    /// another), so that its staged bytes (that control data, then `UDP_SEGMENT` of that
+    /// size) are the same.
+    #[inline]
+    fn fresh(&mut self, e: &Entry<'_>, size: u16) -> bool {
+        let next = Staged {
+            control_at: e.control_at,
+            control_len: e.control_len,
+            size,
+        };
+        let fresh = self.control_at != next.control_at
+            || self.control_len != next.control_len
+            || self.size != next.size;
+        *self = next;
+        fresh
+    }
+}
+
+/// Where the size of a `UDP_SEGMENT` message starts: after its header.
+#[cfg(has_gso)]
+const SEGMENT_DATA_AT: usize = crate::cmsg::Layout::NATIVE.data_offset();
+
+/// A `UDP_SEGMENT` message of size 0, as the encoder writes it: what
+/// [`push_with_segment`] copies, with the size written in, instead of encoding each anew.
+fn segment_template() -> [u8; SEGMENT_SPACE] {
+    #[allow(unused_mut)] // written only where there is GSO
+    let mut template = [0; SEGMENT_SPACE];
     // A GSO plan needs a socket that answered the UDP_SEGMENT option, which only a system with
     // GSO has (sys::HAS_GSO); without it SEGMENT_SPACE is 0 and nothing is written.
     #[cfg(has_gso)]
     {
-        let written = Encoder::new(&mut dst[own.len()..])
-            .push_udp_segment(size)
-            .is_ok();
-        debug_assert!(written, "room for exactly UDP_SEGMENT was reserved");
+        let mut buf = crate::cmsg::CmsgBuffer::<SEGMENT_SPACE>::new();
+        let mut enc = buf.encoder();
+        let written = enc.push_udp_segment(0).is_ok();
+        debug_assert!(written, "room for exactly UDP_SEGMENT");
+        template.copy_from_slice(enc.as_bytes());
     }
+    template
+}
+
+/// Appends the bytes at `own` in `arena` (an entry's control data, in use before `own.end`)
+/// followed by `UDP_SEGMENT` of `size` (0: no segmentation) to `arena`: the `template`
+/// ([`segment_template`]) with `size` in it.
+fn push_with_segment(
+    arena: &mut ControlArena,
+    own: std::ops::Range<usize>,
+    template: &[u8; SEGMENT_SPACE],
+    size: u16,
+) {
+    let at = arena.used();
+    let own_len = own.len();
+    let len = own_len + SEGMENT_SPACE;
+    arena.reserve(len);
+    let bytes = arena.bytes_mut();
+    if own_len != 0 {
+        bytes.copy_within(own, at);
+    }
+    let segment = &mut bytes[at + own_len..at + len];
+    segment.copy_from_slice(template);
+    #[cfg(has_gso)]
+    segment[SEGMENT_DATA_AT..SEGMENT_DATA_AT + 2].copy_from_slice(&size.to_ne_bytes());
     #[cfg(not(has_gso))]
     let _ = size;
     arena.commit(len);
+}
+
+/// The batch of a send, whose staging is dropped when the send ends (on return or unwind).
+struct Unstage<'b, 'a> {
+    batch: &'b mut Batch<'a>,
+    base: StageBase,
+}
+
+impl<'a> std::ops::Deref for Unstage<'_, 'a> {
+    type Target = Batch<'a>;
+    fn deref(&self) -> &Batch<'a> {
+        self.batch
+    }
+}
+
+impl<'a> std::ops::DerefMut for Unstage<'_, 'a> {
+    fn deref_mut(&mut self) -> &mut Batch<'a> {
+        self.batch
+    }
+}
+
+impl Drop for Unstage<'_, '_> {
+    fn drop(&mut self) {
+        self.batch.iov.truncate(self.base.iov);
+        self.batch.control.truncate(self.base.control);
+    }
+}
+
+/// Where a send's staging starts: the length of the queue's iovecs and control data, past
+/// which [`Batch::stage`] writes what a call needs besides the queue.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StageBase {
+    pub(super) iov: usize,
+    pub(super) control: usize,
 }
 
 /// The buffers of the planned messages, taken message after message in plan order: the
@@ -293,27 +420,33 @@ pub(super) struct Buffers<'s, 'a> {
     pieces: &'s [IoSlice<'a>],
     control: &'s [u8],
     gso_control: &'s [u8],
-    /// Where the next message's piece and `UDP_SEGMENT` control data start.
+    /// Where the next message's piece starts.
     piece: usize,
+    /// The staged control data the last message with `UDP_SEGMENT` took, and what it was for.
     gso_at: usize,
+    gso_end: usize,
+    staged: Staged,
 }
 
 impl<'s, 'a> Buffers<'s, 'a> {
+    /// Over the queue's `entries`, `iov` and `control` and what was staged in the last two
+    /// past `base`.
     pub(super) fn new(
         entries: &'s [Entry<'a>],
         iov: &'s [IoSlice<'a>],
-        pieces: &'s [IoSlice<'a>],
         control: &'s [u8],
-        gso_control: &'s [u8],
+        base: StageBase,
     ) -> Self {
         Buffers {
             entries,
             iov,
-            pieces,
+            pieces: &iov[base.iov..],
             control,
-            gso_control,
+            gso_control: &control[base.control..],
             piece: 0,
             gso_at: 0,
+            gso_end: 0,
+            staged: Staged::NONE,
         }
     }
 
@@ -334,10 +467,12 @@ impl<'s, 'a> Buffers<'s, 'a> {
         };
         let control = match p.udp_segment {
             None => &self.control[e.control_at..e.control_at + e.control_len],
-            Some(_) => {
-                let at = self.gso_at;
-                self.gso_at += e.control_len + SEGMENT_SPACE;
-                &self.gso_control[at..self.gso_at]
+            Some(size) => {
+                if self.staged.fresh(e, size) {
+                    self.gso_at = self.gso_end;
+                    self.gso_end += e.control_len + SEGMENT_SPACE;
+                }
+                &self.gso_control[self.gso_at..self.gso_end]
             }
         };
         Msg {
@@ -387,4 +522,30 @@ fn direct_runs<'s, 'a>(
             _ => OutRun::each(name, &iov[e.iov_start + skipped..e.iov_end], own),
         }
     })
+}
+
+#[cfg(all(test, has_gso))]
+mod tests {
+    use super::*;
+
+    /// The template with a size written in is what the encoder writes for that size.
+    #[test]
+    fn staged_udp_segment_is_the_encoders() {
+        let template = segment_template();
+        let own = [7u8; 24];
+        for size in [0u16, 1, 1200, 0x1234, u16::MAX] {
+            let mut arena = ControlArena::default();
+            arena.reserve(own.len());
+            arena.bytes_mut()[..own.len()].copy_from_slice(&own);
+            arena.commit(own.len());
+            push_with_segment(&mut arena, 0..own.len(), &template, size);
+            let mut want = crate::cmsg::CmsgBuffer::<SEGMENT_SPACE>::new();
+            let mut enc = want.encoder();
+            enc.push_udp_segment(size).expect("room for UDP_SEGMENT");
+            assert_eq!(arena.used(), 2 * own.len() + SEGMENT_SPACE);
+            let staged = &arena.bytes()[own.len()..arena.used()];
+            assert_eq!(&staged[..own.len()], &own[..]);
+            assert_eq!(&staged[own.len()..], enc.as_bytes());
+        }
+    }
 }

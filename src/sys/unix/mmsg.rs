@@ -19,12 +19,40 @@ type Vlen = libc::c_uint;
 #[cfg(freebsd)]
 type Vlen = libc::size_t;
 
-/// Storage for the raw headers of one `sendmmsg`/`recvmmsg` call.
+/// Storage for the raw headers of one `sendmmsg` call: the headers alone, since a send
+/// points them at the caller's iovecs.
 ///
-/// Headers are written into it inside one call of [`sendmmsg`] or [`recvmmsg`], from borrows
-/// that outlive that call. Both keep them for the next call, which sets every pointer and
-/// length in the headers it passes anew before the kernel sees them, so what is left between
-/// calls is never read through. A warm batch allocates nothing.
+/// Headers are written into it inside one call of [`sendmmsg`], from borrows that outlive that
+/// call, and kept for the next call, which sets every pointer and length in the headers it
+/// passes anew before the kernel sees them, so what is left between calls is never read
+/// through. A warm batch allocates nothing.
+#[derive(Default)]
+pub(crate) struct SendScratch {
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+// SAFETY: outside a call the pointers in the headers are never read through (see the type's
+// docs): each call sets them anew from borrows it holds for its length, so none is reachable
+// from another thread; what remains is an allocation of plain memory.
+unsafe impl Send for SendScratch {}
+// SAFETY: as for Send; a shared reference allows no access to the contents at all.
+unsafe impl Sync for SendScratch {}
+
+impl std::fmt::Debug for SendScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendScratch")
+            .field("capacity", &self.hdrs.capacity())
+            .finish()
+    }
+}
+
+/// Storage for the raw headers and iovecs of one `recvmmsg` call.
+///
+/// Headers are written into it inside one call of [`recvmmsg`], from borrows that outlive
+/// that call, and kept for the next call, which sets every pointer and length in the headers
+/// it passes anew before the kernel sees them (or finds them set from buffers at the same
+/// addresses), so what is left between calls is never read through. A warm batch allocates
+/// nothing.
 #[derive(Default)]
 pub(crate) struct MmsgScratch {
     hdrs: Vec<libc::mmsghdr>,
@@ -76,12 +104,11 @@ fn vlen(n: usize) -> Vlen {
 /// length 0.
 pub(crate) fn sendmmsg<'a>(
     fd: BorrowedFd<'_>,
-    scratch: &mut MmsgScratch,
+    scratch: &mut SendScratch,
     runs: impl IntoIterator<Item = OutRun<'a>>,
     max: usize,
     flags: libc::c_int,
 ) -> Result<(usize, usize), i32> {
-    scratch.slots = None;
     let hdrs = &mut scratch.hdrs;
     // The headers stay from call to call (their padding fields zero from when they were
     // made): each message rewrites every field the kernel reads; the kernel writes back only
@@ -96,9 +123,10 @@ pub(crate) fn sendmmsg<'a>(
         // IoSlice is guaranteed ABI-compatible with struct iovec on Unix. Message i of the
         // run takes iovecs i * per .. (i + 1) * per, within the slice (see OutRun).
         let mut iov = r.iov.as_ptr() as *mut libc::iovec;
-        for h in &mut hdrs[n..n + take] {
+        if take == 1 {
+            // The common message of a GSO send: one message a run, set without a loop.
             set_msghdr(
-                &mut h.msg_hdr,
+                &mut hdrs[n].msg_hdr,
                 name as *mut libc::c_void,
                 namelen,
                 iov,
@@ -106,7 +134,19 @@ pub(crate) fn sendmmsg<'a>(
                 r.control.as_ptr() as *mut libc::c_void,
                 r.control.len(),
             );
-            iov = iov.wrapping_add(r.per);
+        } else {
+            for h in &mut hdrs[n..n + take] {
+                set_msghdr(
+                    &mut h.msg_hdr,
+                    name as *mut libc::c_void,
+                    namelen,
+                    iov,
+                    r.per,
+                    r.control.as_ptr() as *mut libc::c_void,
+                    r.control.len(),
+                );
+                iov = iov.wrapping_add(r.per);
+            }
         }
         n += take;
         if n == max {

@@ -32,12 +32,17 @@ impl std::fmt::Debug for MmsgScratch {
     }
 }
 
+/// What `sendmmsg` keeps between calls: nothing, since each message goes by its own `sendmsg`
+/// from the caller's iovecs.
+#[derive(Debug, Default)]
+pub(crate) struct SendScratch {}
+
 /// `sendmmsg` as one `sendmsg` per message of `runs` (at most `max`, at most 1024): how many
 /// messages were sent, from the first, and the bytes of the last of them. An error on the
 /// first message is the result; one after it ends the loop.
 pub(crate) fn sendmmsg<'a>(
     fd: BorrowedFd<'_>,
-    _scratch: &mut MmsgScratch,
+    _scratch: &mut SendScratch,
     runs: impl IntoIterator<Item = OutRun<'a>>,
     max: usize,
     flags: libc::c_int,
