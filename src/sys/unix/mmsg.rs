@@ -31,20 +31,27 @@ pub(crate) struct SendScratch {
     hdrs: Vec<libc::mmsghdr>,
 }
 
-// SAFETY: outside a call the pointers in the headers are never read through (see the type's
-// docs): each call sets them anew from borrows it holds for its length, so none is reachable
-// from another thread; what remains is an allocation of plain memory.
-unsafe impl Send for SendScratch {}
-// SAFETY: as for Send; a shared reference allows no access to the contents at all.
-unsafe impl Sync for SendScratch {}
+/// `Send`, `Sync` and `Debug` for a scratch type of raw headers (a `hdrs` vector).
+macro_rules! scratch_impls {
+    ($t:ident) => {
+        // SAFETY: outside a call the pointers in the scratch are never read through (see the
+        // type's docs): each call sets them anew from borrows it holds for its length, so none
+        // is reachable from another thread; what remains is an allocation of plain memory.
+        unsafe impl Send for $t {}
+        // SAFETY: as for Send; a shared reference allows no access to the contents at all.
+        unsafe impl Sync for $t {}
 
-impl std::fmt::Debug for SendScratch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SendScratch")
-            .field("capacity", &self.hdrs.capacity())
-            .finish()
-    }
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("capacity", &self.hdrs.capacity())
+                    .finish()
+            }
+        }
+    };
 }
+
+scratch_impls!(SendScratch);
 
 /// Storage for the raw headers and iovecs of one `recvmmsg` call.
 ///
@@ -76,20 +83,7 @@ struct SlotsKey {
     n: usize,
 }
 
-// SAFETY: outside a call the pointers in the vectors are never read through (see the type's
-// docs): each call sets them anew from borrows it holds for its length, so none is reachable
-// from another thread; what remains is an allocation of plain memory.
-unsafe impl Send for MmsgScratch {}
-// SAFETY: as for Send; a shared reference allows no access to the contents at all.
-unsafe impl Sync for MmsgScratch {}
-
-impl std::fmt::Debug for MmsgScratch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MmsgScratch")
-            .field("capacity", &self.hdrs.capacity())
-            .finish()
-    }
-}
+scratch_impls!(MmsgScratch);
 
 /// `vlen` for `n` headers: callers pass at most 1024 (`UIO_MAXIOV`).
 #[inline]
