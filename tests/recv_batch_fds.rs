@@ -90,6 +90,32 @@ fn recv_batch_owns_received_fds_and_closes_those_not_taken() {
     drop(recv); // never looked at: closed by the drop
     assert_eq!(open_fd_count(), before);
 
+    // Two datagrams whose `Received`s are swapped: dropping one closes what it holds (the
+    // other slot's fd), and the slot whose control data was swapped out and forgotten is
+    // still closed by the next call.
+    let mut recv = RecvBatch::new(2, 16, room).unwrap();
+    send_fds(a.as_fd(), b"x", &fd).unwrap();
+    send_fds(a.as_fd(), b"y", &fd).unwrap();
+    assert_eq!(recv.recv(&b).unwrap(), 2);
+    assert_eq!(open_fd_count(), before + 2);
+    {
+        let mut it = recv.iter_mut();
+        let mut first = it.next().unwrap();
+        let mut second = it.next().unwrap();
+        std::mem::swap(&mut *first, &mut *second);
+        drop(first); // closes the second slot's fd
+        assert_eq!(open_fd_count(), before + 1);
+        std::mem::forget(second); // holds the first slot's fd, not closed yet
+        assert_eq!(open_fd_count(), before + 1);
+    }
+    send_fds(a.as_fd(), b"z", &[]).unwrap();
+    assert_eq!(recv.recv(&b).unwrap(), 1);
+    assert_eq!(
+        open_fd_count(),
+        before,
+        "the swapped-out slot was closed by the next call"
+    );
+
     // Too small a buffer: truncation is reported, not hidden.
     let (a, b) = pair(SockType::Datagram);
     let mut batch = Batch::new();

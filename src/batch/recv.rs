@@ -458,12 +458,14 @@ impl<'b> Iterator for RecvIter<'b> {
             self.control = self.control.add(self.control_size);
             (name, buf, control)
         };
+        let slot = control.as_ptr() as usize;
         let received = Received::from_parts(*out, name, buf, self.control_size, control);
         Some(RecvDatagram {
             all: &buf[..out.bytes.min(buf.len())],
             split: self.split,
             received,
             released: &mut out.released,
+            slot,
         })
     }
 
@@ -492,18 +494,27 @@ pub struct RecvDatagram<'b> {
     received: Received<'b>,
     /// The slot's mark that nothing is left to close (see [`Drop`]).
     released: &'b mut bool,
+    /// Where the slot's control data starts: the mark is set only while `received` still
+    /// holds that slot's control data (a caller may swap another `Received` in).
+    slot: usize,
 }
 
 impl Drop for RecvDatagram<'_> {
     /// Closes the descriptors not taken, as the [`Received`] would, and marks the slot so that
     /// the batch's next call does not walk its control data a second time. A datagram that
-    /// is never dropped (forgotten) leaves the mark unset: the batch closes what it left.
+    /// is never dropped (forgotten) leaves the mark unset: the batch closes what it left. So
+    /// does one whose [`Received`] was swapped for another (through the dereference): its
+    /// slot's control data went with the one swapped out.
     #[inline]
     fn drop(&mut self) {
+        let control = self.received.control_bytes();
         // Empty control data holds nothing, and the batch does not walk it either.
-        if !self.received.control_bytes().is_empty() {
+        if !control.is_empty() {
+            let own = control.as_ptr() as usize == self.slot;
             self.received.close_untaken();
-            *self.released = true;
+            if own {
+                *self.released = true;
+            }
         }
     }
 }
