@@ -421,6 +421,26 @@ fn a_descriptor_reused_for_a_stream_reports_the_partial_write() {
     assert_eq!(batch.send(&tx).unwrap_err().error, Error::NotDatagramSocket);
 }
 
+/// A datagram pushed after `skip_failed` dropped the last one starts a run of its own: it
+/// never joins the dropped datagram's run (which no send would take any more).
+#[test]
+fn a_push_after_skip_failed_is_sent() {
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = rx.local_addr().unwrap();
+    let mut batch = Batch::new();
+    batch.push(to, b"dropped").unwrap();
+    assert_eq!(batch.skip_failed(), 1);
+    assert!(batch.is_empty());
+    batch.push(to, b"sent").unwrap();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch.send(&tx), Ok(1));
+    rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 16];
+    let n = rx.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"sent");
+}
+
 /// A datagram the kernel always refuses (EACCES: broadcast without SO_BROADCAST) is reported
 /// with its push index and can be dropped, and the datagrams queued after it still go.
 #[test]

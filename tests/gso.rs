@@ -333,9 +333,11 @@ fn payloads_in_a_row_keep_their_own_control_data() {
     let (rx, tx, to) = pair_v4();
     ancillary::sockopt::set_recv_tos(&rx, true).unwrap();
     let size = 100;
-    let payloads: Vec<Vec<u8>> = (0..6u8).map(|i| vec![i; 3 * size]).collect();
-    // Without control, with TOS 4, without, without, with TOS 8, with TOS 8.
-    let tos = [None, Some(4u8), None, None, Some(8), Some(8)];
+    // Without control, with TOS 4, then TOS 8 (control data of the same length but other
+    // bytes), without, without, with TOS 8, with TOS 8.
+    let tos = [None, Some(4u8), Some(8), None, None, Some(8), Some(8)];
+    let n = 3 * tos.len();
+    let payloads: Vec<Vec<u8>> = (0..tos.len() as u8).map(|i| vec![i; 3 * size]).collect();
     let mut batch = Batch::new();
     for (p, t) in payloads.iter().zip(tos) {
         batch
@@ -347,11 +349,11 @@ fn payloads_in_a_row_keep_their_own_control_data() {
             })
             .unwrap();
     }
-    assert_eq!(batch.send(&tx), Ok(18));
+    assert_eq!(batch.send(&tx), Ok(n));
     let mut recv = RecvBatch::new(32, 2048, 2 * INT_SPACE).unwrap();
     let mut got = Vec::new();
     let mut tries = 0;
-    while got.len() < 18 && tries < 50 {
+    while got.len() < n && tries < 50 {
         tries += 1;
         match recv.recv(&rx) {
             Ok(_) => {}
@@ -367,7 +369,7 @@ fn payloads_in_a_row_keep_their_own_control_data() {
             got.push((d.data().to_vec(), tos));
         }
     }
-    assert_eq!(got.len(), 18);
+    assert_eq!(got.len(), n);
     for (i, (data, got_tos)) in got.iter().enumerate() {
         let p = i / 3;
         assert_eq!(data, &vec![p as u8; size], "datagram {i}");
