@@ -122,12 +122,16 @@ impl<'a> Batch<'a> {
                     self.flags.bits(),
                 );
                 if result.is_err() {
-                    // What the error paths read: the plan of this call.
+                    // What the error paths read: the first message of this call, as planned.
+                    let first = Rules {
+                        max_messages: 1,
+                        ..rules
+                    };
                     plan(
                         &self.entries,
                         self.next,
                         self.partial,
-                        &rules,
+                        &first,
                         &mut self.plan,
                     );
                 }
