@@ -89,6 +89,14 @@ impl Limit {
             Limit::Iovecs => return "join buffers, or send the data in several calls",
             Limit::ControlBuffer => return "send less control data per call",
             Limit::Segments => return "split the payload into several sends",
+            Limit::Payload => {
+                return "send less per datagram: at most the batch's max_datagram bytes \
+                        (windows::Limits, 65507 unless set)"
+            }
+            Limit::SegmentSize => {
+                return "choose a segment size of at least 1 byte and at most the batch's \
+                        max_datagram"
+            }
             _ => {}
         }
         match self {
