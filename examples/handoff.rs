@@ -23,13 +23,13 @@ use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ancillary::cmsg::{space_for_fds, CmsgBuffer};
 use ancillary::{RecvMsg, SendMsg};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 
-use crate::common::{client, serve, Result};
+use crate::common::{judge, run_version1, serve, Result};
 
 /// Set in version 2's environment: the descriptor of its end of the socket pair.
 const HANDOFF_ENV: &str = "ANCILLARY_HANDOFF_SOCKET";
@@ -49,25 +49,7 @@ pub(crate) fn main() -> Result<()> {
 }
 
 fn version1(total: usize) -> Result<()> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    let served = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let v1 = serve("v1", listener.try_clone()?, served.clone(), stop.clone());
-    println!("v1 (pid {}): listening on {addr}", std::process::id());
-
-    let progress = Arc::new(AtomicUsize::new(0));
-    let client = client(addr, total, progress.clone());
-    // Let the client reach a third of its connections on version 1.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while progress.load(Ordering::Acquire) < total / 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-
-    // Version 1 stops accepting first, so the state it hands over is final; connections that
-    // arrive meanwhile wait in the listening socket's queue, not refused.
-    stop.store(true, Ordering::Release);
-    let v1_served = v1.join().map_err(|_| "v1's accept loop panicked")??;
+    let (listener, v1) = run_version1(total, Duration::from_secs(30))?;
 
     // Start version 2 with one end of a socket pair that survives exec.
     let (ours, theirs) = UnixStream::pair()?;
@@ -78,7 +60,7 @@ fn version1(total: usize) -> Result<()> {
     drop(theirs);
 
     // Hand over: the listening socket and the state, in one message.
-    let state = format!("served={}", served.load(Ordering::Acquire));
+    let state = format!("served={}", v1.served);
     let mut storage = CmsgBuffer::<{ space_for_fds(1) }>::new();
     let mut control = storage.encoder();
     control.push_rights(&[listener.as_fd()])?;
@@ -86,45 +68,26 @@ fn version1(total: usize) -> Result<()> {
         .control(&control)
         .send(&ours)?;
     println!(
-        "v1: served {v1_served}, handed listener fd {} and \"{state}\" to v2 (pid {}) at \
-         connection {} of {total}",
+        "v1: served {}, handed listener fd {} and \"{state}\" to v2 (pid {}) at connection {} \
+         of {total}",
+        v1.served,
         listener.as_raw_fd(),
         child.id(),
-        progress.load(Ordering::Acquire)
+        v1.connections()
     );
     drop(listener);
     let mut ready = [0u8; 5];
     (&ours).read_exact(&mut ready)?;
     println!("v1: v2 is ready; v1 has closed its listener");
 
-    while progress.load(Ordering::Acquire) < total {
-        std::thread::sleep(Duration::from_millis(100));
-        let p = progress.load(Ordering::Acquire);
-        eprint!("\rclient: {p}/{total} connections");
-    }
-    eprintln!();
-    let seen = client.join().map_err(|_| "the client panicked")?;
+    let seen = v1.finish_client()?;
 
     (&ours).write_all(b"quit")?;
     let mut answer = String::new();
     (&ours).read_to_string(&mut answer)?;
     let status = child.wait()?;
     println!("v2: {answer}");
-    println!("client: {seen:?}");
-    if !status.success() {
-        return Err(format!("v2 failed: {status}").into());
-    }
-    if seen.refused > 0 || seen.other_errors > 0 || seen.v1_after_v2 > 0 {
-        return Err(format!("the hand-over lost connections: {seen:?}").into());
-    }
-    if seen.v1 == 0 || seen.v2 == 0 || seen.v1 + seen.v2 != total {
-        return Err(format!("expected answers from both versions: {seen:?}").into());
-    }
-    println!(
-        "handoff: {total} connections, none refused ({} by v1, {} by v2)",
-        seen.v1, seen.v2
-    );
-    Ok(())
+    judge(&seen, total, status)
 }
 
 fn version2(fd: i32) -> Result<()> {

@@ -24,11 +24,11 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ancillary::windows::{duplicate_socket, ProtocolInfo};
 
-use crate::common::{client, serve, Result};
+use crate::common::{judge, run_version1, serve, Result};
 
 /// Set in version 2's environment: it is the new version, and its standard input carries the
 /// socket.
@@ -47,25 +47,7 @@ pub(crate) fn main() -> Result<()> {
 }
 
 fn version1(total: usize) -> Result<()> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    let served = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let v1 = serve("v1", listener.try_clone()?, served.clone(), stop.clone());
-    println!("v1 (pid {}): listening on {addr}", std::process::id());
-
-    let progress = Arc::new(AtomicUsize::new(0));
-    let client = client(addr, total, progress.clone());
-    // Let the client reach a third of its connections on version 1.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while progress.load(Ordering::Acquire) < total / 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-
-    // Version 1 stops accepting first, so the state it hands over is final; connections that
-    // arrive meanwhile wait in the listening socket's queue, not refused.
-    stop.store(true, Ordering::Release);
-    let v1_served = v1.join().map_err(|_| "v1's accept loop panicked")??;
+    let (listener, v1) = run_version1(total, Duration::from_secs(60))?;
 
     // Start version 2 with piped standard input (the socket and the state go there) and output
     // (it answers there).
@@ -79,17 +61,18 @@ fn version1(total: usize) -> Result<()> {
 
     // Hand over: the socket duplicated for version 2's process id, then the state, one line.
     let info = duplicate_socket(&listener, child.id())?;
-    let state = format!("served={}\n", served.load(Ordering::Acquire));
+    let state = format!("served={}\n", v1.served);
     to_child.write_all(info.as_bytes())?;
     to_child.write_all(state.as_bytes())?;
     to_child.flush()?;
     println!(
-        "v1: served {v1_served}, handed the listener ({} bytes of WSAPROTOCOL_INFOW) and \"{}\" \
-         to v2 (pid {}) at connection {} of {total}",
+        "v1: served {}, handed the listener ({} bytes of WSAPROTOCOL_INFOW) and \"{}\" to v2 \
+         (pid {}) at connection {} of {total}",
+        v1.served,
         info.as_bytes().len(),
         state.trim_end(),
         child.id(),
-        progress.load(Ordering::Acquire)
+        v1.connections()
     );
     let mut ready = String::new();
     from_child.read_line(&mut ready)?;
@@ -99,13 +82,7 @@ fn version1(total: usize) -> Result<()> {
     drop(listener);
     println!("v1: v2 is ready; v1 has closed its listener");
 
-    while progress.load(Ordering::Acquire) < total {
-        std::thread::sleep(Duration::from_millis(100));
-        let p = progress.load(Ordering::Acquire);
-        eprint!("\rclient: {p}/{total} connections");
-    }
-    eprintln!();
-    let seen = client.join().map_err(|_| "the client panicked")?;
+    let seen = v1.finish_client()?;
 
     // Closing its standard input tells version 2 to stop.
     drop(to_child);
@@ -113,21 +90,7 @@ fn version1(total: usize) -> Result<()> {
     from_child.read_to_string(&mut answer)?;
     let status = child.wait()?;
     println!("v2: {}", answer.trim_end());
-    println!("client: {seen:?}");
-    if !status.success() {
-        return Err(format!("v2 failed: {status}").into());
-    }
-    if seen.refused > 0 || seen.other_errors > 0 || seen.v1_after_v2 > 0 {
-        return Err(format!("the hand-over lost connections: {seen:?}").into());
-    }
-    if seen.v1 == 0 || seen.v2 == 0 || seen.v1 + seen.v2 != total {
-        return Err(format!("expected answers from both versions: {seen:?}").into());
-    }
-    println!(
-        "handoff: {total} connections, none refused ({} by v1, {} by v2)",
-        seen.v1, seen.v2
-    );
-    Ok(())
+    judge(&seen, total, status)
 }
 
 fn version2() -> Result<()> {
