@@ -286,16 +286,7 @@ impl<'a> Iterator for RawIter<'a> {
     #[inline]
     fn next(&mut self) -> Option<RawCmsg<'a>> {
         let f = find(self.buf, self.off)?;
-        let item = RawCmsg {
-            level: f.level,
-            ty: f.ty,
-            data_offset: DATA_OFFSET,
-            data: &self.buf[f.data],
-            offset: self.off,
-            cmsg_len: f.cmsg_len,
-        };
-        self.off = f.next;
-        Some(item)
+        Some(step(self.buf, &mut self.off, f, DATA_OFFSET))
     }
 }
 
@@ -341,20 +332,27 @@ impl<'a> Iterator for ForeignIter<'a> {
 
     fn next(&mut self) -> Option<RawCmsg<'a>> {
         let f = find_in(self.layout, self.buf, self.off)?;
-        let item = RawCmsg {
-            level: f.level,
-            ty: f.ty,
-            data_offset: self.layout.data_offset(),
-            data: &self.buf[f.data],
-            offset: self.off,
-            cmsg_len: f.cmsg_len,
-        };
-        self.off = f.next;
-        Some(item)
+        Some(step(self.buf, &mut self.off, f, self.layout.data_offset()))
     }
 }
 
 impl std::iter::FusedIterator for ForeignIter<'_> {}
+
+/// The message `f` found at `*off` in `buf`, whose data starts `data_offset` bytes into it;
+/// moves `*off` to the next message.
+#[inline(always)]
+fn step<'a>(buf: &'a [u8], off: &mut usize, f: Found, data_offset: usize) -> RawCmsg<'a> {
+    let item = RawCmsg {
+        level: f.level,
+        ty: f.ty,
+        data_offset,
+        data: &buf[f.data],
+        offset: *off,
+        cmsg_len: f.cmsg_len,
+    };
+    *off = f.next;
+    item
+}
 
 #[cfg(unix)]
 /// A received control message, typed where the crate knows the type.
