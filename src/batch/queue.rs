@@ -2,7 +2,7 @@
 //! pushed GSO payload; their destinations; and the pushes that fill it.
 
 use std::io::IoSlice;
-use std::net::{SocketAddr, SocketAddrV6};
+use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use nix::sys::socket::{SockaddrIn, SockaddrIn6};
 
@@ -83,12 +83,16 @@ const CONNECTED_KEY: u64 = 1 << 48;
 fn dest_key(dest: Option<&SocketAddr>) -> u64 {
     match dest {
         None => CONNECTED_KEY,
-        // The address bytes as they lie in memory: no byte swap, the same equality.
-        Some(SocketAddr::V4(a)) => {
-            u64::from(a.port()) << 32 | u64::from(u32::from_ne_bytes(a.ip().octets()))
-        }
+        Some(SocketAddr::V4(a)) => v4_key(*a),
         Some(SocketAddr::V6(_)) => V6_KEY,
     }
+}
+
+/// [`dest_key`] of an IPv4 address: its port and address bits, as they lie in memory (no
+/// byte swap, the same equality).
+#[inline(always)]
+fn v4_key(a: SocketAddrV4) -> u64 {
+    u64::from(a.port()) << 32 | u64::from(u32::from_ne_bytes(a.ip().octets()))
 }
 
 /// The largest UDP payload towards `addr`, if its family is known.
@@ -207,32 +211,32 @@ impl<'a> Batch<'a> {
     #[inline]
     pub fn push(&mut self, dest: impl Into<super::Destination>, data: &'a [u8]) -> Result<()> {
         let dest = dest.into();
-        let addr = match &dest {
-            super::Destination::Connected => None,
-            super::Destination::Ip(a) => Some(a),
+        // A datagram that continues the open run of the last entry (same destination, no
+        // control data, exactly its segment size): one iovec, counted when the run is sealed.
+        // Such a datagram is as long as the run's first, which passed the payload cap of the
+        // same destination: it passes it too; and the tail is open only while the limits
+        // allow a datagram of one iovec (see Tail), which is all it has. A shorter datagram,
+        // which ends the run, takes the longer way.
+        let key = match dest {
+            super::Destination::Connected => CONNECTED_KEY,
+            super::Destination::Ip(SocketAddr::V4(a)) => v4_key(a),
+            super::Destination::Ip(SocketAddr::V6(_)) => V6_KEY,
         };
-        // A datagram that joins the open run of the last entry (same destination, no control
-        // data, 1..=segment bytes): one iovec, counted when the run is sealed. Such a datagram
-        // is no longer than the run's first, which passed the payload cap of the same
-        // destination: it passes it too; and the tail is open only while the limits allow a
-        // datagram of one iovec (see Tail), which is all it has.
-        let len = data.len();
-        let key = dest_key(addr);
-        let tail = &mut self.tail;
-        if key == tail.plain_key
-            && len.wrapping_sub(1) < self.tail_segment as usize
+        if key == self.tail.plain_key && data.len() == self.tail_segment as usize {
             // An open tail has a last entry: the run it describes.
-            && (key != V6_KEY || self.entries.last().and_then(|e| e.dest.as_ref()) == addr)
-        {
-            debug_assert!(self.limits.check(0, 0, 1).is_ok());
-            self.iov.push(IoSlice::new(data));
-            if len != self.tail_segment as usize {
-                // A shorter datagram ends the run.
-                tail.plain_key = CLOSED;
+            if key != V6_KEY || self.continues_v6(dest) {
+                debug_assert!(self.limits.check(0, 0, 1).is_ok());
+                self.iov.push(IoSlice::new(data));
+                return Ok(());
             }
-            return Ok(());
         }
         self.push_plain(dest.socket_addr(), data)
+    }
+
+    /// Whether the last entry goes to `dest`, an IPv6 address.
+    #[inline(never)]
+    fn continues_v6(&self, dest: super::Destination) -> bool {
+        self.entries.last().and_then(|e| e.dest) == dest.socket_addr()
     }
 
     /// [`push`](Self::push) of a datagram that does not continue the open run.
