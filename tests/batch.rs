@@ -359,6 +359,71 @@ fn recycled_batches_carry_new_payloads() {
     assert_eq!(spare.stats().segmented, 5);
 }
 
+/// Sends without GSO, from one recycled batch, rounds whose runs of messages have the same
+/// shape as the round before (headers the last call set may serve again) or differ in one
+/// thing each: the destination, the payloads, the count, a message before the run. Every
+/// datagram arrives once, where it was sent, with its own bytes.
+#[test]
+fn each_send_of_a_recycled_batch_goes_where_and_as_it_was_queued() {
+    let rx = [
+        udp_receiver("127.0.0.1:0", 4 << 20),
+        udp_receiver("127.0.0.1:0", 4 << 20),
+    ];
+    let to = [rx[0].local_addr().unwrap(), rx[1].local_addr().unwrap()];
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Per round: (receiver of a first datagram with control data, if any), the receiver of
+    // the run, the run's length and its payload size.
+    let rounds: [(Option<usize>, usize, usize, usize); 7] = [
+        (None, 0, 4, 64),
+        (None, 1, 4, 64),    // same shape, another destination
+        (None, 0, 4, 64),    // and back
+        (None, 0, 4, 32),    // other payload sizes
+        (None, 0, 3, 32),    // fewer messages
+        (Some(1), 0, 4, 32), // the run one message later
+        (None, 0, 4, 32),    // and back at the start
+    ];
+    let mut spare = Batch::new();
+    spare.set_gso(false);
+    let mut payloads = vec![[0u8; 64]; 5];
+    let mut want: [Vec<(u32, usize)>; 2] = [Vec::new(), Vec::new()];
+    for (round, &(first, run_to, count, size)) in rounds.iter().enumerate() {
+        for (i, p) in payloads.iter_mut().enumerate() {
+            fill(p, round as u32 * 10 + i as u32);
+        }
+        let mut batch = spare.recycle();
+        let mut queued = 0;
+        if let Some(r) = first {
+            let p = &payloads[4][..size];
+            batch
+                .push_with(to[r], p, |c| {
+                    c.push_ip_tos(0)?;
+                    Ok(())
+                })
+                .unwrap();
+            want[r].push((number(p).unwrap(), size));
+            queued += 1;
+        }
+        for p in &payloads[..count] {
+            batch.push(to[run_to], &p[..size]).unwrap();
+            want[run_to].push((number(p).unwrap(), size));
+            queued += 1;
+        }
+        assert_eq!(batch.send(&tx), Ok(queued), "round {round}");
+        spare = batch.recycle();
+    }
+    for (r, want) in rx.iter().zip(&want) {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 128];
+        while got.len() < want.len() {
+            let n = r.recv(&mut buf).expect("every datagram arrives");
+            got.push((number(&buf[..n]).unwrap(), n));
+        }
+        r.set_nonblocking(true).unwrap();
+        assert!(r.recv(&mut buf).is_err(), "no datagram more");
+        assert_eq!(&got, want);
+    }
+}
+
 /// On a stream socket `sendmmsg` counts a partly written message as sent: the batch refuses
 /// stream sockets before sending anything, whichever socket it sent on before.
 #[test]

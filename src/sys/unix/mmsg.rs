@@ -24,11 +24,29 @@ type Vlen = libc::size_t;
 ///
 /// Headers are written into it inside one call of [`sendmmsg`], from borrows that outlive that
 /// call, and kept for the next call, which sets every pointer and length in the headers it
-/// passes anew before the kernel sees them, so what is left between calls is never read
-/// through. A warm batch allocates nothing.
+/// passes before the kernel sees them: anew, or, for the headers of a run of messages that the
+/// last call set from the same addresses and lengths (`written`), by finding them holding
+/// exactly the values it would write. What is left between calls is never read through. A
+/// warm batch allocates nothing.
 #[derive(Default)]
 pub(crate) struct SendScratch {
     hdrs: Vec<libc::mmsghdr>,
+    /// The first run of more than one message that the last call set headers for, and where.
+    written: Option<RunKey>,
+}
+
+/// What the headers of a run of messages were set from: every value [`sendmmsg`] writes into
+/// them, and the headers it wrote (`take` from `at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RunKey {
+    at: usize,
+    take: usize,
+    name: *const libc::c_void,
+    namelen: libc::socklen_t,
+    iov: *const libc::iovec,
+    per: usize,
+    control: *const libc::c_void,
+    controllen: usize,
 }
 
 /// `Send`, `Sync` and `Debug` for a scratch type of raw headers (a `hdrs` vector).
@@ -105,8 +123,10 @@ pub(crate) fn sendmmsg<'a>(
 ) -> Result<(usize, usize), i32> {
     let hdrs = &mut scratch.hdrs;
     // The headers stay from call to call (their padding fields zero from when they were
-    // made): each message rewrites every field the kernel reads; the kernel writes back only
-    // `msg_len`, which is read only for a message it took in this call.
+    // made): each message rewrites every field the kernel reads, unless the last call set
+    // them to the same values (`written`); the kernel writes back only `msg_len`, which is
+    // read only for a message it took in this call.
+    let last = scratch.written.take();
     let mut n = 0;
     for r in runs {
         let take = r.messages.min(max - n);
@@ -129,6 +149,29 @@ pub(crate) fn sendmmsg<'a>(
                 r.control.len(),
             );
         } else {
+            let key = RunKey {
+                at: n,
+                take,
+                name: name.cast(),
+                namelen,
+                iov,
+                per: r.per,
+                control: r.control.as_ptr().cast(),
+                controllen: r.control.len(),
+            };
+            // The first run of several messages is remembered; the headers it covers were
+            // written by the last call's first such run, and by nothing since, when the keys
+            // are equal: every value below is in them already.
+            if scratch.written.is_none() {
+                scratch.written = Some(key);
+                if last == Some(key) {
+                    n += take;
+                    if n == max {
+                        break;
+                    }
+                    continue;
+                }
+            }
             for h in &mut hdrs[n..n + take] {
                 set_msghdr(
                     &mut h.msg_hdr,
@@ -148,11 +191,13 @@ pub(crate) fn sendmmsg<'a>(
         }
     }
     let hdrs = &mut hdrs[..n];
-    // SAFETY: the first n headers were each set just now, every pointer from a borrow of an
-    // OutRun<'a> (its name, its control data, and `per` iovecs of its slice, which holds
-    // `per` for each of its messages), and 'a outlives this call; lengths match the borrowed
-    // slices; the kernel only reads through them, and writes msg_len into the headers, which
-    // we own.
+    // SAFETY: the first n headers each hold what was set from an OutRun<'a> of this call:
+    // set just now, or (a run equal to the last call's first run of several messages, by
+    // every value it sets) found holding those values, written by that call and by nothing
+    // since. Every pointer is that of a borrow of an OutRun<'a> (its name, its control data,
+    // and `per` iovecs of its slice, which holds `per` for each of its messages), and 'a
+    // outlives this call; lengths match the borrowed slices; the kernel only reads through
+    // them, and writes msg_len into the headers, which we own.
     retry(|| unsafe {
         sendmmsg_call(
             fd.as_raw_fd(),
