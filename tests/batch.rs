@@ -361,8 +361,8 @@ fn recycled_batches_carry_new_payloads() {
 
 /// Sends without GSO, from one recycled batch, rounds whose runs of messages have the same
 /// shape as the round before (headers the last call set may serve again) or differ in one
-/// thing each: the destination, the payloads, the count, a message before the run. Every
-/// datagram arrives once, where it was sent, with its own bytes.
+/// thing each: the destination, the payloads, the count, a message before or after the run.
+/// Every datagram arrives once, where it was sent, with its own bytes.
 #[test]
 fn each_send_of_a_recycled_batch_goes_where_and_as_it_was_queued() {
     let rx = [
@@ -371,44 +371,59 @@ fn each_send_of_a_recycled_batch_goes_where_and_as_it_was_queued() {
     ];
     let to = [rx[0].local_addr().unwrap(), rx[1].local_addr().unwrap()];
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    // Per round: (receiver of a first datagram with control data, if any), the receiver of
-    // the run, the run's length and its payload size.
-    let rounds: [(Option<usize>, usize, usize, usize); 7] = [
-        (None, 0, 4, 64),
-        (None, 1, 4, 64),    // same shape, another destination
-        (None, 0, 4, 64),    // and back
-        (None, 0, 4, 32),    // other payload sizes
-        (None, 0, 3, 32),    // fewer messages
-        (Some(1), 0, 4, 32), // the run one message later
-        (None, 0, 4, 32),    // and back at the start
+    /// A round: a datagram with control data before the run (if any: its receiver and
+    /// iovecs), the receiver of the run, its length and payload size, the receiver of a
+    /// datagram with control data after it (if any).
+    type Round = (Option<(usize, usize)>, usize, usize, usize, Option<usize>);
+    let rounds: [Round; 10] = [
+        (None, 0, 4, 64, None),
+        (None, 1, 4, 64, None),         // the same shape, another destination
+        (None, 0, 4, 64, None),         // and back
+        (None, 0, 4, 32, None),         // other payload sizes
+        (None, 0, 3, 32, None),         // fewer messages
+        (None, 0, 3, 32, Some(1)),      // another message after them
+        (None, 0, 4, 32, None),         // more messages than the last run: over that message
+        (Some((1, 1)), 0, 4, 32, None), // the run one message later
+        (Some((1, 2)), 0, 4, 32, None), // and one iovec later
+        (None, 0, 4, 32, None),         // and back at the start
     ];
     let mut spare = Batch::new();
     spare.set_gso(false);
-    let mut payloads = vec![[0u8; 64]; 5];
     let mut want: [Vec<(u32, usize)>; 2] = [Vec::new(), Vec::new()];
-    for (round, &(first, run_to, count, size)) in rounds.iter().enumerate() {
-        for (i, p) in payloads.iter_mut().enumerate() {
-            fill(p, round as u32 * 10 + i as u32);
-        }
+    for (round, &(before, run_to, count, size, after)) in rounds.iter().enumerate() {
+        // The pushes: (iovecs of one with control data, 0 for a plain push; receiver), each
+        // with payload `round * 10 + i`.
+        let pushes: Vec<(usize, usize)> = before
+            .map(|(r, iovecs)| (iovecs, r))
+            .into_iter()
+            .chain(std::iter::repeat_n((0, run_to), count))
+            .chain(after.map(|r| (1, r)))
+            .collect();
+        let payloads: Vec<Vec<u8>> = (0..pushes.len())
+            .map(|i| {
+                let mut p = vec![0u8; size];
+                fill(&mut p, round as u32 * 10 + i as u32);
+                p
+            })
+            .collect();
         let mut batch = spare.recycle();
-        let mut queued = 0;
-        if let Some(r) = first {
-            let p = &payloads[4][..size];
-            batch
-                .push_with(to[r], p, |c| {
-                    c.push_ip_tos(0)?;
-                    Ok(())
-                })
-                .unwrap();
+        for (&(iovecs, r), p) in pushes.iter().zip(&payloads) {
+            let tos = |c: &mut ancillary::cmsg::Encoder<'_, '_>| {
+                c.push_ip_tos(0)?;
+                Ok(())
+            };
+            match iovecs {
+                0 => batch.push(to[r], p).unwrap(),
+                1 => batch.push_with(to[r], p, tos).unwrap(),
+                _ => {
+                    let (a, b) = p.split_at(size / 2);
+                    let iov = [IoSlice::new(a), IoSlice::new(b)];
+                    batch.push_vectored(to[r], &iov, tos).unwrap();
+                }
+            }
             want[r].push((number(p).unwrap(), size));
-            queued += 1;
         }
-        for p in &payloads[..count] {
-            batch.push(to[run_to], &p[..size]).unwrap();
-            want[run_to].push((number(p).unwrap(), size));
-            queued += 1;
-        }
-        assert_eq!(batch.send(&tx), Ok(queued), "round {round}");
+        assert_eq!(batch.send(&tx), Ok(pushes.len()), "round {round}");
         spare = batch.recycle();
     }
     for (r, want) in rx.iter().zip(&want) {

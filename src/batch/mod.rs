@@ -179,7 +179,7 @@ pub struct Batch<'a> {
     /// The run `push` may add to without looking at `entries`, and its segment size (at most
     /// `u16::MAX`; read only while the tail is open).
     tail: Tail,
-    tail_segment: u32,
+    tail_segment: u16,
     iov: Vec<IoSlice<'a>>,
     control: ControlArena,
     /// The control room a push offers first: what the last one needed, at most
@@ -195,8 +195,9 @@ pub struct Batch<'a> {
     queued: usize,
     gso: bool,
     socket: Option<SocketInfo>,
-    /// The most segments per GSO message; 0: the kernel's.
-    max_segments: usize,
+    /// The most segments per GSO message; 0: the kernel's. (A `u32`, with the small fields
+    /// above and below, keeps the batch within 256 bytes: cheap to move, as `recycle` does.)
+    max_segments: u32,
     limits: Limits,
     /// The flags every call passes: those given, and the defaults not opted out of.
     flags: SendFlags,
@@ -306,7 +307,8 @@ impl<'a> Batch<'a> {
     /// one.
     #[doc(alias = "UDP_MAX_SEGMENTS")]
     pub fn set_max_segments(&mut self, max: Option<usize>) -> &mut Self {
-        self.max_segments = max.map_or(0, |m| m.max(1));
+        // No kernel allows anywhere near u32::MAX segments: a larger cap is the same as none.
+        self.max_segments = max.map_or(0, |m| u32::try_from(m.max(1)).unwrap_or(u32::MAX));
         self
     }
 
@@ -453,7 +455,7 @@ impl<'a> Batch<'a> {
     fn segment_cap(&self) -> usize {
         match self.max_segments {
             0 => limits::udp_max_segments(),
-            max => max,
+            max => max as usize,
         }
     }
 }

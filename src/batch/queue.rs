@@ -302,7 +302,7 @@ impl<'a> Batch<'a> {
         self.tail = match self.entries.last() {
             Some(e) if e.open && e.control_len == 0 && self.entries.len() > self.next => {
                 // An open entry's segment size is at most u16::MAX.
-                self.tail_segment = e.segment as u32;
+                self.tail_segment = e.segment as u16;
                 Tail { plain_key: e.key }
             }
             _ => Tail::CLOSED,

@@ -3,7 +3,7 @@
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use super::{control_len_back, retry, set_msghdr, InSlots, OutRun, RecvOut};
+use super::{control_len_back, msghdr_is, retry, set_msghdr, InSlots, OutRun, RecvOut};
 
 /// The C types of `sendmmsg`'s and `recvmmsg`'s `vlen` and `flags`, which differ per system:
 /// `unsigned int` and `int` on glibc and NetBSD, `unsigned int` both on musl, `size_t` and
@@ -25,28 +25,16 @@ type Vlen = libc::size_t;
 /// Headers are written into it inside one call of [`sendmmsg`], from borrows that outlive that
 /// call, and kept for the next call, which sets every pointer and length in the headers it
 /// passes before the kernel sees them: anew, or, for the headers of a run of messages that the
-/// last call set from the same addresses and lengths (`written`), by finding them holding
-/// exactly the values it would write. What is left between calls is never read through. A
-/// warm batch allocates nothing.
+/// last call set as a run (`written`), by finding its first header holding exactly the values
+/// it would write. What is left between calls is never read through. A warm batch allocates
+/// nothing.
 #[derive(Default)]
 pub(crate) struct SendScratch {
     hdrs: Vec<libc::mmsghdr>,
-    /// The first run of more than one message that the last call set headers for, and where.
-    written: Option<RunKey>,
-}
-
-/// What the headers of a run of messages were set from: every value [`sendmmsg`] writes into
-/// them, and the headers it wrote (`take` from `at`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct RunKey {
-    at: usize,
-    take: usize,
-    name: *const libc::c_void,
-    namelen: libc::socklen_t,
-    iov: *const libc::iovec,
-    per: usize,
-    control: *const libc::c_void,
-    controllen: usize,
+    /// The first run of more than one message that the last call set headers for: its first
+    /// header and how many (0: none).
+    written_at: u32,
+    written: u32,
 }
 
 /// `Send`, `Sync` and `Debug` for a scratch type of raw headers (a `hdrs` vector).
@@ -126,7 +114,8 @@ pub(crate) fn sendmmsg<'a>(
     // made): each message rewrites every field the kernel reads, unless the last call set
     // them to the same values (`written`); the kernel writes back only `msg_len`, which is
     // read only for a message it took in this call.
-    let last = scratch.written.take();
+    let (last_at, last) = (scratch.written_at as usize, scratch.written as usize);
+    scratch.written = 0;
     let mut n = 0;
     for r in runs {
         let take = r.messages.min(max - n);
@@ -137,34 +126,41 @@ pub(crate) fn sendmmsg<'a>(
         // IoSlice is guaranteed ABI-compatible with struct iovec on Unix. Message i of the
         // run takes iovecs i * per .. (i + 1) * per, within the slice (see OutRun).
         let mut iov = r.iov.as_ptr() as *mut libc::iovec;
+        let name = name as *mut libc::c_void;
+        let control = r.control.as_ptr() as *mut libc::c_void;
         if take == 1 {
             // The common message of a GSO send: one message a run, set without a loop.
             set_msghdr(
                 &mut hdrs[n].msg_hdr,
-                name as *mut libc::c_void,
+                name,
                 namelen,
                 iov,
                 r.per,
-                r.control.as_ptr() as *mut libc::c_void,
+                control,
                 r.control.len(),
             );
         } else {
-            let key = RunKey {
-                at: n,
-                take,
-                name: name.cast(),
-                namelen,
-                iov,
-                per: r.per,
-                control: r.control.as_ptr().cast(),
-                controllen: r.control.len(),
-            };
-            // The first run of several messages is remembered; the headers it covers were
-            // written by the last call's first such run, and by nothing since, when the keys
-            // are equal: every value below is in them already.
-            if scratch.written.is_none() {
-                scratch.written = Some(key);
-                if last == Some(key) {
+            // The first run of several messages is remembered. The last call's first such run
+            // wrote its headers as a run too, and nothing wrote them since: when it started
+            // here, covered as many, and its first header is this run's first as it would be
+            // written, so is every one (the same name and control data, the iovecs `per`
+            // apart from the same first).
+            if scratch.written == 0 {
+                // At most 1024 messages (`max`).
+                scratch.written_at = n as u32;
+                scratch.written = take as u32;
+                if last_at == n
+                    && take <= last
+                    && msghdr_is(
+                        &hdrs[n].msg_hdr,
+                        name,
+                        namelen,
+                        iov,
+                        r.per,
+                        control,
+                        r.control.len(),
+                    )
+                {
                     n += take;
                     if n == max {
                         break;
@@ -175,11 +171,11 @@ pub(crate) fn sendmmsg<'a>(
             for h in &mut hdrs[n..n + take] {
                 set_msghdr(
                     &mut h.msg_hdr,
-                    name as *mut libc::c_void,
+                    name,
                     namelen,
                     iov,
                     r.per,
-                    r.control.as_ptr() as *mut libc::c_void,
+                    control,
                     r.control.len(),
                 );
                 iov = iov.wrapping_add(r.per);
@@ -192,9 +188,8 @@ pub(crate) fn sendmmsg<'a>(
     }
     let hdrs = &mut hdrs[..n];
     // SAFETY: the first n headers each hold what was set from an OutRun<'a> of this call:
-    // set just now, or (a run equal to the last call's first run of several messages, by
-    // every value it sets) found holding those values, written by that call and by nothing
-    // since. Every pointer is that of a borrow of an OutRun<'a> (its name, its control data,
+    // set just now, or found holding those values (a run whose headers the last call's first
+    // run of several messages wrote, and nothing since, from the same first header on). Every pointer is that of a borrow of an OutRun<'a> (its name, its control data,
     // and `per` iovecs of its slice, which holds `per` for each of its messages), and 'a
     // outlives this call; lengths match the borrowed slices; the kernel only reads through
     // them, and writes msg_len into the headers, which we own.

@@ -355,14 +355,38 @@ fn set_msghdr(
     msg.msg_namelen = namelen;
     msg.msg_iov = iov;
     msg.msg_iovlen = iov_len(iovlen);
-    if controllen > 0 {
-        msg.msg_control = control;
-        msg.msg_controllen = control_len(controllen);
-    } else {
-        msg.msg_control = std::ptr::null_mut();
-        msg.msg_controllen = 0;
-    }
+    (msg.msg_control, msg.msg_controllen) = control_field(control, controllen);
     msg.msg_flags = 0;
+}
+
+/// `msg_control` and `msg_controllen` for `len` bytes at `control`: NULL and 0 when empty.
+#[inline]
+fn control_field(control: *mut libc::c_void, len: usize) -> (*mut libc::c_void, width::ControlLen) {
+    if len > 0 {
+        (control, control_len(len))
+    } else {
+        (std::ptr::null_mut(), 0)
+    }
+}
+
+/// Whether `msg` holds what [`set_msghdr`] writes for these values.
+#[cfg(has_mmsg)]
+#[inline]
+fn msghdr_is(
+    msg: &libc::msghdr,
+    name: *mut libc::c_void,
+    namelen: libc::socklen_t,
+    iov: *mut libc::iovec,
+    iovlen: usize,
+    control: *mut libc::c_void,
+    controllen: usize,
+) -> bool {
+    msg.msg_name == name
+        && msg.msg_namelen == namelen
+        && msg.msg_iov == iov
+        && msg.msg_iovlen == iov_len(iovlen)
+        && (msg.msg_control, msg.msg_controllen) == control_field(control, controllen)
+        && msg.msg_flags == 0
 }
 
 /// `sendmsg(2)`, retried on `EINTR`.
