@@ -222,7 +222,8 @@ impl<'a> Batch<'a> {
             super::Destination::Ip(SocketAddr::V4(a)) => v4_key(a),
             super::Destination::Ip(SocketAddr::V6(_)) => V6_KEY,
         };
-        if key == self.tail.plain_key && data.len() == self.tail_segment as usize {
+        // Both compared at once: one branch.
+        if (key ^ self.tail.plain_key) | (data.len() as u64 ^ u64::from(self.tail_segment)) == 0 {
             // An open tail has a last entry: the run it describes.
             if key != V6_KEY || self.continues_v6(dest) {
                 debug_assert!(self.limits.check(0, 0, 1).is_ok());
@@ -239,7 +240,8 @@ impl<'a> Batch<'a> {
         self.entries.last().and_then(|e| e.dest) == dest.socket_addr()
     }
 
-    /// [`push`](Self::push) of a datagram that does not continue the open run.
+    /// [`push`](Self::push) of a datagram that does not continue the open run: once per run.
+    #[cold]
     fn push_plain(&mut self, dest: Option<SocketAddr>, data: &'a [u8]) -> Result<()> {
         // What push_entry checks of one slice without control data.
         self.limits.check(0, 0, 1)?;
