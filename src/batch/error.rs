@@ -142,7 +142,7 @@ impl<'a> Batch<'a> {
     /// error of the socket: on an IP socket the kernel answers a datagram with these only from
     /// an ICMP error of an earlier one (`ECONNREFUSED`: port unreachable).
     pub(super) fn is_asynchronous(&self, errno: i32) -> bool {
-        self.socket.is_some_and(|s| s.inet)
+        self.state.socket.is_some_and(|s| s.inet)
             && matches!(
                 errno,
                 libc::ECONNREFUSED | libc::EHOSTDOWN | libc::EPROTO | libc::ENOPROTOOPT
@@ -164,7 +164,7 @@ impl<'a> Batch<'a> {
     #[cold]
     pub(super) fn failure(&self, start: usize, error: Error) -> BatchError {
         BatchError {
-            sent: start - self.queued,
+            sent: start - self.state.queued,
             failed: self.first_unsent_push(),
             error,
             asynchronous: false,
@@ -175,11 +175,17 @@ impl<'a> Batch<'a> {
     /// [`Error::Limit`] when it means a limit that was not checked (looser [`Limits`]), else to
     /// [`Error::Os`].
     pub(super) fn kernel_error(&self, errno: i32, base: StageBase) -> Error {
-        let Some(p) = self.plan.first() else {
+        let Some(p) = self.state.plan.first() else {
             return Error::os("sendmmsg", errno);
         };
-        let e = &self.entries[p.entry];
-        let m = Buffers::new(&self.entries, &self.iov, self.control.bytes(), base).next(p);
+        let e = &self.state.entries[p.entry];
+        let m = Buffers::new(
+            &self.state.entries,
+            &self.iov,
+            self.state.control.bytes(),
+            base,
+        )
+        .next(p);
         let (iovecs, control) = (m.iov.len(), m.control);
         match limits::kernel_limit(errno, e.fds, control, iovecs) {
             Some(limit) => limit,

@@ -32,7 +32,7 @@ impl<'a> Batch<'a> {
     /// [`Error::NotDatagramSocket`] for a stream socket; [`Error::Os`] if it is not a socket.
     pub(super) fn socket_info(&mut self, fd: BorrowedFd<'_>) -> Result<SocketInfo> {
         let raw = fd.as_raw_fd();
-        match self.socket {
+        match self.state.socket {
             Some(info) if info.fd == raw => Ok(info),
             _ => self.probe_socket(fd),
         }
@@ -40,7 +40,7 @@ impl<'a> Batch<'a> {
 
     #[cold]
     fn probe_socket(&mut self, fd: BorrowedFd<'_>) -> Result<SocketInfo> {
-        self.socket = None;
+        self.state.socket = None;
         match sys::socket_type(fd) {
             Ok(libc::SOCK_STREAM) => return Err(Error::NotDatagramSocket),
             Ok(_) => {}
@@ -54,7 +54,7 @@ impl<'a> Batch<'a> {
             gso_refused: false,
             inet: matches!(sys::socket_domain(fd), Ok(libc::AF_INET | libc::AF_INET6)),
         };
-        self.socket = Some(info);
+        self.state.socket = Some(info);
         Ok(info)
     }
 }

@@ -175,12 +175,20 @@ pub struct BatchStats {
 #[doc(alias = "UDP_SEGMENT")]
 #[doc(alias = "GSO")]
 pub struct Batch<'a> {
-    entries: Vec<Entry<'a>>,
     /// The run `push` may add to without looking at `entries`, and its segment size (at most
     /// `u16::MAX`; read only while the tail is open).
     tail: Tail,
     tail_segment: u16,
     iov: Vec<IoSlice<'a>>,
+    /// The rest, behind one pointer: what [`push`](Self::push) reads for a datagram that
+    /// continues a run lies above, and moving a batch (as [`recycle`](Self::recycle) does on
+    /// every send of a loop) moves 48 bytes.
+    state: Box<State<'a>>,
+}
+
+/// What a [`Batch`] holds besides the open run and the iovecs.
+struct State<'a> {
+    entries: Vec<Entry<'a>>,
     control: ControlArena,
     /// The control room a push offers first: what the last one needed, at most
     /// `MAX_CONTROL_ROOM` (2^20).
@@ -195,8 +203,7 @@ pub struct Batch<'a> {
     queued: usize,
     gso: bool,
     socket: Option<SocketInfo>,
-    /// The most segments per GSO message; 0: the kernel's. (A `u32`, with the small fields
-    /// above and below, keeps the batch within 256 bytes: cheap to move, as `recycle` does.)
+    /// The most segments per GSO message; 0: the kernel's.
     max_segments: u32,
     limits: Limits,
     /// The flags every call passes: those given, and the defaults not opted out of.
@@ -216,9 +223,9 @@ impl fmt::Debug for Batch<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Batch")
             .field("queued", &self.len())
-            .field("gso", &self.gso)
-            .field("flags", &self.flags)
-            .field("stats", &self.stats)
+            .field("gso", &self.state.gso)
+            .field("flags", &self.state.flags)
+            .field("stats", &self.state.stats)
             .finish()
     }
 }
@@ -235,26 +242,31 @@ fn relabel<T, U>(mut v: Vec<T>) -> Vec<U> {
 
 impl<'a> Batch<'a> {
     /// An empty batch, with GSO on, `MSG_NOSIGNAL`, and the running kernel's [`Limits`].
+    ///
+    /// It allocates its bookkeeping (about 200 bytes) once; the storage for datagrams grows as
+    /// they are pushed.
     pub fn new() -> Self {
         Batch {
-            entries: Vec::new(),
             tail: Tail::CLOSED,
             tail_segment: 0,
             iov: Vec::new(),
-            control: ControlArena::default(),
-            control_room: INITIAL_CONTROL_ROOM,
-            plan: Vec::new(),
-            headers: SendScratch::default(),
-            next: 0,
-            partial: 0,
-            queued: 0,
-            gso: true,
-            socket: None,
-            max_segments: 0,
-            limits: Limits::kernel(),
-            flags: SendFlags::NOSIGNAL,
-            sigpipe: false,
-            stats: BatchStats::default(),
+            state: Box::new(State {
+                entries: Vec::new(),
+                control: ControlArena::default(),
+                control_room: INITIAL_CONTROL_ROOM,
+                plan: Vec::new(),
+                headers: SendScratch::default(),
+                next: 0,
+                partial: 0,
+                queued: 0,
+                gso: true,
+                socket: None,
+                max_segments: 0,
+                limits: Limits::kernel(),
+                flags: SendFlags::NOSIGNAL,
+                sigpipe: false,
+                stats: BatchStats::default(),
+            }),
         }
     }
 
@@ -267,16 +279,19 @@ impl<'a> Batch<'a> {
     pub fn with_capacity(datagrams: usize, iovecs: usize, control_bytes: usize) -> Result<Self> {
         let mut b = Self::new();
         let overflow = |what| Error::SizeOverflow { what };
-        b.entries
+        b.state
+            .entries
             .try_reserve(datagrams)
             .map_err(|_| overflow("the datagrams"))?;
         b.iov
             .try_reserve(iovecs)
             .map_err(|_| overflow("the iovecs"))?;
-        b.control
+        b.state
+            .control
             .try_reserve(control_bytes)
             .map_err(|_| overflow("the control bytes"))?;
-        b.plan
+        b.state
+            .plan
             .try_reserve(datagrams.min(MAX_MMSG))
             .map_err(|_| overflow("the datagrams"))?;
         Ok(b)
@@ -291,14 +306,14 @@ impl<'a> Batch<'a> {
     /// `UDP_SEGMENT` option, or to try GSO again after a fallback.
     #[doc(alias = "UDP_SEGMENT")]
     pub fn set_gso(&mut self, enabled: bool) -> &mut Self {
-        self.gso = enabled;
-        self.socket = None;
+        self.state.gso = enabled;
+        self.state.socket = None;
         self
     }
 
     /// Whether GSO is on.
     pub fn gso(&self) -> bool {
-        self.gso
+        self.state.gso
     }
 
     /// The most segments per GSO message: `None` (the default) for the kernel's
@@ -308,14 +323,14 @@ impl<'a> Batch<'a> {
     #[doc(alias = "UDP_MAX_SEGMENTS")]
     pub fn set_max_segments(&mut self, max: Option<usize>) -> &mut Self {
         // No kernel allows anywhere near u32::MAX segments: a larger cap is the same as none.
-        self.max_segments = max.map_or(0, |m| u32::try_from(m.max(1)).unwrap_or(u32::MAX));
+        self.state.max_segments = max.map_or(0, |m| u32::try_from(m.max(1)).unwrap_or(u32::MAX));
         self
     }
 
     /// Checks pushes against these limits instead of [`Limits::kernel`] (fds, control bytes,
     /// iovecs per datagram).
     pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
-        self.limits = limits;
+        self.state.limits = limits;
         // The next push checks them (see Tail).
         self.tail = Tail::CLOSED;
         self
@@ -347,7 +362,7 @@ impl<'a> Batch<'a> {
         if !refused.is_empty() {
             return Err(Error::BatchFlags { flags: refused });
         }
-        self.flags = flags | self.default_flags();
+        self.state.flags = flags | self.default_flags();
         Ok(self)
     }
 
@@ -358,14 +373,14 @@ impl<'a> Batch<'a> {
     #[doc(alias = "MSG_NOSIGNAL")]
     #[doc(alias = "SIGPIPE")]
     pub fn allow_sigpipe(&mut self) -> &mut Self {
-        self.sigpipe = true;
-        self.flags = self.flags - SendFlags::NOSIGNAL;
+        self.state.sigpipe = true;
+        self.state.flags = self.state.flags - SendFlags::NOSIGNAL;
         self
     }
 
     /// The defaults not opted out of: `MSG_NOSIGNAL` unless [`allow_sigpipe`](Self::allow_sigpipe).
     fn default_flags(&self) -> SendFlags {
-        if self.sigpipe {
+        if self.state.sigpipe {
             SendFlags::empty()
         } else {
             SendFlags::NOSIGNAL
@@ -375,18 +390,18 @@ impl<'a> Batch<'a> {
     /// The flags every `sendmmsg` passes: those given to [`set_flags`](Self::set_flags) and
     /// the defaults not opted out of.
     pub fn flags(&self) -> SendFlags {
-        self.flags
+        self.state.flags
     }
 
     /// What the batch did so far.
     pub fn stats(&self) -> BatchStats {
-        self.stats
+        self.state.stats
     }
 
     /// Datagrams queued and not yet sent (a [`push_segments`](Self::push_segments) payload
     /// counts as the datagrams it is cut into).
     pub fn len(&self) -> usize {
-        self.queued + self.unsealed()
+        self.state.queued + self.unsealed()
     }
 
     /// Whether nothing is queued.
@@ -396,14 +411,14 @@ impl<'a> Batch<'a> {
 
     /// Drops every queued datagram, sent or not, keeping the storage.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.state.entries.clear();
         self.tail = Tail::CLOSED;
         self.iov.clear();
-        self.control.clear();
-        self.plan.clear();
-        self.next = 0;
-        self.partial = 0;
-        self.queued = 0;
+        self.state.control.clear();
+        self.state.plan.clear();
+        self.state.next = 0;
+        self.state.partial = 0;
+        self.state.queued = 0;
     }
 
     /// The same batch, emptied, for payloads borrowed for another lifetime: the storage (and
@@ -428,32 +443,23 @@ impl<'a> Batch<'a> {
     /// ```
     pub fn recycle<'b>(mut self) -> Batch<'b> {
         self.clear();
+        let state = Box::into_raw(self.state);
         Batch {
-            entries: relabel(self.entries),
             tail: Tail::CLOSED,
             tail_segment: 0,
             iov: relabel(self.iov),
-            control: self.control,
-            control_room: self.control_room,
-            plan: self.plan,
-            headers: self.headers,
-            next: 0,
-            partial: 0,
-            queued: 0,
-            gso: self.gso,
-            socket: self.socket,
-            max_segments: self.max_segments,
-            limits: self.limits,
-            flags: self.flags,
-            sigpipe: self.sigpipe,
-            stats: self.stats,
+            // SAFETY: `State<'a>` and `State<'b>` are one type but for a lifetime, so they
+            // have one layout, and the pointer (from `Box::into_raw`) becomes a box again
+            // once. Of the state, only `entries` holds borrows for `'a`, and `clear` emptied
+            // it: the state holds no value of `'a`, so it is a valid `State<'b>`.
+            state: unsafe { Box::from_raw(state.cast::<State<'b>>()) },
         }
     }
 
     /// The segment cap in force.
     #[inline]
     fn segment_cap(&self) -> usize {
-        match self.max_segments {
+        match self.state.max_segments {
             0 => limits::udp_max_segments(),
             max => max as usize,
         }

@@ -61,8 +61,8 @@ const CLOSED: u64 = u64::MAX - 1;
 /// Open only while the limits allow a datagram of one iovec: it opens after a push that
 /// passed them, and [`Batch::set_limits`] closes it.
 ///
-/// The segment size is kept beside it in the batch (`tail_segment`), where it packs with
-/// other small fields: a small batch is cheap to move.
+/// The segment size is kept beside it in the batch (`tail_segment`), outside the boxed state:
+/// a push that continues the run reads no pointer.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tail {
     /// The last entry's [`dest_key`] when open, else [`CLOSED`].
@@ -226,7 +226,7 @@ impl<'a> Batch<'a> {
         if (key ^ self.tail.plain_key) | (data.len() as u64 ^ u64::from(self.tail_segment)) == 0 {
             // An open tail has a last entry: the run it describes.
             if key != V6_KEY || self.continues_v6(dest) {
-                debug_assert!(self.limits.check(0, 0, 1).is_ok());
+                debug_assert!(self.state.limits.check(0, 0, 1).is_ok());
                 self.iov.push(IoSlice::new(data));
                 return Ok(());
             }
@@ -237,14 +237,14 @@ impl<'a> Batch<'a> {
     /// Whether the last entry goes to `dest`, an IPv6 address.
     #[inline(never)]
     fn continues_v6(&self, dest: super::Destination) -> bool {
-        self.entries.last().and_then(|e| e.dest) == dest.socket_addr()
+        self.state.entries.last().and_then(|e| e.dest) == dest.socket_addr()
     }
 
     /// [`push`](Self::push) of a datagram that does not continue the open run: once per run.
     #[cold]
     fn push_plain(&mut self, dest: Option<SocketAddr>, data: &'a [u8]) -> Result<()> {
         // What push_entry checks of one slice without control data.
-        self.limits.check(0, 0, 1)?;
+        self.state.limits.check(0, 0, 1)?;
         self.seal();
         let slice = IoSlice::new(data);
         if !self.join(dest.as_ref(), slice, 0, 0) {
@@ -253,7 +253,7 @@ impl<'a> Batch<'a> {
                     return Err(limit(Limit::Payload, data.len(), cap));
                 }
             }
-            self.push_single(dest, slice, Own::none(self.control.used()));
+            self.push_single(dest, slice, Own::none(self.state.control.used()));
         }
         self.open_tail();
         Ok(())
@@ -273,7 +273,7 @@ impl<'a> Batch<'a> {
 
     /// [`seal`](Self::seal) of a last entry with datagrams past its end.
     fn seal_run(&mut self) {
-        let Some(e) = self.entries.last_mut() else {
+        let Some(e) = self.state.entries.last_mut() else {
             return;
         };
         let added = self.iov.len() - e.iov_end;
@@ -286,14 +286,15 @@ impl<'a> Batch<'a> {
         e.datagrams += added;
         e.len = (e.datagrams - 1) * e.segment + last_len;
         e.open = last_len == e.segment;
-        self.queued += added;
+        self.state.queued += added;
     }
 
     /// Datagrams [`push`](Self::push) added to the run of the last entry since it was last
     /// sealed (see [`seal`](Self::seal)).
     #[inline]
     pub(super) fn unsealed(&self) -> usize {
-        self.entries
+        self.state
+            .entries
             .last()
             .map_or(0, |e| self.iov.len() - e.iov_end)
     }
@@ -301,8 +302,10 @@ impl<'a> Batch<'a> {
     /// Opens the run of the last entry to [`push`](Self::push) if it may grow by datagrams
     /// of one iovec without control data, else closes it.
     fn open_tail(&mut self) {
-        self.tail = match self.entries.last() {
-            Some(e) if e.open && e.control_len == 0 && self.entries.len() > self.next => {
+        self.tail = match self.state.entries.last() {
+            Some(e)
+                if e.open && e.control_len == 0 && self.state.entries.len() > self.state.next =>
+            {
                 // An open entry's segment size is at most u16::MAX.
                 self.tail_segment = e.segment as u16;
                 Tail { plain_key: e.key }
@@ -321,14 +324,14 @@ impl<'a> Batch<'a> {
         control_at: usize,
         control_len: usize,
     ) -> bool {
-        let Batch {
+        let iov = &mut self.iov;
+        let super::State {
             entries,
-            iov,
             control,
             next,
             queued,
             ..
-        } = self;
+        } = &mut *self.state;
         // Past the first unsent entry, so there is a last one, not yet wholly sent.
         if entries.len() <= *next {
             return false;
@@ -381,7 +384,7 @@ impl<'a> Batch<'a> {
         let open = own.fds == 0
             && self.iov.len() - iov_start == 1
             && (1..=usize::from(u16::MAX)).contains(&len);
-        self.entries.push(Entry {
+        self.state.entries.push(Entry {
             open,
             kind: Kind::Single,
             dest,
@@ -398,7 +401,7 @@ impl<'a> Batch<'a> {
             data: &[],
             fds: own.fds,
         });
-        self.queued += 1;
+        self.state.queued += 1;
     }
 
     /// Queues one datagram of `data` to `dest`, with control messages written by `control`
@@ -518,8 +521,8 @@ impl<'a> Batch<'a> {
                 v.iter().fold(0usize, |n, s| n.saturating_add(s.len())),
             ),
         };
-        if iovecs > self.limits.max_iovecs {
-            return Err(limit(Limit::Iovecs, iovecs, self.limits.max_iovecs));
+        if iovecs > self.state.limits.max_iovecs {
+            return Err(limit(Limit::Iovecs, iovecs, self.state.limits.max_iovecs));
         }
         if let Some(cap) = cap {
             if len > cap {
@@ -539,7 +542,7 @@ impl<'a> Batch<'a> {
         };
 
         // Control data, written in place at the end of the arena.
-        let at = self.control.used();
+        let at = self.state.control.used();
         let (control_len, fds) = self.encode_control(at, control)?;
         let own = if control_len == 0 {
             // Nothing to count or to look into: the checks below see no control data.
@@ -551,21 +554,23 @@ impl<'a> Batch<'a> {
             Own {
                 at,
                 len: control_len,
-                kernel_len: limits::kernel_control_len(&self.control.bytes()[at..at + control_len]),
+                kernel_len: limits::kernel_control_len(
+                    &self.state.control.bytes()[at..at + control_len],
+                ),
                 fds,
             }
         };
         // A GSO payload always goes with UDP_SEGMENT; the kernel counts both as it sees them.
         let with_segment = if segment != 0 { SEGMENT_SPACE } else { 0 };
-        self.limits.check(
+        self.state.limits.check(
             own.fds,
             own.kernel_len + kernel_segment_space(with_segment),
             iovecs,
         )?;
         if control_len != 0 {
             limits::check_rights_messages(
-                &self.limits,
-                &self.control.bytes()[at..at + control_len],
+                &self.state.limits,
+                &self.state.control.bytes()[at..at + control_len],
             )?;
         }
 
@@ -582,7 +587,7 @@ impl<'a> Batch<'a> {
                 }
             }
         }
-        self.control.commit(control_len);
+        self.state.control.commit(control_len);
         match (one, payload) {
             (Some(slice), _) if segment == 0 => {
                 self.push_single(dest, slice, own);
@@ -590,7 +595,7 @@ impl<'a> Batch<'a> {
             (_, Payload::One(data)) => {
                 let iov_start = self.iov.len();
                 self.iov.push(IoSlice::new(data));
-                self.entries.push(Entry {
+                self.state.entries.push(Entry {
                     open: false,
                     kind: Kind::Train,
                     dest,
@@ -607,7 +612,7 @@ impl<'a> Batch<'a> {
                     data,
                     fds: own.fds,
                 });
-                self.queued += datagrams;
+                self.state.queued += datagrams;
                 // A pushed GSO payload is never open to more (Entry::open).
                 self.tail = Tail::CLOSED;
                 return Ok(());
@@ -628,24 +633,28 @@ impl<'a> Batch<'a> {
     where
         F: FnMut(&mut Encoder<'_, 'a>) -> Result<()>,
     {
-        let max_room = self.limits.optmem_max.min(MAX_CONTROL_ROOM);
-        let mut room = self.control_room as usize;
+        let max_room = self.state.limits.optmem_max.min(MAX_CONTROL_ROOM);
+        let mut room = self.state.control_room as usize;
         loop {
-            self.control.reserve(room);
-            let mut enc = Encoder::new(&mut self.control.bytes_mut()[at..at + room]);
+            self.state.control.reserve(room);
+            let mut enc = Encoder::new(&mut self.state.control.bytes_mut()[at..at + room]);
             match control(&mut enc) {
                 Ok(()) => {
                     // At most MAX_CONTROL_ROOM, a u32.
-                    self.control_room = u32::try_from(room).unwrap_or(u32::MAX);
+                    self.state.control_room = u32::try_from(room).unwrap_or(u32::MAX);
                     return Ok((enc.len(), enc.fd_count()));
                 }
                 Err(Error::Capacity { needed, .. }) if needed > room && room < max_room => {
                     room = needed.max(room.saturating_mul(2)).min(max_room);
                 }
                 Err(Error::Capacity { needed, .. })
-                    if needed > OPTMEM_EXEMPT && needed >= self.limits.optmem_max =>
+                    if needed > OPTMEM_EXEMPT && needed >= self.state.limits.optmem_max =>
                 {
-                    return Err(limit(Limit::ControlBuffer, needed, self.limits.optmem_max));
+                    return Err(limit(
+                        Limit::ControlBuffer,
+                        needed,
+                        self.state.limits.optmem_max,
+                    ));
                 }
                 Err(e) => return Err(e),
             }
@@ -656,9 +665,12 @@ impl<'a> Batch<'a> {
     /// first datagram not yet sent.
     pub(super) fn first_unsent_push(&self) -> usize {
         let pushes = |e: &Entry<'_>| if e.kind == Kind::Run { e.datagrams } else { 1 };
-        let before: usize = self.entries[..self.next].iter().map(pushes).sum();
-        match self.entries.get(self.next) {
-            Some(e) if e.kind == Kind::Run => before + self.partial,
+        let before: usize = self.state.entries[..self.state.next]
+            .iter()
+            .map(pushes)
+            .sum();
+        match self.state.entries.get(self.state.next) {
+            Some(e) if e.kind == Kind::Run => before + self.state.partial,
             _ => before,
         }
     }
@@ -703,18 +715,18 @@ impl<'a> Batch<'a> {
     pub fn skip_failed(&mut self) -> usize {
         self.seal();
         self.tail = Tail::CLOSED;
-        let Some(e) = self.entries.get(self.next) else {
+        let Some(e) = self.state.entries.get(self.state.next) else {
             return 0;
         };
         let n = match e.kind {
             Kind::Run => 1,
-            _ => e.datagrams - self.partial,
+            _ => e.datagrams - self.state.partial,
         };
-        self.partial += n;
-        self.queued -= n;
-        if self.partial == e.datagrams {
-            self.next += 1;
-            self.partial = 0;
+        self.state.partial += n;
+        self.state.queued -= n;
+        if self.state.partial == e.datagrams {
+            self.state.next += 1;
+            self.state.partial = 0;
         }
         n
     }

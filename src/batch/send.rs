@@ -63,7 +63,7 @@ impl<'a> Batch<'a> {
         // when the send ends, however it ends: the queue is as it was, less what was sent.
         let base = StageBase {
             iov: self.iov.len(),
-            control: self.control.used(),
+            control: self.state.control.used(),
         };
         Unstage { batch: self, base }.send_from(fd, base)
     }
@@ -74,16 +74,18 @@ impl<'a> Batch<'a> {
         fd: BorrowedFd<'_>,
         base: StageBase,
     ) -> std::result::Result<usize, BatchError> {
-        let start = self.queued;
-        if self.next == self.entries.len() {
+        let start = self.state.queued;
+        if self.state.next == self.state.entries.len() {
             self.clear();
             return Ok(0);
         }
         let info = self
             .socket_info(fd)
             .map_err(|error| self.failure(start, error))?;
-        let gso =
-            self.gso && info.gso && !info.gso_refused && may_segment(&self.entries[self.next..]);
+        let gso = self.state.gso
+            && info.gso
+            && !info.gso_refused
+            && may_segment(&self.state.entries[self.state.next..]);
         let mut fallback = Fallback::new(gso);
         let max_segments = if gso { self.segment_cap() } else { 1 };
         // A UDP_SEGMENT size set on the socket would cut single datagrams too.
@@ -92,34 +94,34 @@ impl<'a> Batch<'a> {
         let mut alone = false;
         // Whether any message may need staging: a piece of a pushed GSO payload, or
         // UDP_SEGMENT (with GSO, or 0 when unsegmenting). The queue does not change in a send.
-        let trains = self.entries[self.next..]
+        let trains = self.state.entries[self.state.next..]
             .iter()
             .any(|e| e.kind == Kind::Train);
-        while self.next < self.entries.len() {
+        while self.state.next < self.state.entries.len() {
             let rules = Rules {
                 max_messages: if alone { 1 } else { MAX_MMSG },
                 segment_space: kernel_segment_space(SEGMENT_SPACE),
-                ..Rules::new(fallback.gso(), max_segments, unsegment, self.limits)
+                ..Rules::new(fallback.gso(), max_segments, unsegment, self.state.limits)
             };
             // Without GSO, pieces of pushed GSO payloads or UDP_SEGMENT, every message is one
             // queued datagram with its own control data, as the planner would plan it: the
             // messages go straight from the queue, with nothing planned or staged.
             let direct = !(trains || unsegment || fallback.gso());
             let (offered, result) = if direct {
-                self.plan.clear();
+                self.state.plan.clear();
                 let runs = direct_runs(
-                    &self.entries[self.next..],
-                    self.partial,
+                    &self.state.entries[self.state.next..],
+                    self.state.partial,
                     &self.iov,
-                    self.control.bytes(),
+                    self.state.control.bytes(),
                 );
-                let offered = self.queued.min(rules.max_messages);
+                let offered = self.state.queued.min(rules.max_messages);
                 let result = sys::sendmmsg(
                     fd,
-                    &mut self.headers,
+                    &mut self.state.headers,
                     runs,
                     rules.max_messages,
-                    self.flags.bits(),
+                    self.state.flags.bits(),
                 );
                 if result.is_err() {
                     // What the error paths read: the first message of this call, as planned.
@@ -128,26 +130,26 @@ impl<'a> Batch<'a> {
                         ..rules
                     };
                     plan(
-                        &self.entries,
-                        self.next,
-                        self.partial,
+                        &self.state.entries,
+                        self.state.next,
+                        self.state.partial,
                         &first,
-                        &mut self.plan,
+                        &mut self.state.plan,
                     );
                 }
                 (offered, result)
             } else {
                 plan(
-                    &self.entries,
-                    self.next,
-                    self.partial,
+                    &self.state.entries,
+                    self.state.next,
+                    self.state.partial,
                     &rules,
-                    &mut self.plan,
+                    &mut self.state.plan,
                 );
                 self.stage(base);
-                (self.plan.len(), self.send_planned(fd, base))
+                (self.state.plan.len(), self.send_planned(fd, base))
             };
-            self.stats.calls += 1;
+            self.state.stats.calls += 1;
             match result {
                 Ok((0, _)) => {
                     // sendmmsg with messages never returns 0; do not spin if it does.
@@ -157,13 +159,13 @@ impl<'a> Batch<'a> {
                     let planned = if direct {
                         self.advance_direct(k)
                     } else {
-                        let planned = self.plan[k - 1].bytes;
+                        let planned = self.state.plan[k - 1].bytes;
                         self.advance(k);
                         planned
                     };
                     if last_len != planned {
                         // Only a stream writes part of a message; never resume on it.
-                        self.socket = None;
+                        self.state.socket = None;
                         let error = Error::PartialDatagram {
                             written: last_len,
                             len: planned,
@@ -174,10 +176,10 @@ impl<'a> Batch<'a> {
                         // The refused message's first datagram went alone: the kernel refused
                         // GSO, not the datagram. The rest go one by one, in this call and the
                         // next ones on this socket (until `set_gso`).
-                        if let Some(s) = &mut self.socket {
+                        if let Some(s) = &mut self.state.socket {
                             s.gso_refused = true;
                         }
-                        self.stats.fallbacks += 1;
+                        self.state.stats.fallbacks += 1;
                     }
                     if alone {
                         // The message that stopped the last call went: what stopped it did not
@@ -194,7 +196,7 @@ impl<'a> Batch<'a> {
                         alone = true;
                     }
                 }
-                Err(errno) if fallback.refused(errno, &self.plan[0]) => {
+                Err(errno) if fallback.refused(errno, &self.state.plan[0]) => {
                     // Nothing of the refused message went; its datagrams go one by one. If
                     // the first fails too, its error is reported and GSO stays on.
                     alone = false;
@@ -205,7 +207,7 @@ impl<'a> Batch<'a> {
                 Err(errno) => return Err(self.failure(start, self.kernel_error(errno, base))),
             }
         }
-        let sent = start - self.queued;
+        let sent = start - self.state.queued;
         self.clear();
         Ok(sent)
     }
@@ -220,11 +222,11 @@ impl<'a> Batch<'a> {
     /// queue's own), replacing what an earlier call of the send staged there.
     fn stage(&mut self, base: StageBase) {
         self.iov.truncate(base.iov);
-        self.control.truncate(base.control);
+        self.state.control.truncate(base.control);
         let mut staged = Staged::NONE;
         let mut template = None;
-        for p in &self.plan {
-            let e = &self.entries[p.entry];
+        for p in &self.state.plan {
+            let e = &self.state.entries[p.entry];
             if e.kind == Kind::Train {
                 self.iov.push(IoSlice::new(&e.data[p.byte_range(e)]));
             }
@@ -232,7 +234,7 @@ impl<'a> Batch<'a> {
                 if staged.fresh(e, size) {
                     let template = template.get_or_insert_with(segment_template);
                     let own = e.control_at..e.control_at + e.control_len;
-                    push_with_segment(&mut self.control, own, template, size);
+                    push_with_segment(&mut self.state.control, own, template, size);
                 }
             }
         }
@@ -243,31 +245,42 @@ impl<'a> Batch<'a> {
         fd: BorrowedFd<'_>,
         base: StageBase,
     ) -> std::result::Result<(usize, usize), i32> {
-        let mut buffers = Buffers::new(&self.entries, &self.iov, self.control.bytes(), base);
-        let msgs = self.plan.iter().map(|p| buffers.next(p).run());
-        sys::sendmmsg(fd, &mut self.headers, msgs, MAX_MMSG, self.flags.bits())
+        let mut buffers = Buffers::new(
+            &self.state.entries,
+            &self.iov,
+            self.state.control.bytes(),
+            base,
+        );
+        let msgs = self.state.plan.iter().map(|p| buffers.next(p).run());
+        sys::sendmmsg(
+            fd,
+            &mut self.state.headers,
+            msgs,
+            MAX_MMSG,
+            self.state.flags.bits(),
+        )
     }
 
     /// Marks the next `k` datagrams as sent, each its own message; returns the payload bytes
     /// of the last of them.
     fn advance_direct(&mut self, k: usize) -> usize {
-        self.queued -= k;
-        self.stats.messages += k as u64;
+        self.state.queued -= k;
+        self.state.stats.messages += k as u64;
         let mut left = k;
         let mut last = 0;
         while left > 0 {
-            let e = &self.entries[self.next];
-            let take = (e.datagrams - self.partial).min(left);
+            let e = &self.state.entries[self.state.next];
+            let take = (e.datagrams - self.state.partial).min(left);
             left -= take;
-            self.partial += take;
+            self.state.partial += take;
             if left == 0 {
                 // The bytes of its datagram `partial - 1`, as the planner counts them.
-                let i = self.partial - 1;
+                let i = self.state.partial - 1;
                 last = ((i + 1) * e.segment).min(e.len) - i * e.segment;
             }
-            if self.partial == e.datagrams {
-                self.next += 1;
-                self.partial = 0;
+            if self.state.partial == e.datagrams {
+                self.state.next += 1;
+                self.state.partial = 0;
             }
         }
         last
@@ -276,22 +289,23 @@ impl<'a> Batch<'a> {
     /// Marks the first `k` planned messages as sent.
     fn advance(&mut self, k: usize) {
         // Counted in locals, stored once.
-        let (mut next, mut partial, mut sent, mut segmented) = (self.next, self.partial, 0, 0);
-        for p in &self.plan[..k] {
+        let (mut next, mut partial, mut sent, mut segmented) =
+            (self.state.next, self.state.partial, 0, 0);
+        for p in &self.state.plan[..k] {
             debug_assert_eq!(p.entry, next, "messages go in order");
             partial += p.datagrams;
             sent += p.datagrams;
-            if partial == self.entries[next].datagrams {
+            if partial == self.state.entries[next].datagrams {
                 next += 1;
                 partial = 0;
             }
             segmented += u64::from(p.segmented());
         }
-        self.next = next;
-        self.partial = partial;
-        self.queued -= sent;
-        self.stats.segmented += segmented;
-        self.stats.messages += k as u64;
+        self.state.next = next;
+        self.state.partial = partial;
+        self.state.queued -= sent;
+        self.state.stats.segmented += segmented;
+        self.state.stats.messages += k as u64;
     }
 }
 
@@ -404,7 +418,7 @@ impl<'a> std::ops::DerefMut for Unstage<'_, 'a> {
 impl Drop for Unstage<'_, '_> {
     fn drop(&mut self) {
         self.batch.iov.truncate(self.base.iov);
-        self.batch.control.truncate(self.base.control);
+        self.batch.state.control.truncate(self.base.control);
     }
 }
 

@@ -38,7 +38,13 @@ fn rules(gso: bool, max_segments: usize, unsegment: bool) -> Rules {
 fn plan_of(b: &mut Batch<'_>, rules: &Rules) -> Vec<Planned> {
     b.seal();
     let mut out = Vec::new();
-    plan(&b.entries, b.next, b.partial, rules, &mut out);
+    plan(
+        &b.state.entries,
+        b.state.next,
+        b.state.partial,
+        rules,
+        &mut out,
+    );
     out
 }
 
@@ -132,7 +138,7 @@ fn gso_messages_stop_at_the_segment_cap() {
     let p = plan_of(&mut b, &rules(true, 4, false));
     assert_eq!(counts(&p), [4, 4, 2, 4, 4, 2]);
     assert_eq!(p[5].bytes, 150, "the last piece of the payload: 100 + 50");
-    assert_eq!(p[5].byte_range(&b.entries[1]), 800..950);
+    assert_eq!(p[5].byte_range(&b.state.entries[1]), 800..950);
 }
 
 #[test]
@@ -191,7 +197,7 @@ fn without_room_for_udp_segment_every_datagram_goes_alone() {
     }
     // What the planner compares: the control data as the kernel counts it (wider in a 32-bit
     // process on a 64-bit kernel) with UDP_SEGMENT.
-    let control = b.entries[0].kernel_control_len;
+    let control = b.state.entries[0].kernel_control_len;
     let at_cap = Limits {
         optmem_max: control + SEGMENT_SPACE,
         ..LIMITS
@@ -235,8 +241,8 @@ fn planning_resumes_at_the_first_unsent_datagram() {
         b.push(to, &[0u8; 10]).unwrap();
     }
     b.push(addr("127.0.0.2:9"), &[0u8; 10]).unwrap();
-    b.next = 0;
-    b.partial = 3;
+    b.state.next = 0;
+    b.state.partial = 3;
     assert_eq!(
         shape(&plan_of(&mut b, &rules(true, 4, false))),
         [
@@ -245,10 +251,10 @@ fn planning_resumes_at_the_first_unsent_datagram() {
             (1, 0, 1, 10, None)
         ]
     );
-    b.next = 1;
-    b.partial = 0;
+    b.state.next = 1;
+    b.state.partial = 0;
     assert_eq!(counts(&plan_of(&mut b, &rules(true, 4, false))), [1]);
-    b.next = 2;
+    b.state.next = 2;
     assert!(plan_of(&mut b, &rules(true, 4, false)).is_empty());
 }
 
@@ -370,8 +376,8 @@ proptest! {
         let limits = Limits { max_iovecs, ..LIMITS };
         let rules = Rules { max_messages: window, ..Rules::new(gso, max_segments, unsegment, limits) };
         let control = |i: usize| {
-            let e = &b.entries[i];
-            &b.control.bytes()[e.control_at..e.control_at + e.control_len]
+            let e = &b.state.entries[i];
+            &b.state.control.bytes()[e.control_at..e.control_at + e.control_len]
         };
 
         // (entry, datagram of the entry, length) in the order planned.
@@ -380,18 +386,18 @@ proptest! {
         let mut out = Vec::new();
         for call in 0.. {
             prop_assert!(call <= expected.len(), "every call plans at least one datagram");
-            plan(&b.entries, next, partial, &rules, &mut out);
-            if next == b.entries.len() {
+            plan(&b.state.entries, next, partial, &rules, &mut out);
+            if next == b.state.entries.len() {
                 prop_assert!(out.is_empty());
                 break;
             }
             prop_assert!(!out.is_empty() && out.len() <= window);
             prop_assert_eq!((out[0].entry, out[0].first), (next, partial), "resumes at the first unsent");
             for (j, p) in out.iter().enumerate() {
-                let e = &b.entries[p.entry];
+                let e = &b.state.entries[p.entry];
                 if j > 0 {
                     let q = &out[j - 1];
-                    let follows = if q.first + q.datagrams == b.entries[q.entry].datagrams {
+                    let follows = if q.first + q.datagrams == b.state.entries[q.entry].datagrams {
                         (q.entry + 1, 0)
                     } else {
                         (q.entry, q.first + q.datagrams)
@@ -426,7 +432,7 @@ proptest! {
             let k = taken[call % taken.len()].min(out.len());
             for p in &out[..k] {
                 partial += p.datagrams;
-                if partial == b.entries[p.entry].datagrams {
+                if partial == b.state.entries[p.entry].datagrams {
                     next += 1;
                     partial = 0;
                 }
@@ -438,7 +444,7 @@ proptest! {
 
         prop_assert_eq!(planned.len(), expected.len(), "each datagram exactly once");
         for (i, &(entry, k, len)) in planned.iter().enumerate() {
-            let e = &b.entries[entry];
+            let e = &b.state.entries[entry];
             prop_assert_eq!((e.dest, len), (expected[i].0, expected[i].1), "datagram {} in order", i);
             if i > 0 {
                 prop_assert!((planned[i - 1].0, planned[i - 1].1) < (entry, k));
