@@ -359,82 +359,125 @@ fn recycled_batches_carry_new_payloads() {
     assert_eq!(spare.stats().segmented, 5);
 }
 
+/// One round of [`each_send_of_a_recycled_batch_goes_where_and_as_it_was_queued`].
+struct Round {
+    /// A datagram before the run, if any: its receiver, and its iovecs (0: a plain push,
+    /// else a push with control data).
+    before: Option<(usize, usize)>,
+    /// The receiver of the run, its length and payload size, and whether its datagrams carry
+    /// control data (`IP_TOS`).
+    to: usize,
+    count: usize,
+    size: usize,
+    tos: bool,
+    /// The receiver of a datagram with control data after the run, if any.
+    after: Option<usize>,
+}
+
+/// The TOS byte that pushes with control data set (CS1).
+const TOS: u8 = 0x20;
+
 /// Sends without GSO, from one recycled batch, rounds whose runs of messages have the same
 /// shape as the round before (headers the last call set may serve again) or differ in one
-/// thing each: the destination, the payloads, the count, a message before or after the run.
-/// Every datagram arrives once, where it was sent, with its own bytes.
+/// thing each: the destination, the payloads, the count, a message before or after the run,
+/// the control data. Every datagram arrives once, where it was sent, with its own bytes and
+/// TOS byte.
 #[test]
 fn each_send_of_a_recycled_batch_goes_where_and_as_it_was_queued() {
     let rx = [
         udp_receiver("127.0.0.1:0", 4 << 20),
         udp_receiver("127.0.0.1:0", 4 << 20),
     ];
+    for r in &rx {
+        ancillary::sockopt::set_recv_tos(r, true).unwrap();
+    }
     let to = [rx[0].local_addr().unwrap(), rx[1].local_addr().unwrap()];
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    /// A round: a datagram with control data before the run (if any: its receiver and
-    /// iovecs), the receiver of the run, its length and payload size, the receiver of a
-    /// datagram with control data after it (if any).
-    type Round = (Option<(usize, usize)>, usize, usize, usize, Option<usize>);
-    let rounds: [Round; 10] = [
-        (None, 0, 4, 64, None),
-        (None, 1, 4, 64, None),         // the same shape, another destination
-        (None, 0, 4, 64, None),         // and back
-        (None, 0, 4, 32, None),         // other payload sizes
-        (None, 0, 3, 32, None),         // fewer messages
-        (None, 0, 3, 32, Some(1)),      // another message after them
-        (None, 0, 4, 32, None),         // more messages than the last run: over that message
-        (Some((1, 1)), 0, 4, 32, None), // the run one message later
-        (Some((1, 2)), 0, 4, 32, None), // and one iovec later
-        (None, 0, 4, 32, None),         // and back at the start
+    let round = |before, to, count, size, after| Round {
+        before,
+        to,
+        count,
+        size,
+        tos: false,
+        after,
+    };
+    let rounds = [
+        round(None, 0, 4, 64, None),
+        round(None, 1, 4, 64, None), // the same shape, another destination
+        round(None, 0, 4, 64, None), // and back
+        round(None, 0, 4, 32, None), // other payload sizes
+        round(None, 0, 3, 32, None), // fewer messages
+        round(None, 0, 3, 32, Some(1)), // another message after them
+        round(None, 0, 4, 32, None), // more messages than the last run: over that message
+        round(Some((1, 1)), 0, 4, 32, None), // the run one message later
+        round(Some((1, 2)), 0, 4, 32, None), // and one iovec later
+        round(None, 0, 4, 32, None), // and back at the start
+        round(Some((1, 0)), 0, 3, 32, None), // a plain datagram before the run
+        round(None, 1, 3, 32, None), // the run where that datagram was
+        Round {
+            tos: true,
+            ..round(None, 0, 3, 32, None) // control data
+        },
+        round(None, 0, 3, 32, None), // and none
     ];
     let mut spare = Batch::new();
     spare.set_gso(false);
-    let mut want: [Vec<(u32, usize)>; 2] = [Vec::new(), Vec::new()];
-    for (round, &(before, run_to, count, size, after)) in rounds.iter().enumerate() {
+    // Per receiver: (number, size, TOS byte) of each datagram sent to it.
+    let mut want: [Vec<(u32, usize, u8)>; 2] = [Vec::new(), Vec::new()];
+    for (i, r) in rounds.iter().enumerate() {
         // The pushes: (iovecs of one with control data, 0 for a plain push; receiver), each
-        // with payload `round * 10 + i`.
-        let pushes: Vec<(usize, usize)> = before
-            .map(|(r, iovecs)| (iovecs, r))
+        // with payload `i * 10 + k`.
+        let run = if r.tos { 1 } else { 0 };
+        let pushes: Vec<(usize, usize)> = r
+            .before
+            .map(|(to, iovecs)| (iovecs, to))
             .into_iter()
-            .chain(std::iter::repeat_n((0, run_to), count))
-            .chain(after.map(|r| (1, r)))
+            .chain(std::iter::repeat_n((run, r.to), r.count))
+            .chain(r.after.map(|to| (1, to)))
             .collect();
         let payloads: Vec<Vec<u8>> = (0..pushes.len())
-            .map(|i| {
-                let mut p = vec![0u8; size];
-                fill(&mut p, round as u32 * 10 + i as u32);
+            .map(|k| {
+                let mut p = vec![0u8; r.size];
+                fill(&mut p, i as u32 * 10 + k as u32);
                 p
             })
             .collect();
         let mut batch = spare.recycle();
-        for (&(iovecs, r), p) in pushes.iter().zip(&payloads) {
+        for (&(iovecs, to_rx), p) in pushes.iter().zip(&payloads) {
             let tos = |c: &mut ancillary::cmsg::Encoder<'_, '_>| {
-                c.push_ip_tos(0)?;
+                c.push_ip_tos(TOS)?;
                 Ok(())
             };
             match iovecs {
-                0 => batch.push(to[r], p).unwrap(),
-                1 => batch.push_with(to[r], p, tos).unwrap(),
+                0 => batch.push(to[to_rx], p).unwrap(),
+                1 => batch.push_with(to[to_rx], p, tos).unwrap(),
                 _ => {
-                    let (a, b) = p.split_at(size / 2);
+                    let (a, b) = p.split_at(r.size / 2);
                     let iov = [IoSlice::new(a), IoSlice::new(b)];
-                    batch.push_vectored(to[r], &iov, tos).unwrap();
+                    batch.push_vectored(to[to_rx], &iov, tos).unwrap();
                 }
             }
-            want[r].push((number(p).unwrap(), size));
+            let tos = if iovecs == 0 { 0 } else { TOS };
+            want[to_rx].push((number(p).unwrap(), r.size, tos));
         }
-        assert_eq!(batch.send(&tx), Ok(pushes.len()), "round {round}");
+        assert_eq!(batch.send(&tx), Ok(pushes.len()), "round {i}");
         spare = batch.recycle();
     }
     for (r, want) in rx.iter().zip(&want) {
         let mut got = Vec::new();
         let mut buf = [0u8; 128];
+        let mut room = ancillary::cmsg::CmsgBuffer::<64>::new();
         while got.len() < want.len() {
-            let n = r.recv(&mut buf).expect("every datagram arrives");
-            got.push((number(&buf[..n]).unwrap(), n));
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let mut recv = RecvMsg::new(&mut iov).control(&mut room);
+            let msg = recv.recv(r).expect("every datagram arrives");
+            let (n, tos) = (msg.len(), msg.tos().unwrap_or(0));
+            drop(msg);
+            got.push((number(&buf[..n]).unwrap(), n, tos));
         }
         r.set_nonblocking(true).unwrap();
-        assert!(r.recv(&mut buf).is_err(), "no datagram more");
+        let mut one = [0u8; 1];
+        assert!(r.recv(&mut one).is_err(), "no datagram more");
         assert_eq!(&got, want);
     }
 }

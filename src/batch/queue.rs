@@ -261,9 +261,9 @@ impl<'a> Batch<'a> {
 
     /// Brings the last entry, and the count of queued datagrams, up to date with the
     /// datagrams [`push`](Self::push) added to its run since it was last sealed: every iovec
-    /// past its end is one of them, each `segment` bytes long but the last, which may be
-    /// shorter. Called before anything reads the entries or the count, or adds iovecs for
-    /// another entry.
+    /// past its end is one of them, each `segment` bytes long (a shorter datagram, which ends
+    /// the run, goes through [`join`](Self::join), which seals first). Called before anything
+    /// reads the entries or the count, or adds iovecs for another entry.
     #[inline]
     pub(super) fn seal(&mut self) {
         if self.unsealed() != 0 {

@@ -26,8 +26,8 @@ type Vlen = libc::size_t;
 /// call, and kept for the next call, which sets every pointer and length in the headers it
 /// passes before the kernel sees them: anew, or, for the headers of a run of messages that the
 /// last call set as a run (`written`), by finding its first header holding exactly the values
-/// it would write. What is left between calls is never read through. A warm batch allocates
-/// nothing.
+/// it would write. What is left between calls is never read through, and reaches the kernel
+/// only where it equals what the call would write. A warm batch allocates nothing.
 #[derive(Default)]
 pub(crate) struct SendScratch {
     hdrs: Vec<libc::mmsghdr>,
@@ -41,8 +41,9 @@ pub(crate) struct SendScratch {
 macro_rules! scratch_impls {
     ($t:ident) => {
         // SAFETY: outside a call the pointers in the scratch are never read through (see the
-        // type's docs): each call sets them anew from borrows it holds for its length, so none
-        // is reachable from another thread; what remains is an allocation of plain memory.
+        // type's docs): each call sets them from borrows it holds for its length (anew, or by
+        // finding them equal to what it would set), so none is reachable from another thread;
+        // what remains is an allocation of plain memory.
         unsafe impl Send for $t {}
         // SAFETY: as for Send; a shared reference allows no access to the contents at all.
         unsafe impl Sync for $t {}
@@ -112,8 +113,10 @@ pub(crate) fn sendmmsg<'a>(
     let hdrs = &mut scratch.hdrs;
     // The headers stay from call to call (their padding fields zero from when they were
     // made): each message rewrites every field the kernel reads, unless the last call set
-    // them to the same values (`written`); the kernel writes back only `msg_len`, which is
-    // read only for a message it took in this call.
+    // them to the same values (`written`). The kernel writes back `msg_len`, which is read
+    // only for a message it took in this call; NetBSD's copies back the whole header, with
+    // its own `msg_iov` and `msg_flags`, which then differ from what a call would write.
+    debug_assert!(max <= 1024, "at most UIO_MAXIOV messages a call");
     let (last_at, last) = (scratch.written_at as usize, scratch.written as usize);
     scratch.written = 0;
     let mut n = 0;
@@ -139,7 +142,7 @@ pub(crate) fn sendmmsg<'a>(
                 control,
                 r.control.len(),
             );
-        } else {
+        } else if take > 1 {
             // The first run of several messages is remembered. The last call's first such run
             // wrote its headers as a run too, and nothing wrote them since: when it started
             // here, covered as many, and its first header is this run's first as it would be
@@ -189,10 +192,11 @@ pub(crate) fn sendmmsg<'a>(
     let hdrs = &mut hdrs[..n];
     // SAFETY: the first n headers each hold what was set from an OutRun<'a> of this call:
     // set just now, or found holding those values (a run whose headers the last call's first
-    // run of several messages wrote, and nothing since, from the same first header on). Every pointer is that of a borrow of an OutRun<'a> (its name, its control data,
-    // and `per` iovecs of its slice, which holds `per` for each of its messages), and 'a
-    // outlives this call; lengths match the borrowed slices; the kernel only reads through
-    // them, and writes msg_len into the headers, which we own.
+    // run of several messages wrote, and nothing since, from the same first header on). Every
+    // pointer is that of a borrow of an OutRun<'a> (its name, its control data, and `per`
+    // iovecs of its slice, which holds `per` for each of its messages), and 'a outlives this
+    // call; lengths match the borrowed slices; the kernel only reads through them, and writes
+    // back into the headers, which we own.
     retry(|| unsafe {
         sendmmsg_call(
             fd.as_raw_fd(),
