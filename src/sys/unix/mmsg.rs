@@ -3,7 +3,7 @@
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use super::{control_len_back, msghdr_is, retry, set_msghdr, InSlots, OutRun, RecvOut};
+use super::{control_len_back, retry, InSlots, MsgFields, OutRun, RecvOut};
 
 /// The C types of `sendmmsg`'s and `recvmmsg`'s `vlen` and `flags`, which differ per system:
 /// `unsigned int` and `int` on glibc and NetBSD, `unsigned int` both on musl, `size_t` and
@@ -128,20 +128,17 @@ pub(crate) fn sendmmsg<'a>(
         let (name, namelen) = r.name.map_or((std::ptr::null(), 0), |n| (n.ptr, n.len));
         // IoSlice is guaranteed ABI-compatible with struct iovec on Unix. Message i of the
         // run takes iovecs i * per .. (i + 1) * per, within the slice (see OutRun).
-        let mut iov = r.iov.as_ptr() as *mut libc::iovec;
-        let name = name as *mut libc::c_void;
-        let control = r.control.as_ptr() as *mut libc::c_void;
+        let mut fields = MsgFields {
+            name: name as *mut libc::c_void,
+            namelen,
+            iov: r.iov.as_ptr() as *mut libc::iovec,
+            iovlen: r.per,
+            control: r.control.as_ptr() as *mut libc::c_void,
+            controllen: r.control.len(),
+        };
         if take == 1 {
             // The common message of a GSO send: one message a run, set without a loop.
-            set_msghdr(
-                &mut hdrs[n].msg_hdr,
-                name,
-                namelen,
-                iov,
-                r.per,
-                control,
-                r.control.len(),
-            );
+            fields.set(&mut hdrs[n].msg_hdr);
         } else if take > 1 {
             // The first run of several messages is remembered. The last call's first such run
             // wrote its headers as a run too, and nothing wrote them since: when it started
@@ -152,18 +149,7 @@ pub(crate) fn sendmmsg<'a>(
                 // At most 1024 messages (`max`).
                 scratch.written_at = n as u32;
                 scratch.written = take as u32;
-                if last_at == n
-                    && take <= last
-                    && msghdr_is(
-                        &hdrs[n].msg_hdr,
-                        name,
-                        namelen,
-                        iov,
-                        r.per,
-                        control,
-                        r.control.len(),
-                    )
-                {
+                if last_at == n && take <= last && fields.is_in(&hdrs[n].msg_hdr) {
                     n += take;
                     if n == max {
                         break;
@@ -172,16 +158,8 @@ pub(crate) fn sendmmsg<'a>(
                 }
             }
             for h in &mut hdrs[n..n + take] {
-                set_msghdr(
-                    &mut h.msg_hdr,
-                    name,
-                    namelen,
-                    iov,
-                    r.per,
-                    control,
-                    r.control.len(),
-                );
-                iov = iov.wrapping_add(r.per);
+                fields.set(&mut h.msg_hdr);
+                fields.iov = fields.iov.wrapping_add(r.per);
             }
         }
         n += take;
@@ -338,7 +316,7 @@ pub(crate) fn recvmmsg(
         iovs.resize(n * per, zero.1);
         let iov_len = super::iov_len(per);
         let mut buf = data.as_mut_ptr();
-        // Empty control room goes as NULL with length 0, as `msghdr` makes it.
+        // Empty control room goes as NULL with length 0, as `MsgFields` sets it.
         let mut room = if control_size > 0 {
             control.as_mut_ptr()
         } else {

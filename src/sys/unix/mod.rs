@@ -1,4 +1,4 @@
-//! The Unix backend: one EINTR loop ([`retry`]), one `msghdr` builder ([`msghdr`]) with the
+//! The Unix backend: one EINTR loop ([`retry`]), one `msghdr` builder ([`MsgFields`]) with the
 //! field widths that differ per system in [`width`], one `getsockopt`, and the calls every Unix
 //! has. What differs per system lives in `linux.rs`, `freebsd.rs`, `apple.rs` and `netbsd.rs`,
 //! each with the same names, so that the layers above compile against one set of functions.
@@ -320,73 +320,64 @@ fn control_len_back(n: width::ControlLen) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-/// A `msghdr` over these buffers: the one place a `msghdr` is filled. Empty control data goes
-/// as NULL with length 0 (NetBSD and macOS refuse a non-null empty buffer).
-#[inline]
-fn msghdr(
+/// What a `msghdr` is set from: every field a call reads, in Rust's widths. [`set`](Self::set)
+/// is the one place a `msghdr` is filled. Empty control data goes as NULL with length 0
+/// (NetBSD and macOS refuse a non-null empty buffer).
+#[derive(Debug, Clone, Copy)]
+struct MsgFields {
     name: *mut libc::c_void,
     namelen: libc::socklen_t,
     iov: *mut libc::iovec,
     iovlen: usize,
     control: *mut libc::c_void,
     controllen: usize,
-) -> libc::msghdr {
-    // SAFETY: msghdr is plain data (pointers and integers, explicit padding on some targets);
-    // all-zero is a valid value.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    set_msghdr(&mut msg, name, namelen, iov, iovlen, control, controllen);
-    msg
 }
 
-/// Sets every field of `msg` that a call reads or writes back (name, iovecs, control data,
-/// flags), as [`msghdr`] makes them; padding fields are left as they are (zero in a header
-/// made by [`msghdr`] or zeroed).
-#[inline]
-fn set_msghdr(
-    msg: &mut libc::msghdr,
-    name: *mut libc::c_void,
-    namelen: libc::socklen_t,
-    iov: *mut libc::iovec,
-    iovlen: usize,
-    control: *mut libc::c_void,
-    controllen: usize,
-) {
-    msg.msg_name = name;
-    msg.msg_namelen = namelen;
-    msg.msg_iov = iov;
-    msg.msg_iovlen = iov_len(iovlen);
-    (msg.msg_control, msg.msg_controllen) = control_field(control, controllen);
-    msg.msg_flags = 0;
-}
-
-/// `msg_control` and `msg_controllen` for `len` bytes at `control`: NULL and 0 when empty.
-#[inline]
-fn control_field(control: *mut libc::c_void, len: usize) -> (*mut libc::c_void, width::ControlLen) {
-    if len > 0 {
-        (control, control_len(len))
-    } else {
-        (std::ptr::null_mut(), 0)
+impl MsgFields {
+    /// A `msghdr` holding these, its padding fields zero.
+    #[inline]
+    fn header(self) -> libc::msghdr {
+        // SAFETY: msghdr is plain data (pointers and integers, explicit padding on some
+        // targets); all-zero is a valid value.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        self.set(&mut msg);
+        msg
     }
-}
 
-/// Whether `msg` holds what [`set_msghdr`] writes for these values.
-#[cfg(has_mmsg)]
-#[inline]
-fn msghdr_is(
-    msg: &libc::msghdr,
-    name: *mut libc::c_void,
-    namelen: libc::socklen_t,
-    iov: *mut libc::iovec,
-    iovlen: usize,
-    control: *mut libc::c_void,
-    controllen: usize,
-) -> bool {
-    msg.msg_name == name
-        && msg.msg_namelen == namelen
-        && msg.msg_iov == iov
-        && msg.msg_iovlen == iov_len(iovlen)
-        && (msg.msg_control, msg.msg_controllen) == control_field(control, controllen)
-        && msg.msg_flags == 0
+    /// Sets every field of `msg` that a call reads or writes back (name, iovecs, control data,
+    /// flags); padding fields are left as they are (zero in a header made by
+    /// [`header`](Self::header) or zeroed).
+    #[inline]
+    fn set(self, msg: &mut libc::msghdr) {
+        msg.msg_name = self.name;
+        msg.msg_namelen = self.namelen;
+        msg.msg_iov = self.iov;
+        msg.msg_iovlen = iov_len(self.iovlen);
+        (msg.msg_control, msg.msg_controllen) = self.control_field();
+        msg.msg_flags = 0;
+    }
+
+    /// Whether `msg` holds what [`set`](Self::set) writes.
+    #[cfg(has_mmsg)]
+    #[inline]
+    fn is_in(self, msg: &libc::msghdr) -> bool {
+        msg.msg_name == self.name
+            && msg.msg_namelen == self.namelen
+            && msg.msg_iov == self.iov
+            && msg.msg_iovlen == iov_len(self.iovlen)
+            && (msg.msg_control, msg.msg_controllen) == self.control_field()
+            && msg.msg_flags == 0
+    }
+
+    /// `msg_control` and `msg_controllen`: NULL and 0 when empty.
+    #[inline]
+    fn control_field(self) -> (*mut libc::c_void, width::ControlLen) {
+        if self.controllen > 0 {
+            (self.control, control_len(self.controllen))
+        } else {
+            (std::ptr::null_mut(), 0)
+        }
+    }
 }
 
 /// `sendmsg(2)`, retried on `EINTR`.
@@ -414,14 +405,15 @@ fn sendmsg_as_is(
 ) -> Result<usize, i32> {
     let (name_ptr, namelen) = name.map_or((std::ptr::null(), 0), |n| (n.ptr, n.len));
     // IoSlice is guaranteed ABI-compatible with struct iovec on Unix.
-    let msg = msghdr(
-        name_ptr as *mut libc::c_void,
+    let msg = MsgFields {
+        name: name_ptr as *mut libc::c_void,
         namelen,
-        iov.as_ptr() as *mut libc::iovec,
-        iov.len(),
-        control.as_ptr() as *mut libc::c_void,
-        control.len(),
-    );
+        iov: iov.as_ptr() as *mut libc::iovec,
+        iovlen: iov.len(),
+        control: control.as_ptr() as *mut libc::c_void,
+        controllen: control.len(),
+    }
+    .header();
     // SAFETY: every pointer in msg comes from a borrow (name, iov, control) that outlives this
     // call, with the matching length; the kernel only reads through them for sendmsg.
     retry(|| unsafe { sendmsg_call(fd.as_raw_fd(), &msg, flags) }).map(|r| r as usize)
@@ -442,8 +434,8 @@ unsafe fn sendmsg_call(fd: libc::c_int, msg: &libc::msghdr, flags: libc::c_int) 
 /// the control data into a 1056-byte stack buffer (to clear the padding of each `cmsg_len`)
 /// and fails with `ENOMEM` above it, which would cap a message at 253 fds without credentials.
 /// The kernel's `msghdr` and `cmsghdr` have `size_t` lengths where musl's have a 32-bit field
-/// and explicit padding: [`msghdr`] starts from zeroes and the encoder zeroes each header's
-/// padding, so the kernel reads the same lengths the wrapper would give it.
+/// and explicit padding: [`MsgFields::header`] starts from zeroes and the encoder zeroes each
+/// header's padding, so the kernel reads the same lengths the wrapper would give it.
 ///
 /// # Safety
 /// As `sendmsg(2)`: every pointer in `msg` valid for reads of its length.
@@ -503,14 +495,15 @@ pub(crate) fn recvmsg(
     flags: libc::c_int,
 ) -> Result<RecvOut, i32> {
     // IoSliceMut is guaranteed ABI-compatible with struct iovec on Unix.
-    let mut msg = msghdr(
-        name.as_mut_ptr().cast(),
-        size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-        iov.as_mut_ptr().cast::<libc::iovec>(),
-        iov.len(),
-        control.as_mut_ptr().cast(),
-        control.len(),
-    );
+    let mut msg = MsgFields {
+        name: name.as_mut_ptr().cast(),
+        namelen: size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+        iov: iov.as_mut_ptr().cast::<libc::iovec>(),
+        iovlen: iov.len(),
+        control: control.as_mut_ptr().cast(),
+        controllen: control.len(),
+    }
+    .header();
     let fields = (msg.msg_namelen, msg.msg_controllen);
     let (flags, cloexec) = recv_flags(flags);
     let r = retry(|| {
