@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ancillary::batch::{Batch, RecvBatch};
+use ancillary::batch::{Batch, Destination, RecvBatch};
 use ancillary::cmsg::ControlMessage;
 use ancillary::{Error, RecvMsg, SendFlags};
 use common::*;
@@ -364,8 +364,9 @@ struct Round {
     /// A datagram before the run, if any: its receiver, and its iovecs (0: a plain push,
     /// else a push with control data).
     before: Option<(usize, usize)>,
-    /// The receiver of the run, its length and payload size, and whether its datagrams carry
-    /// control data (`IP_TOS`).
+    /// The destination of the run (0 and 1: the receivers' addresses; 2: the connected peer,
+    /// receiver 1), its length and payload size, and whether its datagrams carry control data
+    /// (`IP_TOS`).
     to: usize,
     count: usize,
     size: usize,
@@ -379,9 +380,9 @@ const TOS: u8 = 0x20;
 
 /// Sends without GSO, from one recycled batch, rounds whose runs of messages have the same
 /// shape as the round before (headers the last call set may serve again) or differ in one
-/// thing each: the destination, the payloads, the count, a message before or after the run,
-/// the control data. Every datagram arrives once, where it was sent, with its own bytes and
-/// TOS byte.
+/// thing each: the destination (an address or the connected peer), the payloads, the count, a
+/// message before or after the run, the control data. Every datagram arrives once, where it
+/// was sent, with its own bytes and TOS byte.
 #[test]
 fn each_send_of_a_recycled_batch_goes_where_and_as_it_was_queued() {
     let rx = [
@@ -391,8 +392,15 @@ fn each_send_of_a_recycled_batch_goes_where_and_as_it_was_queued() {
     for r in &rx {
         ancillary::sockopt::set_recv_tos(r, true).unwrap();
     }
-    let to = [rx[0].local_addr().unwrap(), rx[1].local_addr().unwrap()];
+    let to = [
+        Destination::Ip(rx[0].local_addr().unwrap()),
+        Destination::Ip(rx[1].local_addr().unwrap()),
+        Destination::Connected,
+    ];
+    // The receiver of each destination.
+    let receiver = [0, 1, 1];
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.connect(rx[1].local_addr().unwrap()).unwrap();
     let round = |before, to, count, size, after| Round {
         before,
         to,
@@ -419,6 +427,8 @@ fn each_send_of_a_recycled_batch_goes_where_and_as_it_was_queued() {
             ..round(None, 0, 3, 32, None) // control data
         },
         round(None, 0, 3, 32, None), // and none
+        round(None, 2, 3, 32, None), // the connected peer: no name
+        round(None, 0, 3, 32, None), // and a name again
     ];
     let mut spare = Batch::new();
     spare.set_gso(false);
@@ -458,7 +468,7 @@ fn each_send_of_a_recycled_batch_goes_where_and_as_it_was_queued() {
                 }
             }
             let tos = if iovecs == 0 { 0 } else { TOS };
-            want[to_rx].push((number(p).unwrap(), r.size, tos));
+            want[receiver[to_rx]].push((number(p).unwrap(), r.size, tos));
         }
         assert_eq!(batch.send(&tx), Ok(pushes.len()), "round {i}");
         spare = batch.recycle();

@@ -62,7 +62,7 @@ const CLOSED: u64 = u64::MAX - 1;
 /// passed them, and [`Batch::set_limits`] closes it.
 ///
 /// The segment size is kept beside it in the batch (`tail_segment`), outside the boxed state:
-/// a push that continues the run reads no pointer.
+/// a push that continues a run to the connected peer or an IPv4 address follows no pointer.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tail {
     /// The last entry's [`dest_key`] when open, else [`CLOSED`].
