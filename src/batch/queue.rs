@@ -240,7 +240,8 @@ impl<'a> Batch<'a> {
         self.state.entries.last().and_then(|e| e.dest) == dest.socket_addr()
     }
 
-    /// [`push`](Self::push) of a datagram that does not continue the open run: once per run.
+    /// [`push`](Self::push) of a datagram that does not continue the open run: one that starts
+    /// a run, or ends one.
     #[cold]
     fn push_plain(&mut self, dest: Option<SocketAddr>, data: &'a [u8]) -> Result<()> {
         // What push_entry checks of one slice without control data.
