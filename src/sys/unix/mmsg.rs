@@ -114,8 +114,10 @@ pub(crate) fn sendmmsg<'a>(
     // The headers stay from call to call (their padding fields zero from when they were
     // made): each message rewrites every field the kernel reads, unless the last call set
     // them to the same values (`written`). The kernel writes back `msg_len`, which is read
-    // only for a message it took in this call; NetBSD's copies back the whole header, with
-    // its own `msg_iov` and `msg_flags`, which then differ from what a call would write.
+    // only for a message it took in this call. A kernel that writes back more of the header
+    // (NetBSD's is reported to copy back its own `msg_iov` and `msg_flags`) leaves values
+    // that differ from what a call would write: the comparison fails and the run is
+    // written anew.
     debug_assert!(max <= 1024, "at most UIO_MAXIOV messages a call");
     let (last_at, last) = (scratch.written_at as usize, scratch.written as usize);
     scratch.written = 0;
