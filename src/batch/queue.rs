@@ -2,7 +2,7 @@
 //! pushed GSO payload; their destinations; and the pushes that fill it.
 
 use std::io::IoSlice;
-use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{SocketAddr, SocketAddrV6};
 
 use nix::sys::socket::{SockaddrIn, SockaddrIn6};
 
@@ -80,19 +80,15 @@ const CONNECTED_KEY: u64 = 1 << 48;
 /// IPv4 address (port and address bits, below 2^48) it decides equality alone; every IPv6
 /// address gets [`V6_KEY`] and is compared whole. What a push compares to join a run.
 #[inline(always)]
-fn dest_key(dest: Option<&SocketAddr>) -> u64 {
+fn dest_key(dest: Option<SocketAddr>) -> u64 {
     match dest {
         None => CONNECTED_KEY,
-        Some(SocketAddr::V4(a)) => v4_key(*a),
+        // The address bytes as they lie in memory: no byte swap, the same equality.
+        Some(SocketAddr::V4(a)) => {
+            u64::from(a.port()) << 32 | u64::from(u32::from_ne_bytes(a.ip().octets()))
+        }
         Some(SocketAddr::V6(_)) => V6_KEY,
     }
-}
-
-/// [`dest_key`] of an IPv4 address: its port and address bits, as they lie in memory (no
-/// byte swap, the same equality).
-#[inline(always)]
-fn v4_key(a: SocketAddrV4) -> u64 {
-    u64::from(a.port()) << 32 | u64::from(u32::from_ne_bytes(a.ip().octets()))
 }
 
 /// The largest UDP payload towards `addr`, if its family is known.
@@ -217,11 +213,7 @@ impl<'a> Batch<'a> {
         // same destination: it passes it too; and the tail is open only while the limits
         // allow a datagram of one iovec (see Tail), which is all it has. A shorter datagram,
         // which ends the run, takes the longer way.
-        let key = match dest {
-            super::Destination::Connected => CONNECTED_KEY,
-            super::Destination::Ip(SocketAddr::V4(a)) => v4_key(a),
-            super::Destination::Ip(SocketAddr::V6(_)) => V6_KEY,
-        };
+        let key = dest_key(dest.socket_addr());
         // Both compared at once: one branch.
         if (key ^ self.tail.plain_key) | (data.len() as u64 ^ u64::from(self.tail_segment)) == 0 {
             // An open tail has a last entry: the run it describes.
@@ -341,7 +333,7 @@ impl<'a> Batch<'a> {
             return false;
         };
         let len = slice.len();
-        let key = dest_key(dest);
+        let key = dest_key(dest.copied());
         debug_assert_eq!(
             last.open,
             last.kind != Kind::Train
@@ -390,7 +382,7 @@ impl<'a> Batch<'a> {
             kind: Kind::Single,
             dest,
             name: Dest::new(dest),
-            key: dest_key(dest.as_ref()),
+            key: dest_key(dest),
             iov_start,
             iov_end: self.iov.len(),
             control_at: own.at,
@@ -601,7 +593,7 @@ impl<'a> Batch<'a> {
                     kind: Kind::Train,
                     dest,
                     name: Dest::new(dest),
-                    key: dest_key(dest.as_ref()),
+                    key: dest_key(dest),
                     iov_start,
                     iov_end: iov_start + 1,
                     control_at: at,
