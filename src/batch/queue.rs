@@ -264,21 +264,18 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// [`seal`](Self::seal) of a last entry with datagrams past its end.
+    /// [`seal`](Self::seal) of a last entry with datagrams past its end: each a whole segment,
+    /// so the run stays open.
     fn seal_run(&mut self) {
         let Some(e) = self.state.entries.last_mut() else {
             return;
         };
         let added = self.iov.len() - e.iov_end;
-        let Some(last) = self.iov.last().filter(|_| added != 0) else {
-            return;
-        };
-        let last_len = last.len();
+        debug_assert!(e.open && self.iov[e.iov_end..].iter().all(|s| s.len() == e.segment));
         e.kind = Kind::Run;
         e.iov_end = self.iov.len();
         e.datagrams += added;
-        e.len = (e.datagrams - 1) * e.segment + last_len;
-        e.open = last_len == e.segment;
+        e.len += added * e.segment;
         self.state.queued += added;
     }
 
